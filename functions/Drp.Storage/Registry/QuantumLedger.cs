@@ -1,0 +1,112 @@
+using Azure;
+using Azure.Data.Tables;
+
+namespace Drp.Storage.Registry;
+
+/// <summary>The state of one quantum in one run.</summary>
+public enum QuantumState
+{
+    Running,
+    Succeeded,
+    Unprocessable,
+    Failed,
+}
+
+/// <summary>One ledger row: what happened to a quantum in a run.</summary>
+public sealed record QuantumRecord(
+    string Run,
+    string QuantumKey,
+    QuantumState State,
+    int Attempts,
+    string? ErrorClass,
+    string? Message,
+    double ElapsedMs,
+    long OutputRows,
+    string? Outputs);
+
+/// <summary>
+/// The ledger of quantum outcomes: one row per quantum per run (partition = run, row = quantum key). Running a step
+/// again skips every quantum recorded as succeeded.
+/// </summary>
+public sealed class QuantumLedger(TableClient table)
+{
+    public TableClient Table { get; } = table;
+
+    public async Task<QuantumRecord?> GetAsync(string run, string quantumKey, CancellationToken cancellationToken = default)
+    {
+        var r = await Table.GetEntityIfExistsAsync<TableEntity>(RegistryTable.SafeKey(run), RegistryTable.SafeKey(quantumKey), cancellationToken: cancellationToken);
+        return r.HasValue ? ToRecord(r.Value!) : null;
+    }
+
+    /// <summary>Marks the quantum running and counts the attempt; returns the attempt number.</summary>
+    public async Task<int> StartAttemptAsync(string run, string quantumKey, CancellationToken cancellationToken = default)
+    {
+        for (int tries = 0; ; tries++)
+        {
+            var existing = await Table.GetEntityIfExistsAsync<TableEntity>(RegistryTable.SafeKey(run), RegistryTable.SafeKey(quantumKey), cancellationToken: cancellationToken);
+            int attempts = existing.HasValue ? (existing.Value!.GetInt32("Attempts") ?? 0) + 1 : 1;
+            var entity = new TableEntity(RegistryTable.SafeKey(run), RegistryTable.SafeKey(quantumKey))
+            {
+                ["Run"] = run,
+                ["QuantumKey"] = quantumKey,
+                ["State"] = QuantumState.Running.ToString(),
+                ["Attempts"] = attempts,
+            };
+            try
+            {
+                if (existing.HasValue)
+                {
+                    await Table.UpdateEntityAsync(entity, existing.Value!.ETag, TableUpdateMode.Replace, cancellationToken);
+                }
+                else
+                {
+                    await Table.AddEntityAsync(entity, cancellationToken);
+                }
+                return attempts;
+            }
+            catch (RequestFailedException e) when ((e.Status is 409 or 412) && tries < 5)
+            {
+                // Another attempt raced us: read again and count on top of it.
+            }
+        }
+    }
+
+    public Task CompleteAsync(QuantumRecord record, CancellationToken cancellationToken = default)
+    {
+        var entity = new TableEntity(RegistryTable.SafeKey(record.Run), RegistryTable.SafeKey(record.QuantumKey))
+        {
+            ["Run"] = record.Run,
+            ["QuantumKey"] = record.QuantumKey,
+            ["State"] = record.State.ToString(),
+            ["Attempts"] = record.Attempts,
+            ["ErrorClass"] = record.ErrorClass,
+            ["Message"] = record.Message is { Length: > 4000 } m ? m[..4000] : record.Message,
+            ["ElapsedMs"] = record.ElapsedMs,
+            ["OutputRows"] = record.OutputRows,
+            ["Outputs"] = record.Outputs,
+        };
+        return Table.UpsertEntityAsync(entity, TableUpdateMode.Replace, cancellationToken);
+    }
+
+    public async Task<List<QuantumRecord>> ListAsync(string run, CancellationToken cancellationToken = default)
+    {
+        var list = new List<QuantumRecord>();
+        string filter = TableClient.CreateQueryFilter($"PartitionKey eq {RegistryTable.SafeKey(run)}");
+        await foreach (var e in Table.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken))
+        {
+            list.Add(ToRecord(e));
+        }
+        return list;
+    }
+
+    private static QuantumRecord ToRecord(TableEntity e) => new(
+        e.GetString("Run"),
+        e.GetString("QuantumKey"),
+        Enum.TryParse<QuantumState>(e.GetString("State"), out var s) ? s : QuantumState.Failed,
+        e.GetInt32("Attempts") ?? 0,
+        e.GetString("ErrorClass"),
+        e.GetString("Message"),
+        e.GetDouble("ElapsedMs") ?? 0,
+        e.GetInt64("OutputRows") ?? 0,
+        e.GetString("Outputs"));
+}
