@@ -1,3 +1,5 @@
+using System.Buffers;
+
 namespace Drp.Pipeline.Fits;
 
 /// <summary>Limits that protect a reader from hostile or broken files.</summary>
@@ -12,12 +14,32 @@ public sealed record FitsReadOptions
     public static FitsReadOptions Default { get; } = new();
 }
 
-/// <summary>Reads and writes FITS files of image HDUs (primary + IMAGE extensions).</summary>
+/// <summary>
+/// Reads and writes FITS files of image HDUs (primary + IMAGE extensions), BITPIX 8, 16, 32, -32 and -64.
+/// Offsets in <see cref="FitsHduInfo"/> count from the position the stream had when reading began.
+/// </summary>
 public static class FitsFile
 {
-    /// <summary>Reads every HDU of the stream: the first is the primary HDU.</summary>
-    public static IReadOnlyList<FitsImage> Read(Stream stream, FitsReadOptions? options = null) =>
-        throw new NotImplementedException("FITS reader: being written (issue 3)");
+    private const int ChunkValues = 1 << 16;
+
+    /// <summary>
+    /// Reads every HDU of the stream: the first is the primary HDU. Each <see cref="FitsImage.Header"/> holds the
+    /// file's cards except the structural ones the writer generates (SIMPLE, XTENSION, BITPIX, NAXISn, EXTEND,
+    /// PCOUNT, GCOUNT, LONGSTRN, CHECKSUM, DATASUM); BZERO, BSCALE and BLANK are kept and already applied.
+    /// Throws <see cref="FitsFormatException"/> for any malformed or unsupported input.
+    /// </summary>
+    public static IReadOnlyList<FitsImage> Read(Stream stream, FitsReadOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        options ??= FitsReadOptions.Default;
+        var images = new List<FitsImage>();
+        var reader = new HduReader(stream, options);
+        while (reader.NextHeader() is { } hdu)
+        {
+            images.Add(ReadImage(reader, hdu, options));
+        }
+        return images;
+    }
 
     public static IReadOnlyList<FitsImage> Read(string path, FitsReadOptions? options = null)
     {
@@ -25,13 +47,332 @@ public static class FitsFile
         return Read(s, options);
     }
 
-    /// <summary>Writes the HDUs: the first as the primary HDU, the rest as IMAGE extensions.</summary>
-    public static void Write(Stream stream, IReadOnlyList<FitsImage> hdus) =>
-        throw new NotImplementedException("FITS writer: being written (issue 3)");
+    /// <summary>
+    /// Reads the header of every HDU and where its data lies, skipping the data (by seeking when the stream can
+    /// seek). Non-image HDUs are listed too. Throws <see cref="FitsFormatException"/> for a malformed file,
+    /// including one whose data is shorter than its headers declare.
+    /// </summary>
+    public static IReadOnlyList<FitsHduInfo> ReadHeaders(Stream stream, FitsReadOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        options ??= FitsReadOptions.Default;
+        var hdus = new List<FitsHduInfo>();
+        var reader = new HduReader(stream, options);
+        while (reader.NextHeader() is { } hdu)
+        {
+            hdus.Add(hdu);
+            reader.SkipData(hdu);
+        }
+        return hdus;
+    }
+
+    public static IReadOnlyList<FitsHduInfo> ReadHeaders(string path, FitsReadOptions? options = null)
+    {
+        using var s = File.OpenRead(path);
+        return ReadHeaders(s, options);
+    }
+
+    /// <summary>
+    /// Reads image rows <paramref name="firstRow"/> .. <paramref name="firstRow"/> + <paramref name="rowCount"/> - 1
+    /// of an HDU found by <see cref="ReadHeaders(Stream, FitsReadOptions?)"/> as physical values, row-major.
+    /// The stream must be seekable and hold the FITS file from position 0.
+    /// </summary>
+    public static float[] ReadRows(Stream stream, FitsHduInfo hdu, int firstRow, int rowCount)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        ArgumentNullException.ThrowIfNull(hdu);
+        if (!stream.CanSeek)
+        {
+            throw new ArgumentException("ReadRows needs a seekable stream", nameof(stream));
+        }
+        var (offset, length) = hdu.GetRowRange(firstRow, rowCount);
+        var pixels = new float[checked(hdu.Width * rowCount)];
+        stream.Seek(offset, SeekOrigin.Begin);
+        var buffer = ArrayPool<byte>.Shared.Rent(ChunkValues * hdu.BytesPerPixel);
+        try
+        {
+            int done = 0;
+            while (done < pixels.Length)
+            {
+                int n = Math.Min(ChunkValues, pixels.Length - done);
+                int want = n * hdu.BytesPerPixel;
+                if (stream.ReadAtLeast(buffer.AsSpan(0, want), want, throwOnEndOfStream: false) < want)
+                {
+                    throw new FitsFormatException(FitsErrorKind.Truncated,
+                        $"HDU {hdu.Index}: the stream ends before the {length} bytes of rows {firstRow}..{firstRow + rowCount - 1} at byte {offset}");
+                }
+                hdu.DecodePixels(buffer.AsSpan(0, want), pixels.AsSpan(done, n));
+                done += n;
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+        return pixels;
+    }
+
+    /// <summary>
+    /// Writes the HDUs: the first as the primary HDU, the rest as IMAGE extensions. The mandatory keywords come
+    /// from each image's size and <see cref="FitsImage.Bitpix"/>; user copies of them are skipped. BZERO/BSCALE in
+    /// a header say how pixels are stored (stored = (physical - BZERO) / BSCALE, rounded to nearest and clamped
+    /// to the type's range for integer types); NaN is stored as BLANK, or refused when the header has none.
+    /// Throws <see cref="ArgumentException"/> for what FITS cannot hold (non-ASCII text, NaN keyword values, ...).
+    /// </summary>
+    public static void Write(Stream stream, IReadOnlyList<FitsImage> hdus)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        ArgumentNullException.ThrowIfNull(hdus);
+        if (hdus.Count == 0)
+        {
+            throw new ArgumentException("a FITS file needs at least the primary HDU", nameof(hdus));
+        }
+        byte[]? buffer = null;
+        try
+        {
+            for (int index = 0; index < hdus.Count; index++)
+            {
+                var image = hdus[index];
+                if (!Enum.IsDefined(image.Bitpix))
+                {
+                    throw new ArgumentException($"HDU {index}: BITPIX {(int)image.Bitpix} is not one of 8, 16, 32, -32, -64", nameof(hdus));
+                }
+                var scaling = WriteScaling(image, index);
+                stream.Write(FitsHeaderWriter.Build(image, index, hasExtensions: hdus.Count > 1));
+
+                int bytesPerValue = Math.Abs((int)image.Bitpix) / 8;
+                buffer ??= ArrayPool<byte>.Shared.Rent(ChunkValues * 8);
+                long dataBytes = 0;
+                for (int at = 0; at < image.Pixels.Length; at += ChunkValues)
+                {
+                    int n = Math.Min(ChunkValues, image.Pixels.Length - at);
+                    FitsPixelCodec.Encode(image.Pixels.AsSpan(at, n), buffer, image.Bitpix, scaling, index);
+                    stream.Write(buffer, 0, n * bytesPerValue);
+                    dataBytes += n * bytesPerValue;
+                }
+                int padding = (int)((FitsKeywords.BlockBytes - dataBytes % FitsKeywords.BlockBytes) % FitsKeywords.BlockBytes);
+                if (padding > 0)
+                {
+                    buffer.AsSpan(0, padding).Clear();
+                    stream.Write(buffer, 0, padding);
+                }
+            }
+        }
+        finally
+        {
+            if (buffer is not null)
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+        }
+        stream.Flush();
+    }
 
     public static void Write(string path, IReadOnlyList<FitsImage> hdus)
     {
         using var s = File.Create(path);
         Write(s, hdus);
+    }
+
+    private static FitsScaling WriteScaling(FitsImage image, int index)
+    {
+        double zero = Real(image.Header, "BZERO", 0, index);
+        double scale = Real(image.Header, "BSCALE", 1, index);
+        if (scale == 0 || !double.IsFinite(scale) || !double.IsFinite(zero))
+        {
+            throw new ArgumentException($"HDU {index}: BZERO = {zero}, BSCALE = {scale} cannot scale pixels", nameof(image));
+        }
+        long? blank = null;
+        if (image.Bitpix is FitsBitpix.UInt8 or FitsBitpix.Int16 or FitsBitpix.Int32 && image.Header.Contains("BLANK"))
+        {
+            var (min, max) = image.Bitpix switch
+            {
+                FitsBitpix.UInt8 => (0L, 255L),
+                FitsBitpix.Int16 => (short.MinValue, (long)short.MaxValue),
+                _ => (int.MinValue, (long)int.MaxValue),
+            };
+            if (image.Header["BLANK"] is not long b || b < min || b > max)
+            {
+                throw new ArgumentException(
+                    $"HDU {index}: BLANK = {image.Header["BLANK"]} is not an integer in BITPIX {(int)image.Bitpix}'s range", nameof(image));
+            }
+            blank = b;
+        }
+        return new FitsScaling(zero, scale, blank);
+    }
+
+    private static double Real(FitsHeader header, string key, double fallback, int index) => header[key] switch
+    {
+        null when !header.Contains(key) => fallback,
+        long l => l,
+        double d => d,
+        var v => throw new ArgumentException($"HDU {index}: {key} = {v ?? "(none)"} is not a number", nameof(header)),
+    };
+
+    private static FitsImage ReadImage(HduReader reader, FitsHduInfo hdu, FitsReadOptions options)
+    {
+        string where = $"HDU {hdu.Index}";
+        if (!hdu.IsImage)
+        {
+            throw new FitsFormatException(FitsErrorKind.Unsupported, hdu.IsRandomGroups
+                ? $"{where}: random groups are not supported, only images"
+                : $"{where}: a {hdu.ExtensionType} extension is not supported, only IMAGE extensions");
+        }
+        if (hdu.Bitpix == 64)
+        {
+            throw new FitsFormatException(FitsErrorKind.Unsupported, $"{where}: BITPIX 64 images are not supported");
+        }
+        for (int i = 2; i < hdu.Axes.Count; i++)
+        {
+            if (hdu.Axes[i] != 1)
+            {
+                throw new FitsFormatException(FitsErrorKind.Unsupported,
+                    $"{where}: NAXIS{i + 1} = {hdu.Axes[i]}: only two-dimensional images are supported");
+            }
+        }
+        long width = hdu.Width, height = hdu.Height;
+        if (width > int.MaxValue || height > int.MaxValue || width * height > Array.MaxLength)
+        {
+            throw new FitsFormatException(FitsErrorKind.TooLarge,
+                $"{where}: {width} x {height} pixels do not fit one array (limit {Array.MaxLength} values)");
+        }
+        reader.EnsureDataAvailable(hdu);
+
+        var header = new FitsHeader();
+        foreach (var card in hdu.Header)
+        {
+            if (!FitsKeywords.IsStructural(card.Key))
+            {
+                header.Add(card);
+            }
+        }
+        var pixels = new float[width * height];
+        reader.ReadData(hdu, pixels);
+        return new FitsImage((int)width, (int)height, (FitsBitpix)hdu.Bitpix, header, pixels);
+    }
+
+    /// <summary>Walks the HDUs of a stream, tracking the offset itself so non-seekable streams work too.</summary>
+    private sealed class HduReader(Stream stream, FitsReadOptions options)
+    {
+        private readonly byte[] _block = new byte[FitsKeywords.BlockBytes];
+        private readonly long _start = stream.CanSeek ? stream.Position : 0;
+        private long _position;
+        private int _index;
+
+        /// <summary>The next HDU's header, or null at the end of the file.</summary>
+        public FitsHduInfo? NextHeader()
+        {
+            long headerOffset = _position;
+            var parser = new FitsHeaderParser(_index, headerOffset, options);
+            int blocks = 0;
+            while (true)
+            {
+                int n = stream.ReadAtLeast(_block, _block.Length, throwOnEndOfStream: false);
+                _position += n;
+                if (n == 0 && blocks == 0)
+                {
+                    if (_index > 0)
+                    {
+                        return null;
+                    }
+                    throw new FitsFormatException(FitsErrorKind.Truncated, "the stream is empty: no FITS header");
+                }
+                if (n < _block.Length)
+                {
+                    throw new FitsFormatException(FitsErrorKind.Truncated, n == 0
+                        ? $"HDU {_index}: the stream ends after {blocks} header block(s) from byte {headerOffset} without an END card"
+                        : $"HDU {_index}: the stream ends at byte {_position}, inside header block {blocks + 1} " +
+                          $"(headers are whole {FitsKeywords.BlockBytes}-byte blocks)");
+                }
+                if (blocks == 0 && _index > 0 && !_block.AsSpan().ContainsAnyExcept((byte)0))
+                {
+                    // Some writers pad a file with zero blocks after the last HDU.
+                    return null;
+                }
+                blocks++;
+                if (parser.Feed(_block))
+                {
+                    break;
+                }
+            }
+            var hdu = FitsHduInfo.FromHeader(parser.Header, _index, headerOffset, parser.HeaderBytes, options);
+            _index++;
+            return hdu;
+        }
+
+        /// <summary>Fails before any allocation when a seekable stream is shorter than the HDU declares.</summary>
+        public void EnsureDataAvailable(FitsHduInfo hdu)
+        {
+            if (stream.CanSeek && stream.Length - _start < hdu.NextHduOffset)
+            {
+                throw TruncatedData(hdu, stream.Length - _start);
+            }
+        }
+
+        public void SkipData(FitsHduInfo hdu)
+        {
+            EnsureDataAvailable(hdu);
+            if (stream.CanSeek)
+            {
+                stream.Seek(_start + hdu.NextHduOffset, SeekOrigin.Begin);
+                _position = hdu.NextHduOffset;
+                return;
+            }
+            long left = hdu.PaddedDataBytes;
+            while (left > 0)
+            {
+                int want = (int)Math.Min(left, _block.Length);
+                int n = stream.ReadAtLeast(_block.AsSpan(0, want), want, throwOnEndOfStream: false);
+                _position += n;
+                left -= n;
+                if (n < want)
+                {
+                    throw TruncatedData(hdu, _position);
+                }
+            }
+        }
+
+        /// <summary>Reads and decodes the data unit into <paramref name="pixels"/>, then skips its padding.</summary>
+        public void ReadData(FitsHduInfo hdu, float[] pixels)
+        {
+            int bytesPerValue = hdu.BytesPerPixel;
+            var buffer = ArrayPool<byte>.Shared.Rent(ChunkValues * bytesPerValue);
+            try
+            {
+                int done = 0;
+                while (done < pixels.Length)
+                {
+                    int count = Math.Min(ChunkValues, pixels.Length - done);
+                    int want = count * bytesPerValue;
+                    int n = stream.ReadAtLeast(buffer.AsSpan(0, want), want, throwOnEndOfStream: false);
+                    _position += n;
+                    if (n < want)
+                    {
+                        throw TruncatedData(hdu, _position);
+                    }
+                    hdu.DecodePixels(buffer.AsSpan(0, want), pixels.AsSpan(done, count));
+                    done += count;
+                }
+                long padding = hdu.NextHduOffset - _position;
+                if (padding > 0)
+                {
+                    int n = stream.ReadAtLeast(buffer.AsSpan(0, (int)padding), (int)padding, throwOnEndOfStream: false);
+                    _position += n;
+                    if (n < padding)
+                    {
+                        throw TruncatedData(hdu, _position);
+                    }
+                }
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+        }
+
+        private static FitsFormatException TruncatedData(FitsHduInfo hdu, long fileBytes) =>
+            new(FitsErrorKind.Truncated,
+                $"HDU {hdu.Index}: the data unit ({hdu.DataBytes} bytes from byte {hdu.DataOffset}, padded to " +
+                $"{hdu.PaddedDataBytes}) runs past the end of the stream at byte {fileBytes}");
     }
 }
