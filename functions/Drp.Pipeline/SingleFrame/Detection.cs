@@ -1,0 +1,312 @@
+namespace Drp.Pipeline.SingleFrame;
+
+/// <summary>Configuration of <see cref="SourceDetector"/>.</summary>
+public sealed record DetectionConfig
+{
+    /// <summary>Sigma, in pixels, of the Gaussian the image is smoothed with (the expected PSF).</summary>
+    public double PsfSigma { get; init; } = 2.0;
+
+    /// <summary>Detection threshold in signal-to-noise of the smoothed image (from the smoothed variance).</summary>
+    public double ThresholdSigma { get; init; } = 5.0;
+
+    /// <summary>Smallest footprint kept, in pixels.</summary>
+    public int MinPixels { get; init; } = 5;
+
+    /// <summary>Kernel half-width in units of <see cref="PsfSigma"/>.</summary>
+    public double KernelHalfWidthSigmas { get; init; } = 4.0;
+}
+
+/// <summary>A run of pixels x0..x1 (inclusive, zero-based) in row y.</summary>
+public readonly record struct PixelSpan(int Y, int X0, int X1);
+
+/// <summary>A local maximum of the smoothed significance image inside a footprint.</summary>
+public readonly record struct Peak(int X, int Y, float Significance);
+
+/// <summary>An 8-connected set of above-threshold pixels, as row spans, with its peaks, brightest first.</summary>
+public sealed record Footprint(IReadOnlyList<PixelSpan> Spans, IReadOnlyList<Peak> Peaks, int Area, int XMin, int XMax, int YMin, int YMax);
+
+/// <summary>
+/// Detection: Gaussian smoothing of the image and (with the squared kernel) of the variance, a threshold in
+/// signal-to-noise of the smoothed image, 8-connected components as footprints with at least a minimum number of
+/// pixels, and their local maxima as peaks. Sets DETECTED on footprint pixels and EDGE where the kernel leaves the image.
+/// </summary>
+public static class SourceDetector
+{
+    public static IReadOnlyList<Footprint> Detect(Exposure exposure, DetectionConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(exposure);
+        ArgumentNullException.ThrowIfNull(config);
+        int w = exposure.Width, h = exposure.Height;
+        var significance = Significance(exposure, config);
+        var runs = FindRuns(significance, w, h, (float)config.ThresholdSigma);
+        var footprints = Group(runs, significance, w, h, config.MinPixels);
+
+        var mask = exposure.Mask;
+        foreach (var fp in footprints)
+        {
+            foreach (var s in fp.Spans)
+            {
+                for (int x = s.X0; x <= s.X1; x++)
+                {
+                    mask[s.Y * w + x] |= (ushort)MaskPlane.Detected;
+                }
+            }
+        }
+        int edge = KernelHalfWidth(config);
+        for (int y = 0; y < h; y++)
+        {
+            for (int x = 0; x < w; x++)
+            {
+                if (x < edge || y < edge || x >= w - edge || y >= h - edge)
+                {
+                    mask[y * w + x] |= (ushort)MaskPlane.Edge;
+                }
+            }
+        }
+        return footprints;
+    }
+
+    internal static int KernelHalfWidth(DetectionConfig config) =>
+        Math.Max(1, (int)Math.Ceiling(config.KernelHalfWidthSigmas * config.PsfSigma));
+
+    /// <summary>
+    /// Smoothed image over the square root of the smoothed variance. Outside the image and at NO_DATA pixels the
+    /// kernel sees zero signal and zero variance, so the ratio stays a fair signal-to-noise near edges.
+    /// </summary>
+    internal static float[] Significance(Exposure exposure, DetectionConfig config)
+    {
+        int w = exposure.Width, h = exposure.Height;
+        int r = KernelHalfWidth(config);
+        var kernel = new float[2 * r + 1];
+        var kernel2 = new float[2 * r + 1];
+        double sum = 0;
+        for (int k = -r; k <= r; k++)
+        {
+            sum += kernel[k + r] = (float)Math.Exp(-0.5 * k * k / (config.PsfSigma * config.PsfSigma));
+        }
+        for (int k = 0; k < kernel.Length; k++)
+        {
+            kernel[k] = (float)(kernel[k] / sum);
+            kernel2[k] = kernel[k] * kernel[k];
+        }
+
+        var image = new float[w * h];
+        var variance = new float[w * h];
+        for (int i = 0; i < image.Length; i++)
+        {
+            if ((exposure.Mask[i] & (ushort)MaskPlane.NoData) == 0)
+            {
+                image[i] = exposure.Image[i];
+                variance[i] = exposure.Variance[i];
+            }
+        }
+        var tmp = new float[w * h];
+        var smoothed = new float[w * h];
+        var smoothedVar = new float[w * h];
+        Convolve(image, smoothed, tmp, w, h, kernel);
+        Convolve(variance, smoothedVar, tmp, w, h, kernel2);
+        for (int i = 0; i < smoothed.Length; i++)
+        {
+            float v = smoothedVar[i];
+            smoothed[i] = v > 0 ? smoothed[i] / MathF.Sqrt(v) : 0f;
+        }
+        return smoothed;
+    }
+
+    /// <summary>Separable convolution with a symmetric kernel, zero outside the image.</summary>
+    internal static void Convolve(float[] src, float[] dst, float[] tmp, int w, int h, float[] kernel)
+    {
+        int r = kernel.Length / 2;
+        for (int y = 0; y < h; y++)
+        {
+            int row = y * w;
+            for (int x = 0; x < w; x++)
+            {
+                int a = Math.Max(-r, -x), b = Math.Min(r, w - 1 - x);
+                float acc = 0;
+                for (int k = a; k <= b; k++)
+                {
+                    acc += kernel[k + r] * src[row + x + k];
+                }
+                tmp[row + x] = acc;
+            }
+        }
+        for (int y = 0; y < h; y++)
+        {
+            int a = Math.Max(-r, -y), b = Math.Min(r, h - 1 - y);
+            int row = y * w;
+            Array.Clear(dst, row, w);
+            for (int k = a; k <= b; k++)
+            {
+                float kk = kernel[k + r];
+                int srcRow = (y + k) * w;
+                for (int x = 0; x < w; x++)
+                {
+                    dst[row + x] += kk * tmp[srcRow + x];
+                }
+            }
+        }
+    }
+
+    private static List<PixelSpan> FindRuns(float[] significance, int w, int h, float threshold)
+    {
+        var runs = new List<PixelSpan>();
+        for (int y = 0; y < h; y++)
+        {
+            int row = y * w;
+            int x = 0;
+            while (x < w)
+            {
+                if (significance[row + x] < threshold)
+                {
+                    x++;
+                    continue;
+                }
+                int x0 = x;
+                while (x < w && significance[row + x] >= threshold)
+                {
+                    x++;
+                }
+                runs.Add(new PixelSpan(y, x0, x - 1));
+            }
+        }
+        return runs;
+    }
+
+    /// <summary>Joins runs that touch (8-connectivity: overlapping or diagonal) in consecutive rows by union-find.</summary>
+    private static List<Footprint> Group(List<PixelSpan> runs, float[] significance, int w, int h, int minPixels)
+    {
+        var parent = new int[runs.Count];
+        for (int i = 0; i < parent.Length; i++)
+        {
+            parent[i] = i;
+        }
+        int prevStart = 0, prevEnd = 0, i0 = 0;
+        while (i0 < runs.Count)
+        {
+            int y = runs[i0].Y;
+            int i1 = i0;
+            while (i1 < runs.Count && runs[i1].Y == y)
+            {
+                i1++;
+            }
+            if (prevEnd > prevStart && runs[prevStart].Y == y - 1)
+            {
+                int p = prevStart;
+                for (int c = i0; c < i1; c++)
+                {
+                    var run = runs[c];
+                    while (p < prevEnd && runs[p].X1 < run.X0 - 1)
+                    {
+                        p++;
+                    }
+                    for (int q = p; q < prevEnd && runs[q].X0 <= run.X1 + 1; q++)
+                    {
+                        Union(parent, c, q);
+                    }
+                }
+            }
+            prevStart = i0;
+            prevEnd = i1;
+            i0 = i1;
+        }
+
+        var index = new Dictionary<int, List<PixelSpan>>();
+        var order = new List<int>();
+        for (int i = 0; i < runs.Count; i++)
+        {
+            int root = Find(parent, i);
+            if (!index.TryGetValue(root, out var list))
+            {
+                index[root] = list = [];
+                order.Add(root);
+            }
+            list.Add(runs[i]);
+        }
+
+        var footprints = new List<Footprint>();
+        foreach (int root in order)
+        {
+            var spans = index[root];
+            int area = 0, xMin = int.MaxValue, xMax = -1, yMin = int.MaxValue, yMax = -1;
+            foreach (var s in spans)
+            {
+                area += s.X1 - s.X0 + 1;
+                xMin = Math.Min(xMin, s.X0);
+                xMax = Math.Max(xMax, s.X1);
+                yMin = Math.Min(yMin, s.Y);
+                yMax = Math.Max(yMax, s.Y);
+            }
+            if (area < minPixels)
+            {
+                continue;
+            }
+            var peaks = FindPeaks(spans, significance, w, h);
+            footprints.Add(new Footprint(spans, peaks, area, xMin, xMax, yMin, yMax));
+        }
+        return footprints;
+    }
+
+    /// <summary>Pixels above all their neighbours (ties go to the first in raster order).</summary>
+    private static List<Peak> FindPeaks(List<PixelSpan> spans, float[] s, int w, int h)
+    {
+        var peaks = new List<Peak>();
+        foreach (var span in spans)
+        {
+            int y = span.Y;
+            for (int x = span.X0; x <= span.X1; x++)
+            {
+                float v = s[y * w + x];
+                bool isPeak = true;
+                for (int dy = -1; dy <= 1 && isPeak; dy++)
+                {
+                    int yy = y + dy;
+                    if (yy < 0 || yy >= h)
+                    {
+                        continue;
+                    }
+                    for (int dx = -1; dx <= 1; dx++)
+                    {
+                        int xx = x + dx;
+                        if ((dx == 0 && dy == 0) || xx < 0 || xx >= w)
+                        {
+                            continue;
+                        }
+                        float n = s[yy * w + xx];
+                        bool before = dy < 0 || (dy == 0 && dx < 0);
+                        if (before ? n >= v : n > v)
+                        {
+                            isPeak = false;
+                            break;
+                        }
+                    }
+                }
+                if (isPeak)
+                {
+                    peaks.Add(new Peak(x, y, v));
+                }
+            }
+        }
+        peaks.Sort((a, b) => b.Significance.CompareTo(a.Significance));
+        return peaks;
+    }
+
+    private static int Find(int[] parent, int i)
+    {
+        while (parent[i] != i)
+        {
+            parent[i] = parent[parent[i]];
+            i = parent[i];
+        }
+        return i;
+    }
+
+    private static void Union(int[] parent, int a, int b)
+    {
+        int ra = Find(parent, a), rb = Find(parent, b);
+        if (ra != rb)
+        {
+            parent[Math.Max(ra, rb)] = Math.Min(ra, rb);
+        }
+    }
+}

@@ -1,0 +1,238 @@
+using System.Globalization;
+using Drp.Pipeline.Fits;
+
+namespace Drp.Pipeline.SingleFrame;
+
+/// <summary>
+/// Instrument signature removal: raw amplifiers to an assembled <see cref="Exposure"/> in electrons.
+/// Per amplifier: saturation mask (raw ADU &gt;= SATURATE), per-row overscan subtraction, trim to DATASEC, placement
+/// at DETSEC (flips honoured), gain (ADU to electrons). Then master bias subtraction, variance (Poisson from the
+/// pre-flat electron signal + read noise², divided by flat²), flat division, and linear interpolation along rows over
+/// BAD pixels (defects, non-finite raw or bias values, unusable flat values) and, by default, saturated ones.
+/// </summary>
+/// <remarks>
+/// Calibration inputs, in the assembled detector geometry (the same width and height as the assembled raw):
+/// the master bias is the residual bias after overscan subtraction, with BUNIT 'electron' (or 'electrons', 'e-') or
+/// 'adu' (converted with each amplifier's GAIN); a bias without BUNIT is refused rather than guessed. The master flat
+/// is normalised here to a mean of 1 over its usable pixels, so any scale is accepted. Defects: non-zero = bad.
+/// </remarks>
+public static class IsrTask
+{
+    public static Exposure Run(IReadOnlyList<FitsImage> raw, FitsImage bias, FitsImage flat, FitsImage? defects, IsrConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(bias);
+        ArgumentNullException.ThrowIfNull(flat);
+        ArgumentNullException.ThrowIfNull(config);
+        var layout = RawLayout.FromRaw(raw);
+        int w = layout.Width, h = layout.Height;
+        CheckGeometry("bias", bias, w, h);
+        CheckGeometry("flat", flat, w, h);
+        if (defects is not null)
+        {
+            CheckGeometry("defects", defects, w, h);
+        }
+        bool biasInAdu = BiasInAdu(bias);
+
+        var image = new float[w * h];
+        var variance = new float[w * h];
+        var mask = new ushort[w * h];
+        Array.Fill(mask, (ushort)MaskPlane.NoData);
+
+        foreach (var amp in layout.Amplifiers)
+        {
+            var hdu = raw[amp.HduIndex];
+            var levels = OverscanLevels(hdu, amp, config);
+            AssembleAmplifier(hdu, amp, levels, bias.Pixels, biasInAdu, image, variance, mask, w);
+        }
+        ApplyFlat(flat, image, variance, mask, config.MinimumFlat);
+        if (defects is not null)
+        {
+            MarkDefects(defects.Pixels, mask);
+        }
+        var interpolate = MaskPlane.Bad | (config.InterpolateSaturated ? MaskPlane.Saturated : MaskPlane.None);
+        RowInterpolation.Apply(image, variance, mask, w, h, interpolate);
+
+        var header = layout.PrimaryHeader.Clone();
+        header.Set("BUNIT", "electron", "image in electrons, variance in electrons^2");
+        return new Exposure(w, h, image, variance, mask, header);
+    }
+
+    /// <summary>
+    /// The overscan level of every raw row covered by DATASEC (index = zero-based raw row), from the BIASSEC columns
+    /// of that row, non-finite values skipped; a row with none takes the amplifier's median level.
+    /// </summary>
+    internal static double[] OverscanLevels(FitsImage hdu, AmplifierGeometry amp, IsrConfig config)
+    {
+        var levels = new double[hdu.Height];
+        Array.Fill(levels, double.NaN);
+        var buffer = new float[amp.BiasSec.Width];
+        int y0 = amp.DataSec.YMin, y1 = amp.DataSec.YMax;
+        for (int y = y0; y <= y1; y++)
+        {
+            int n = 0;
+            int row = y * hdu.Width;
+            for (int x = amp.BiasSec.XMin; x <= amp.BiasSec.XMax; x++)
+            {
+                float v = hdu.Pixels[row + x];
+                if (float.IsFinite(v))
+                {
+                    buffer[n++] = v;
+                }
+            }
+            if (n > 0)
+            {
+                var values = buffer.AsSpan(0, n);
+                levels[y] = config.OverscanStatistic == OverscanStatistic.Median
+                    ? RobustStatistics.Median(values)
+                    : RobustStatistics.SigmaClip(values, config.OverscanClipSigma).Mean;
+            }
+        }
+
+        var finite = new double[y1 - y0 + 1];
+        int nFinite = 0;
+        for (int y = y0; y <= y1; y++)
+        {
+            if (double.IsFinite(levels[y]))
+            {
+                finite[nFinite++] = levels[y];
+            }
+        }
+        if (nFinite == 0)
+        {
+            throw new IsrInputException(amp.Hdu, "BIASSEC", amp.BiasSec.ToString(), "no finite overscan pixels");
+        }
+        double fallback = RobustStatistics.Median(finite.AsSpan(0, nFinite));
+        for (int y = y0; y <= y1; y++)
+        {
+            if (!double.IsFinite(levels[y]))
+            {
+                levels[y] = fallback;
+            }
+        }
+        return config.OverscanSmoothingRows > 0 ? Smooth(levels, y0, y1, config.OverscanSmoothingRows) : levels;
+    }
+
+    private static double[] Smooth(double[] levels, int y0, int y1, int halfWidth)
+    {
+        var smoothed = (double[])levels.Clone();
+        for (int y = y0; y <= y1; y++)
+        {
+            int a = Math.Max(y0, y - halfWidth), b = Math.Min(y1, y + halfWidth);
+            double sum = 0;
+            for (int k = a; k <= b; k++)
+            {
+                sum += levels[k];
+            }
+            smoothed[y] = sum / (b - a + 1);
+        }
+        return smoothed;
+    }
+
+    private static void AssembleAmplifier(
+        FitsImage hdu, AmplifierGeometry amp, double[] levels, float[] bias, bool biasInAdu,
+        float[] image, float[] variance, ushort[] mask, int width)
+    {
+        double gain = amp.Gain, rn2 = amp.ReadNoise * amp.ReadNoise;
+        double biasScale = biasInAdu ? gain : 1.0;
+        int aw = hdu.Width;
+        for (int ky = 0; ky < amp.DataSec.Height; ky++)
+        {
+            int ry = amp.DataSec.YAt(ky);
+            int dy = amp.DetSec.YAt(ky);
+            double level = levels[ry];
+            int rawRow = ry * aw, detRow = dy * width;
+            for (int kx = 0; kx < amp.DataSec.Width; kx++)
+            {
+                int di = detRow + amp.DetSec.XAt(kx);
+                if ((mask[di] & (ushort)MaskPlane.NoData) == 0)
+                {
+                    throw new IsrInputException(amp.Hdu, "DETSEC", amp.DetSec.ToString(),
+                        string.Create(CultureInfo.InvariantCulture, $"overlaps another amplifier at detector pixel ({di % width}, {di / width})"));
+                }
+                float raw = hdu.Pixels[rawRow + amp.DataSec.XAt(kx)];
+                float b = bias[di];
+                if (!float.IsFinite(raw) || !float.IsFinite(b))
+                {
+                    mask[di] = (ushort)MaskPlane.Bad;
+                    image[di] = 0f;
+                    variance[di] = 0f;
+                    continue;
+                }
+                ushort m = raw >= amp.Saturate ? (ushort)MaskPlane.Saturated : (ushort)0;
+                double electrons = (raw - level) * gain - b * biasScale;
+                image[di] = (float)electrons;
+                variance[di] = (float)(Math.Max(electrons, 0.0) + rn2);
+                mask[di] = m;
+            }
+        }
+    }
+
+    private static void ApplyFlat(FitsImage flat, float[] image, float[] variance, ushort[] mask, double minimumFlat)
+    {
+        double sum = 0;
+        long n = 0;
+        var f = flat.Pixels;
+        for (int i = 0; i < f.Length; i++)
+        {
+            if ((mask[i] & (ushort)MaskPlane.NoData) == 0 && float.IsFinite(f[i]) && f[i] > 0)
+            {
+                sum += f[i];
+                n++;
+            }
+        }
+        if (n == 0)
+        {
+            throw new IsrInputException("flat", null, null, "no finite positive values over the detector");
+        }
+        double mean = sum / n;
+        double floor = minimumFlat * mean;
+        for (int i = 0; i < f.Length; i++)
+        {
+            if ((mask[i] & (ushort)MaskPlane.NoData) != 0)
+            {
+                continue;
+            }
+            double v = f[i];
+            if (!(v >= floor) || !double.IsFinite(v))
+            {
+                mask[i] |= (ushort)MaskPlane.Bad;
+                continue;
+            }
+            double norm = v / mean;
+            image[i] = (float)(image[i] / norm);
+            variance[i] = (float)(variance[i] / (norm * norm));
+        }
+    }
+
+    private static void MarkDefects(float[] defects, ushort[] mask)
+    {
+        for (int i = 0; i < defects.Length; i++)
+        {
+            // NaN compares unequal to 0: a NaN defect value counts as bad, the cautious reading.
+            if (defects[i] != 0f && (mask[i] & (ushort)MaskPlane.NoData) == 0)
+            {
+                mask[i] |= (ushort)MaskPlane.Bad;
+            }
+        }
+    }
+
+    private static void CheckGeometry(string name, FitsImage image, int width, int height)
+    {
+        if (image.Width != width || image.Height != height)
+        {
+            throw new IsrInputException(name, "NAXIS1/NAXIS2", $"{image.Width}/{image.Height}",
+                $"does not match the assembled raw, {width} x {height}");
+        }
+    }
+
+    private static bool BiasInAdu(FitsImage bias)
+    {
+        string? unit = bias.Header.GetString("BUNIT")?.Trim();
+        return unit?.ToLowerInvariant() switch
+        {
+            "electron" or "electrons" or "e-" => false,
+            "adu" => true,
+            _ => throw new IsrInputException("bias", "BUNIT", unit, "expected 'electron' or 'adu'"),
+        };
+    }
+}

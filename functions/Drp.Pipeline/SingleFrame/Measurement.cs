@@ -1,0 +1,295 @@
+namespace Drp.Pipeline.SingleFrame;
+
+/// <summary>Configuration of <see cref="SourceMeasurer"/>.</summary>
+public sealed record MeasurementConfig
+{
+    /// <summary>Sigma (pixels) of the circular Gaussian weight for the centroid and the start of the adaptive moments.</summary>
+    public double PsfSigma { get; init; } = 2.0;
+
+    /// <summary>A centroid further than this from its peak (pixels) is rejected: the peak is kept and flagged.</summary>
+    public double MaxCentroidShift { get; init; } = 2.0;
+
+    public int MaxIterations { get; init; } = 100;
+
+    /// <summary>Adaptive moments wider than this sigma (pixels) count as a failure.</summary>
+    public double MaxShapeSigma { get; init; } = 20.0;
+
+    /// <summary>Radius (pixels) within which mask planes set the pixelFlags; default the calibFlux aperture.</summary>
+    public double PixelFlagsRadius { get; init; } = Apertures.CalibRadius;
+}
+
+/// <summary>The circular apertures measured, as in DP0.2: apNNFlux has radius NN pixels; calibFlux is the 12-pixel one.</summary>
+public static class Apertures
+{
+    /// <summary>Radii in pixels, in the order of <see cref="MeasuredSource.ApertureFlux"/>.</summary>
+    public static IReadOnlyList<double> Radii { get; } = [3.0, 6.0, 9.0, 12.0, 17.0, 25.0];
+
+    public const double CalibRadius = 12.0;
+
+    public const int CalibIndex = 3;
+}
+
+/// <summary>
+/// Measurements of one footprint in electrons and pixels (zero-based; pixel centres at integers): centroid, circular
+/// aperture fluxes with errors from the variance plane and a flag when the aperture leaves the image or meets NO_DATA,
+/// adaptive second moments (ixx = sigma² for a Gaussian), and pixel flags from the mask.
+/// </summary>
+public sealed record MeasuredSource(
+    int FootprintIndex,
+    int PeakX,
+    int PeakY,
+    int FootprintArea,
+    int PeakCount,
+    double X,
+    double Y,
+    bool CentroidFlag,
+    double[] ApertureFlux,
+    double[] ApertureFluxErr,
+    bool[] ApertureFlag,
+    double Ixx,
+    double Iyy,
+    double Ixy,
+    bool ShapeFlag,
+    bool PixelFlagsSaturated,
+    bool PixelFlagsEdge,
+    bool PixelFlagsInterpolated,
+    bool PixelFlagsBad)
+{
+    public double CalibInstFlux => ApertureFlux[Apertures.CalibIndex];
+
+    public double CalibInstFluxErr => ApertureFluxErr[Apertures.CalibIndex];
+}
+
+/// <summary>
+/// Measurement of each footprint at its brightest peak (no deblending yet): an iterated Gaussian-weighted centroid,
+/// adaptive (Gaussian-weighted, iterated to the matched weight) second moments that refine the centroid, exact
+/// pixel/circle overlap aperture sums, and pixel flags.
+/// </summary>
+public static class SourceMeasurer
+{
+    public static IReadOnlyList<MeasuredSource> Measure(Exposure exposure, IReadOnlyList<Footprint> footprints, MeasurementConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(exposure);
+        ArgumentNullException.ThrowIfNull(footprints);
+        ArgumentNullException.ThrowIfNull(config);
+        var result = new List<MeasuredSource>(footprints.Count);
+        for (int f = 0; f < footprints.Count; f++)
+        {
+            var fp = footprints[f];
+            var peak = fp.Peaks.Count > 0 ? fp.Peaks[0] : new Peak((fp.XMin + fp.XMax) / 2, (fp.YMin + fp.YMax) / 2, 0f);
+            result.Add(MeasureOne(exposure, f, fp, peak, config));
+        }
+        return result;
+    }
+
+    internal static MeasuredSource MeasureOne(Exposure exposure, int index, Footprint fp, Peak peak, MeasurementConfig config)
+    {
+        var (cx, cy, centroidOk) = GaussianCentroid(exposure, peak.X, peak.Y, config);
+        var moments = AdaptiveMoments(exposure, cx, cy, config);
+        double x = cx, y = cy;
+        if (moments.Ok && Math.Abs(moments.X - peak.X) <= config.MaxCentroidShift && Math.Abs(moments.Y - peak.Y) <= config.MaxCentroidShift)
+        {
+            (x, y) = (moments.X, moments.Y);
+        }
+        else
+        {
+            moments = moments with { Ok = false };
+        }
+
+        int nAp = Apertures.Radii.Count;
+        var flux = new double[nAp];
+        var err = new double[nAp];
+        var flag = new bool[nAp];
+        for (int a = 0; a < nAp; a++)
+        {
+            (flux[a], err[a], flag[a]) = ApertureSum(exposure, x, y, Apertures.Radii[a]);
+        }
+        var (sat, intrp, bad, offImage) = MaskInCircle(exposure, x, y, config.PixelFlagsRadius);
+        int ix = (int)Math.Round(x), iy = (int)Math.Round(y);
+        bool centreEdge = ix < 0 || iy < 0 || ix >= exposure.Width || iy >= exposure.Height
+            || exposure.HasMask(ix, iy, MaskPlane.Edge | MaskPlane.NoData);
+
+        return new MeasuredSource(
+            index, peak.X, peak.Y, fp.Area, fp.Peaks.Count, x, y, !centroidOk,
+            flux, err, flag,
+            moments.Ok ? moments.Ixx : double.NaN,
+            moments.Ok ? moments.Iyy : double.NaN,
+            moments.Ok ? moments.Ixy : double.NaN,
+            !moments.Ok, sat, offImage || centreEdge, intrp, bad);
+    }
+
+    /// <summary>
+    /// Iterated first moments with a circular Gaussian weight of the PSF sigma centred on the current estimate; the
+    /// fixed point is the centre of any symmetric source. Falls back to the peak when it fails or wanders off.
+    /// </summary>
+    internal static (double X, double Y, bool Ok) GaussianCentroid(Exposure e, int px, int py, MeasurementConfig config)
+    {
+        double x = px, y = py;
+        double s2 = config.PsfSigma * config.PsfSigma;
+        int r = (int)Math.Ceiling(4 * config.PsfSigma);
+        for (int iter = 0; iter < config.MaxIterations; iter++)
+        {
+            double sw = 0, sx = 0, sy = 0;
+            int x0 = Math.Max(0, (int)Math.Floor(x) - r), x1 = Math.Min(e.Width - 1, (int)Math.Ceiling(x) + r);
+            int y0 = Math.Max(0, (int)Math.Floor(y) - r), y1 = Math.Min(e.Height - 1, (int)Math.Ceiling(y) + r);
+            for (int j = y0; j <= y1; j++)
+            {
+                double dy = j - y;
+                int row = j * e.Width;
+                for (int i = x0; i <= x1; i++)
+                {
+                    if ((e.Mask[row + i] & (ushort)MaskPlane.NoData) != 0)
+                    {
+                        continue;
+                    }
+                    double dx = i - x;
+                    double wI = Math.Exp(-0.5 * (dx * dx + dy * dy) / s2) * e.Image[row + i];
+                    sw += wI;
+                    sx += wI * dx;
+                    sy += wI * dy;
+                }
+            }
+            if (!(sw > 0))
+            {
+                return (px, py, false);
+            }
+            double ddx = sx / sw, ddy = sy / sw;
+            x += ddx;
+            y += ddy;
+            if (Math.Abs(x - px) > config.MaxCentroidShift || Math.Abs(y - py) > config.MaxCentroidShift)
+            {
+                return (px, py, false);
+            }
+            if (Math.Abs(ddx) < 1e-5 && Math.Abs(ddy) < 1e-5)
+            {
+                return (x, y, true);
+            }
+        }
+        return (x, y, true);
+    }
+
+    internal readonly record struct Moments(double X, double Y, double Ixx, double Iyy, double Ixy, bool Ok);
+
+    /// <summary>
+    /// Adaptive moments: weighted by a Gaussian whose covariance is iterated to twice the weighted moments, the fixed
+    /// point at which the weight equals the source covariance for a Gaussian source (so ixx = sigma², plus the 1/12
+    /// pixel² of pixelisation). The centre is updated as well.
+    /// </summary>
+    internal static Moments AdaptiveMoments(Exposure e, double x, double y, MeasurementConfig config)
+    {
+        double wxx = config.PsfSigma * config.PsfSigma, wyy = wxx, wxy = 0;
+        double maxW = config.MaxShapeSigma * config.MaxShapeSigma;
+        for (int iter = 0; iter < config.MaxIterations; iter++)
+        {
+            double det = wxx * wyy - wxy * wxy;
+            if (!(det > 0) || wxx > maxW || wyy > maxW)
+            {
+                return new Moments(x, y, wxx, wyy, wxy, false);
+            }
+            double ixx = wyy / det, iyy = wxx / det, ixy = -wxy / det;
+            int r = (int)Math.Ceiling(4 * Math.Sqrt(Math.Max(wxx, wyy)));
+            int x0 = Math.Max(0, (int)Math.Floor(x) - r), x1 = Math.Min(e.Width - 1, (int)Math.Ceiling(x) + r);
+            int y0 = Math.Max(0, (int)Math.Floor(y) - r), y1 = Math.Min(e.Height - 1, (int)Math.Ceiling(y) + r);
+            double s0 = 0, sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0;
+            for (int j = y0; j <= y1; j++)
+            {
+                double dy = j - y;
+                int row = j * e.Width;
+                for (int i = x0; i <= x1; i++)
+                {
+                    if ((e.Mask[row + i] & (ushort)MaskPlane.NoData) != 0)
+                    {
+                        continue;
+                    }
+                    double dx = i - x;
+                    double q = ixx * dx * dx + 2 * ixy * dx * dy + iyy * dy * dy;
+                    if (q > 32)
+                    {
+                        continue;
+                    }
+                    double wI = Math.Exp(-0.5 * q) * e.Image[row + i];
+                    s0 += wI;
+                    sx += wI * dx;
+                    sy += wI * dy;
+                    sxx += wI * dx * dx;
+                    syy += wI * dy * dy;
+                    sxy += wI * dx * dy;
+                }
+            }
+            if (!(s0 > 0))
+            {
+                return new Moments(x, y, wxx, wyy, wxy, false);
+            }
+            double mx = sx / s0, my = sy / s0;
+            double qxx = sxx / s0 - mx * mx, qyy = syy / s0 - my * my, qxy = sxy / s0 - mx * my;
+            double nxx = 2 * qxx, nyy = 2 * qyy, nxy = 2 * qxy;
+            x += mx;
+            y += my;
+            bool converged = Math.Abs(mx) < 1e-5 && Math.Abs(my) < 1e-5
+                && Math.Abs(nxx - wxx) < 1e-5 * wxx && Math.Abs(nyy - wyy) < 1e-5 * wyy && Math.Abs(nxy - wxy) < 1e-5 * Math.Sqrt(wxx * wyy);
+            (wxx, wyy, wxy) = (nxx, nyy, nxy);
+            if (converged)
+            {
+                bool ok = wxx > 0 && wyy > 0 && wxx * wyy - wxy * wxy > 0;
+                return new Moments(x, y, wxx, wyy, wxy, ok);
+            }
+        }
+        return new Moments(x, y, wxx, wyy, wxy, false);
+    }
+
+    /// <summary>
+    /// Sum of pixel values weighted by their exact overlap with the circle; error from the variance (weights squared).
+    /// The flag is set when part of the circle lies off the image or on NO_DATA pixels (those are left out).
+    /// </summary>
+    public static (double Flux, double FluxErr, bool Truncated) ApertureSum(Exposure e, double x, double y, double radius)
+    {
+        bool truncated = x - radius < -0.5 || y - radius < -0.5 || x + radius > e.Width - 0.5 || y + radius > e.Height - 0.5;
+        int x0 = Math.Max(0, (int)Math.Floor(x - radius - 0.5)), x1 = Math.Min(e.Width - 1, (int)Math.Ceiling(x + radius + 0.5));
+        int y0 = Math.Max(0, (int)Math.Floor(y - radius - 0.5)), y1 = Math.Min(e.Height - 1, (int)Math.Ceiling(y + radius + 0.5));
+        double flux = 0, variance = 0;
+        for (int j = y0; j <= y1; j++)
+        {
+            int row = j * e.Width;
+            for (int i = x0; i <= x1; i++)
+            {
+                double f = ApertureOverlap.PixelFraction(radius, i - x, j - y);
+                if (f <= 0)
+                {
+                    continue;
+                }
+                if ((e.Mask[row + i] & (ushort)MaskPlane.NoData) != 0)
+                {
+                    truncated = true;
+                    continue;
+                }
+                flux += f * e.Image[row + i];
+                variance += f * f * e.Variance[row + i];
+            }
+        }
+        return (flux, Math.Sqrt(variance), truncated);
+    }
+
+    private static (bool Sat, bool Intrp, bool Bad, bool OffImage) MaskInCircle(Exposure e, double x, double y, double radius)
+    {
+        bool off = x - radius < -0.5 || y - radius < -0.5 || x + radius > e.Width - 0.5 || y + radius > e.Height - 0.5;
+        int x0 = Math.Max(0, (int)Math.Floor(x - radius)), x1 = Math.Min(e.Width - 1, (int)Math.Ceiling(x + radius));
+        int y0 = Math.Max(0, (int)Math.Floor(y - radius)), y1 = Math.Min(e.Height - 1, (int)Math.Ceiling(y + radius));
+        ushort any = 0;
+        double r2 = radius * radius;
+        for (int j = y0; j <= y1; j++)
+        {
+            for (int i = x0; i <= x1; i++)
+            {
+                double dx = i - x, dy = j - y;
+                if (dx * dx + dy * dy <= r2)
+                {
+                    any |= e.Mask[j * e.Width + i];
+                }
+            }
+        }
+        return ((any & (ushort)MaskPlane.Saturated) != 0,
+            (any & (ushort)MaskPlane.Interpolated) != 0,
+            (any & (ushort)MaskPlane.Bad) != 0,
+            off || (any & (ushort)MaskPlane.NoData) != 0);
+    }
+}

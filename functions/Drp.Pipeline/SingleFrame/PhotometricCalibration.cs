@@ -1,0 +1,138 @@
+namespace Drp.Pipeline.SingleFrame;
+
+/// <summary>Configuration of <see cref="PhotometricCalibration"/>.</summary>
+public sealed record PhotoCalConfig
+{
+    public double MatchRadiusArcsec { get; init; } = 1.0;
+
+    /// <summary>Fewer usable matches than this makes the exposure unprocessable.</summary>
+    public int MinMatches { get; init; } = 3;
+
+    /// <summary>Only sources with calibFlux signal-to-noise at least this calibrate.</summary>
+    public double MinSignalToNoise { get; init; } = 10.0;
+
+    public double ClipSigma { get; init; } = 3.0;
+
+    public int ClipIterations { get; init; } = 5;
+}
+
+/// <summary>Why an exposure cannot be processed; recorded as an outcome, not thrown.</summary>
+public enum UnprocessableReason
+{
+    /// <summary>No reference object falls on the detector ("No reference objects supplied" in DP0.2).</summary>
+    NoReferenceObjects,
+    /// <summary>Reference objects fall on the detector but too few usable sources match them.</summary>
+    TooFewReferenceMatches,
+}
+
+/// <summary>
+/// A photometric calibration: <see cref="NanojanskyPerElectron"/> converts an instFlux in electrons to nJy.
+/// <see cref="ZeroPoint"/> is the AB magnitude of a source giving 1 electron in this exposure (not per second):
+/// zeroPoint = 31.4 - 2.5 log10(nJy per electron).
+/// </summary>
+public sealed record PhotoCalib(double NanojanskyPerElectron, double NanojanskyPerElectronErr, int MatchCount, int UsedCount)
+{
+    public double ZeroPoint => 31.4 - 2.5 * Math.Log10(NanojanskyPerElectron);
+
+    public double ZeroPointErr => 2.5 / Math.Log(10) * NanojanskyPerElectronErr / NanojanskyPerElectron;
+
+    /// <summary>Flux in nJy (the calibration's own error is not folded in; see <see cref="ZeroPointErr"/>).</summary>
+    public double ToNanojansky(double electrons) => electrons * NanojanskyPerElectron;
+}
+
+/// <summary>Either a calibration or the reason there is none.</summary>
+public abstract record PhotoCalOutcome
+{
+    private PhotoCalOutcome()
+    {
+    }
+
+    public sealed record Calibrated(PhotoCalib Calib, IReadOnlyList<SkyMatch> Matches) : PhotoCalOutcome;
+
+    public sealed record Failed(UnprocessableReason Reason, string Message) : PhotoCalOutcome;
+}
+
+/// <summary>
+/// Simple photometric calibration: match sources to reference objects on the sky, then take the sigma-clipped median
+/// of instFlux / refFlux (electrons per nJy) over clean, significant matches; its error is the standard error of the
+/// median, 1.2533 sigma / sqrt(n).
+/// </summary>
+public static class PhotometricCalibration
+{
+    public static PhotoCalOutcome Run(
+        IReadOnlyList<MeasuredSource> sources,
+        IReadOnlyList<(double Ra, double Dec)> coords,
+        IReadOnlyList<ReferenceObject> references,
+        DetectorSky detector,
+        PhotoCalConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(sources);
+        ArgumentNullException.ThrowIfNull(coords);
+        ArgumentNullException.ThrowIfNull(references);
+        ArgumentNullException.ThrowIfNull(detector);
+        ArgumentNullException.ThrowIfNull(config);
+        if (coords.Count != sources.Count)
+        {
+            throw new ArgumentException("one sky position per source is required", nameof(coords));
+        }
+
+        var onDetector = new List<ReferenceObject>();
+        var onDetectorIndex = new List<int>();
+        for (int i = 0; i < references.Count; i++)
+        {
+            var r = references[i];
+            if (double.IsFinite(r.FluxNJy) && r.FluxNJy > 0 && detector.Contains(r.Ra, r.Dec))
+            {
+                onDetector.Add(r);
+                onDetectorIndex.Add(i);
+            }
+        }
+        if (onDetector.Count == 0)
+        {
+            return new PhotoCalOutcome.Failed(UnprocessableReason.NoReferenceObjects,
+                $"unprocessable: no reference objects on the detector ({references.Count} supplied)");
+        }
+
+        var usable = new List<int>();
+        var usableCoords = new List<(double Ra, double Dec)>();
+        for (int i = 0; i < sources.Count; i++)
+        {
+            if (IsCalibrationCandidate(sources[i], config))
+            {
+                usable.Add(i);
+                usableCoords.Add(coords[i]);
+            }
+        }
+        var local = SkyMatcher.Match(usableCoords, onDetector, config.MatchRadiusArcsec);
+        if (local.Count < config.MinMatches)
+        {
+            return new PhotoCalOutcome.Failed(UnprocessableReason.TooFewReferenceMatches,
+                $"unprocessable: {local.Count} reference matches, at least {config.MinMatches} needed ({onDetector.Count} reference objects on the detector, {usable.Count} usable sources)");
+        }
+
+        var ratios = new float[local.Count];
+        var matches = new SkyMatch[local.Count];
+        for (int k = 0; k < local.Count; k++)
+        {
+            var m = local[k];
+            ratios[k] = (float)(sources[usable[m.SourceIndex]].CalibInstFlux / onDetector[m.ReferenceIndex].FluxNJy);
+            // Report indices into the caller's lists, not the filtered ones.
+            matches[k] = m with { SourceIndex = usable[m.SourceIndex], ReferenceIndex = onDetectorIndex[m.ReferenceIndex] };
+        }
+        var stats = RobustStatistics.SigmaClip(ratios, config.ClipSigma, config.ClipIterations);
+        double ratio = stats.Median;
+        if (!(ratio > 0))
+        {
+            return new PhotoCalOutcome.Failed(UnprocessableReason.TooFewReferenceMatches,
+                $"unprocessable: the median instFlux/refFlux of {local.Count} matches is not positive");
+        }
+        double ratioErr = stats.Count > 1 ? 1.2533 * stats.StdDev / Math.Sqrt(stats.Count) : ratio;
+        var calib = new PhotoCalib(1.0 / ratio, ratioErr / (ratio * ratio), local.Count, stats.Count);
+        return new PhotoCalOutcome.Calibrated(calib, matches);
+    }
+
+    private static bool IsCalibrationCandidate(MeasuredSource s, PhotoCalConfig config) =>
+        !s.CentroidFlag && !s.PixelFlagsSaturated && !s.PixelFlagsEdge && !s.PixelFlagsBad && !s.PixelFlagsInterpolated
+        && !s.ApertureFlag[Apertures.CalibIndex]
+        && s.CalibInstFluxErr > 0 && s.CalibInstFlux >= config.MinSignalToNoise * s.CalibInstFluxErr;
+}

@@ -1,0 +1,149 @@
+using Drp.Pipeline.Fits;
+
+namespace Drp.Pipeline.SingleFrame;
+
+/// <summary>
+/// Everything single-frame processing needs, in memory. <see cref="PixelToSky"/> maps zero-based pixel coordinates
+/// (pixel centres at integers, LSST convention; a FITS WCS needs x + 1, y + 1) to (RA, Dec) in degrees.
+/// </summary>
+public sealed record SingleFrameInputs(
+    IReadOnlyList<FitsImage> Raw,
+    FitsImage Bias,
+    FitsImage Flat,
+    FitsImage? Defects,
+    Func<double, double, (double Ra, double Dec)> PixelToSky,
+    IReadOnlyList<ReferenceObject> ReferenceObjects,
+    long Visit,
+    int Detector,
+    string Band);
+
+/// <summary>Configuration of <see cref="SingleFrameProcessor"/>: one record per stage.</summary>
+public sealed record SingleFrameConfig
+{
+    public IsrConfig Isr { get; init; } = new();
+
+    public BackgroundConfig Background { get; init; } = new();
+
+    public DetectionConfig Detection { get; init; } = new();
+
+    public MeasurementConfig Measurement { get; init; } = new();
+
+    public PhotoCalConfig PhotoCal { get; init; } = new();
+
+    /// <summary>Minimum calibFlux signal-to-noise of the clean sources whose moments estimate the seeing.</summary>
+    public double SeeingMinSignalToNoise { get; init; } = 50.0;
+
+    public static SingleFrameConfig Default { get; } = new();
+}
+
+/// <summary>The outcome of single-frame processing: the products, or the reason the exposure is unprocessable.</summary>
+public abstract record SingleFrameResult
+{
+    private SingleFrameResult()
+    {
+    }
+
+    /// <summary>The calexp (background subtracted, electrons), its background, the sources and the CcdVisit summary.</summary>
+    public sealed record Processed(
+        Exposure Calexp, BackgroundModel Background, IReadOnlyList<SourceRecord> Sources, CcdVisitSummary Summary) : SingleFrameResult;
+
+    /// <summary>A typed "cannot be processed" outcome (not an error): record it with its reason and move on.</summary>
+    public sealed record Unprocessable(UnprocessableReason Reason, string Message) : SingleFrameResult;
+}
+
+/// <summary>
+/// Single-frame processing as a pure function: ISR, background, detection, measurement, photometric calibration,
+/// then the Source records and the CcdVisit summary. Bad inputs throw <see cref="IsrInputException"/>; an exposure
+/// without usable reference objects returns <see cref="SingleFrameResult.Unprocessable"/>.
+/// </summary>
+public static class SingleFrameProcessor
+{
+    public static SingleFrameResult Run(SingleFrameInputs inputs, SingleFrameConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        ArgumentNullException.ThrowIfNull(config);
+        long ccdVisitId = CcdVisitId.Pack(inputs.Visit, inputs.Detector);
+
+        var exposure = IsrTask.Run(inputs.Raw, inputs.Bias, inputs.Flat, inputs.Defects, config.Isr);
+        var background = BackgroundEstimator.Estimate(exposure, config.Background);
+        BackgroundEstimator.Subtract(exposure, background);
+        var footprints = SourceDetector.Detect(exposure, config.Detection);
+        var measured = SourceMeasurer.Measure(exposure, footprints, config.Measurement);
+
+        var coords = new (double Ra, double Dec)[measured.Count];
+        for (int i = 0; i < measured.Count; i++)
+        {
+            coords[i] = inputs.PixelToSky(measured[i].X, measured[i].Y);
+        }
+        var sky = DetectorSky.From(inputs.PixelToSky, exposure.Width, exposure.Height);
+        var outcome = PhotometricCalibration.Run(measured, coords, inputs.ReferenceObjects, sky, config.PhotoCal);
+        if (outcome is PhotoCalOutcome.Failed failed)
+        {
+            return new SingleFrameResult.Unprocessable(failed.Reason, failed.Message);
+        }
+        var calibrated = (PhotoCalOutcome.Calibrated)outcome;
+        var calib = calibrated.Calib;
+
+        var sources = new SourceRecord[measured.Count];
+        for (int i = 0; i < measured.Count; i++)
+        {
+            sources[i] = ToRecord(measured[i], coords[i], calib, SourceId.Pack(ccdVisitId, i), ccdVisitId, inputs);
+        }
+        double? psfSigma = EstimatePsfSigma(measured, config.SeeingMinSignalToNoise);
+        var c = sky.Corners;
+        var summary = new CcdVisitSummary(
+            ccdVisitId, inputs.Visit, inputs.Detector, inputs.Band,
+            calib.ZeroPoint, calib.ZeroPointErr, calib.NanojanskyPerElectron,
+            sources.Length, calib.MatchCount,
+            background.Level, background.Noise,
+            psfSigma * 2.0 * Math.Sqrt(2.0 * Math.Log(2.0)) * sky.PixelScaleArcsec, psfSigma, sky.PixelScaleArcsec,
+            c[0].Ra, c[0].Dec, c[3].Ra, c[3].Dec, c[2].Ra, c[2].Dec, c[1].Ra, c[1].Dec);
+        return new SingleFrameResult.Processed(exposure, background, sources, summary);
+    }
+
+    internal static SourceRecord ToRecord(
+        MeasuredSource m, (double Ra, double Dec) coord, PhotoCalib calib, long sourceId, long ccdVisitId, SingleFrameInputs inputs)
+    {
+        double Flux(int a) => calib.ToNanojansky(m.ApertureFlux[a]);
+        double Err(int a) => calib.ToNanojansky(m.ApertureFluxErr[a]);
+        int ci = Apertures.CalibIndex;
+        return new SourceRecord(
+            sourceId, ccdVisitId, inputs.Visit, inputs.Detector, inputs.Band,
+            coord.Ra, coord.Dec, m.X, m.Y, m.CentroidFlag,
+            Flux(0), Err(0), m.ApertureFlag[0],
+            Flux(1), Err(1), m.ApertureFlag[1],
+            Flux(2), Err(2), m.ApertureFlag[2],
+            Flux(3), Err(3), m.ApertureFlag[3],
+            Flux(4), Err(4), m.ApertureFlag[4],
+            Flux(5), Err(5), m.ApertureFlag[5],
+            Flux(ci), Err(ci), m.ApertureFlag[ci],
+            m.ApertureFlux[ci], m.ApertureFluxErr[ci],
+            m.Ixx, m.Iyy, m.Ixy, m.ShapeFlag,
+            m.PixelFlagsSaturated, m.PixelFlagsEdge, m.PixelFlagsInterpolated, m.PixelFlagsBad);
+    }
+
+    /// <summary>
+    /// Sigma-clipped median of sqrt((ixx + iyy) / 2) over clean sources above the signal-to-noise cut; clipping
+    /// rejects most galaxies, which are larger than the PSF. Null when no source qualifies.
+    /// </summary>
+    internal static double? EstimatePsfSigma(IReadOnlyList<MeasuredSource> measured, double minSignalToNoise)
+    {
+        var sizes = new float[measured.Count];
+        int n = 0;
+        foreach (var m in measured)
+        {
+            bool clean = !m.ShapeFlag && !m.CentroidFlag && !m.PixelFlagsSaturated && !m.PixelFlagsEdge
+                && !m.PixelFlagsBad && !m.PixelFlagsInterpolated && m.CalibInstFluxErr > 0
+                && m.CalibInstFlux >= minSignalToNoise * m.CalibInstFluxErr;
+            if (clean)
+            {
+                sizes[n++] = (float)Math.Sqrt(0.5 * (m.Ixx + m.Iyy));
+            }
+        }
+        if (n == 0)
+        {
+            return null;
+        }
+        return RobustStatistics.SigmaClip(sizes.AsSpan(0, n), 3.0, 5).Median;
+    }
+}
