@@ -22,6 +22,10 @@ public static class FitsFile
 {
     private const int ChunkValues = 1 << 16;
 
+    // From a non-seekable stream, data units above this size are read in segments before the pixel array exists.
+    private const long DirectReadBytes = 64L << 20;
+    private const int SegmentBytes = 16 << 20;
+
     /// <summary>
     /// Reads every HDU of the stream: the first is the primary HDU. Each <see cref="FitsImage.Header"/> holds the
     /// file's cards except the structural ones the writer generates (SIMPLE, XTENSION, BITPIX, NAXISn, EXTEND,
@@ -231,10 +235,11 @@ public static class FitsFile
             }
         }
         long width = hdu.Width, height = hdu.Height;
-        if (width > int.MaxValue || height > int.MaxValue || width * height > Array.MaxLength)
+        if (width > int.MaxValue || height > int.MaxValue || width * height > Array.MaxLength
+            || width * height * sizeof(float) > options.MaxDataBytes)
         {
             throw new FitsFormatException(FitsErrorKind.TooLarge,
-                $"{where}: {width} x {height} pixels do not fit one array (limit {Array.MaxLength} values)");
+                $"{where}: {width} x {height} float pixels exceed one array or FitsReadOptions.MaxDataBytes = {options.MaxDataBytes}");
         }
         reader.EnsureDataAvailable(hdu);
 
@@ -246,8 +251,7 @@ public static class FitsFile
                 header.Add(card);
             }
         }
-        var pixels = new float[width * height];
-        reader.ReadData(hdu, pixels);
+        float[] pixels = reader.ReadData(hdu, (int)(width * height));
         return new FitsImage((int)width, (int)height, (FitsBitpix)hdu.Bitpix, header, pixels);
     }
 
@@ -332,41 +336,68 @@ public static class FitsFile
             }
         }
 
-        /// <summary>Reads and decodes the data unit into <paramref name="pixels"/>, then skips its padding.</summary>
-        public void ReadData(FitsHduInfo hdu, float[] pixels)
+        /// <summary>
+        /// Reads and decodes the data unit, then skips its padding. A seekable stream was checked to hold the data
+        /// (<see cref="EnsureDataAvailable"/>), so the pixel array is allocated up front; from a non-seekable one a
+        /// large unit is first read in segments, so a truncated file fails before the big allocation.
+        /// </summary>
+        public float[] ReadData(FitsHduInfo hdu, int pixelCount)
         {
-            int bytesPerValue = hdu.BytesPerPixel;
-            var buffer = ArrayPool<byte>.Shared.Rent(ChunkValues * bytesPerValue);
-            try
+            float[] pixels;
+            if (stream.CanSeek || hdu.DataBytes <= DirectReadBytes)
             {
-                int done = 0;
-                while (done < pixels.Length)
+                pixels = new float[pixelCount];
+                var buffer = ArrayPool<byte>.Shared.Rent(ChunkValues * hdu.BytesPerPixel);
+                try
                 {
-                    int count = Math.Min(ChunkValues, pixels.Length - done);
-                    int want = count * bytesPerValue;
-                    int n = stream.ReadAtLeast(buffer.AsSpan(0, want), want, throwOnEndOfStream: false);
-                    _position += n;
-                    if (n < want)
+                    int done = 0;
+                    while (done < pixelCount)
                     {
-                        throw TruncatedData(hdu, _position);
+                        int count = Math.Min(ChunkValues, pixelCount - done);
+                        int want = count * hdu.BytesPerPixel;
+                        ReadFully(hdu, buffer.AsSpan(0, want));
+                        hdu.DecodePixels(buffer.AsSpan(0, want), pixels.AsSpan(done, count));
+                        done += count;
                     }
-                    hdu.DecodePixels(buffer.AsSpan(0, want), pixels.AsSpan(done, count));
-                    done += count;
                 }
-                long padding = hdu.NextHduOffset - _position;
-                if (padding > 0)
+                finally
                 {
-                    int n = stream.ReadAtLeast(buffer.AsSpan(0, (int)padding), (int)padding, throwOnEndOfStream: false);
-                    _position += n;
-                    if (n < padding)
-                    {
-                        throw TruncatedData(hdu, _position);
-                    }
+                    ArrayPool<byte>.Shared.Return(buffer);
                 }
             }
-            finally
+            else
             {
-                ArrayPool<byte>.Shared.Return(buffer);
+                var segments = new List<byte[]>();
+                for (long left = hdu.DataBytes; left > 0; left -= SegmentBytes)
+                {
+                    var segment = new byte[Math.Min(left, SegmentBytes)];
+                    ReadFully(hdu, segment);
+                    segments.Add(segment);
+                }
+                pixels = new float[pixelCount];
+                int done = 0;
+                foreach (var segment in segments)
+                {
+                    int count = segment.Length / hdu.BytesPerPixel;
+                    hdu.DecodePixels(segment, pixels.AsSpan(done, count));
+                    done += count;
+                }
+            }
+            long padding = hdu.NextHduOffset - _position;
+            if (padding > 0)
+            {
+                ReadFully(hdu, _block.AsSpan(0, (int)padding));
+            }
+            return pixels;
+        }
+
+        private void ReadFully(FitsHduInfo hdu, Span<byte> buffer)
+        {
+            int n = stream.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false);
+            _position += n;
+            if (n < buffer.Length)
+            {
+                throw TruncatedData(hdu, _position);
             }
         }
 
