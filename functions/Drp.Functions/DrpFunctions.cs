@@ -1,0 +1,95 @@
+using System.Net;
+using Drp.Storage.Arrivals;
+using Drp.Workflows;
+using Drp.Workflows.Activities;
+using Drp.Workflows.Arrivals;
+using Drp.Workflows.Orchestrators;
+using Microsoft.Azure.Functions.Worker;
+using Microsoft.Azure.Functions.Worker.Http;
+using Microsoft.DurableTask;
+using Microsoft.DurableTask.Client;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Drp.Functions;
+
+/// <summary>
+/// Thin Functions adapters: each trigger forwards to the class in Drp.Workflows of the same name, so the Functions
+/// host and the local host run identical code. Function names come from the classes (nameof), never literals.
+/// </summary>
+public sealed class DrpFunctions(IServiceProvider services, ILogger<DrpFunctions> logger)
+{
+    // ---- arrivals: Event Grid BlobCreated -> Storage queue -> here ----
+
+    /// <summary>A raw landed: start its ingest (a duplicate event starts nothing). Poison messages go to the poison queue after maxDequeueCount.</summary>
+    [Function(nameof(OnRawArrival))]
+    public async Task OnRawArrival(
+        [QueueTrigger("%Drp:Storage:ArrivalsQueue%", Connection = "AzureWebJobsStorage")] string message,
+        [DurableClient] DurableTaskClient client,
+        CancellationToken cancellationToken)
+    {
+        try
+        {
+            var handler = new RawArrivalHandler(client, services.GetRequiredService<ILogger<RawArrivalHandler>>());
+            await handler.HandleAsync(message, cancellationToken);
+        }
+        catch (InvalidArrivalException e)
+        {
+            // Not retriable: log it and let the message go (the Registry's rejected rows are for files, not events).
+            logger.LogError(e, "Discarded an arrival message that is not a BlobCreated event: {Reason}", e.Message);
+        }
+    }
+
+    // ---- operator API ----
+
+    /// <summary>POST /api/runs/{run}/step1?instrument=X: start step 1 for a run collection.</summary>
+    [Function(nameof(StartStep1))]
+    public async Task<HttpResponseData> StartStep1(
+        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "runs/{run}/step1")] HttpRequestData request,
+        string run,
+        [DurableClient] DurableTaskClient client)
+    {
+        var instrument = System.Web.HttpUtility.ParseQueryString(request.Url.Query)["instrument"];
+        if (string.IsNullOrWhiteSpace(instrument))
+        {
+            var bad = request.CreateResponse(HttpStatusCode.BadRequest);
+            await bad.WriteStringAsync("query parameter 'instrument' is required");
+            return bad;
+        }
+        string id = await client.ScheduleNewOrchestrationInstanceAsync(
+            nameof(ProcessStep1Orchestrator), new Step1Input(run, instrument), new StartOrchestrationOptions($"step1-{run}"));
+        return await client.CreateCheckStatusResponseAsync(request, id);
+    }
+
+    // ---- orchestrators ----
+
+    [Function(nameof(IngestRawOrchestrator))]
+    public static Task<IngestRawResult> IngestRawOrchestrator([OrchestrationTrigger] TaskOrchestrationContext context) =>
+        new IngestRawOrchestrator().RunAsync(context, context.GetInput<IngestRawInput>()!);
+
+    [Function(nameof(ProcessStep1Orchestrator))]
+    public static Task<StepResult> ProcessStep1Orchestrator([OrchestrationTrigger] TaskOrchestrationContext context) =>
+        new ProcessStep1Orchestrator().RunAsync(context, context.GetInput<Step1Input>()!);
+
+    [Function(nameof(ProcessVisitOrchestrator))]
+    public static Task<VisitResult> ProcessVisitOrchestrator([OrchestrationTrigger] TaskOrchestrationContext context) =>
+        new ProcessVisitOrchestrator().RunAsync(context, context.GetInput<VisitInput>()!);
+
+    // ---- activities ----
+
+    [Function(nameof(IngestRawActivity))]
+    public Task<IngestRawResult> IngestRawActivity([ActivityTrigger] IngestRawInput input, CancellationToken cancellationToken) =>
+        services.GetRequiredService<IngestRawActivity>().ExecuteAsync(input, cancellationToken);
+
+    [Function(nameof(ListVisitsActivity))]
+    public Task<List<VisitWork>> ListVisitsActivity([ActivityTrigger] Step1Input input, CancellationToken cancellationToken) =>
+        services.GetRequiredService<ListVisitsActivity>().ExecuteAsync(input, cancellationToken);
+
+    [Function(nameof(ProcessDetectorActivity))]
+    public Task<QuantumResult> ProcessDetectorActivity([ActivityTrigger] DetectorQuantum input, CancellationToken cancellationToken) =>
+        services.GetRequiredService<ProcessDetectorActivity>().ExecuteAsync(input, cancellationToken);
+
+    [Function(nameof(ConsolidateVisitSourcesActivity))]
+    public Task<ConsolidateVisitResult> ConsolidateVisitSourcesActivity([ActivityTrigger] ConsolidateVisitInput input, CancellationToken cancellationToken) =>
+        services.GetRequiredService<ConsolidateVisitSourcesActivity>().ExecuteAsync(input, cancellationToken);
+}

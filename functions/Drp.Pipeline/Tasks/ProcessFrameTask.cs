@@ -1,0 +1,90 @@
+using Drp.Pipeline.Catalogs;
+using Drp.Pipeline.Fits;
+using Drp.Pipeline.SingleFrame;
+using Drp.Pipeline.Wcs;
+
+namespace Drp.Pipeline.Tasks;
+
+/// <summary>Inputs of one step-1 quantum, in memory.</summary>
+public sealed record ProcessFrameInputs(
+    IReadOnlyList<FitsImage> Raw,
+    FitsImage Bias,
+    FitsImage Flat,
+    FitsImage? Defects,
+    IReadOnlyList<ReferenceObject> ReferenceObjects,
+    long Visit,
+    int Detector,
+    string Band);
+
+/// <summary>Outputs of one step-1 quantum: the products, or why the exposure is unprocessable.</summary>
+public sealed record ProcessFrameOutputs(
+    IReadOnlyList<FitsImage>? Calexp,
+    CatalogTable? Sources,
+    CcdVisitSummary? Summary,
+    string? Unprocessable);
+
+/// <summary>
+/// The step-1 quantum as a pure function (the same code runs in the activity, the container job and
+/// <c>drp process-frame</c>): WCS from the raw's header, <see cref="SingleFrameProcessor"/>, then the calexp as FITS
+/// HDUs (image, mask, variance; WCS and zero point in the headers) and the Source table.
+/// </summary>
+public static class ProcessFrameTask
+{
+    public static ProcessFrameOutputs Run(ProcessFrameInputs inputs, SingleFrameConfig? config = null)
+    {
+        var primary = inputs.Raw[0].Header;
+        var wcs = TanWcs.FromHeader(primary);
+        var result = SingleFrameProcessor.Run(new SingleFrameInputs(
+            inputs.Raw, inputs.Bias, inputs.Flat, inputs.Defects, wcs.PixelToSky, inputs.ReferenceObjects,
+            inputs.Visit, inputs.Detector, inputs.Band), config ?? SingleFrameConfig.Default);
+        switch (result)
+        {
+            case SingleFrameResult.Unprocessable u:
+                return new ProcessFrameOutputs(null, null, null, $"{u.Reason}: {u.Message}");
+            case SingleFrameResult.Processed p:
+                return new ProcessFrameOutputs(CalexpHdus(p, wcs, primary), SourceSchema.ToTable(p.Sources), p.Summary, null);
+            default:
+                throw new InvalidOperationException($"unknown single-frame result {result.GetType().Name}");
+        }
+    }
+
+    /// <summary>Primary HDU (metadata, WCS, zero point) + IMAGE, MASK, VARIANCE extensions, as afw writes a calexp.</summary>
+    public static IReadOnlyList<FitsImage> CalexpHdus(SingleFrameResult.Processed p, TanWcs wcs, FitsHeader rawPrimary)
+    {
+        var e = p.Calexp;
+        var h = new FitsHeader();
+        foreach (var key in new[] { "INSTRUME", "VISIT", "DETECTOR", "BAND", "FILTER", "EXPTIME", "MJD-OBS" })
+        {
+            if (rawPrimary.TryGetCard(key, out var card))
+            {
+                h.Set(card.Key, card.Value, card.Comment);
+            }
+        }
+        h.Set("BUNIT", "electron", "pixel unit of the IMAGE extension");
+        h.Set("MAGZERO", p.Summary.ZeroPoint, "AB magnitude of 1 electron in this exposure");
+        h.Set("MAGZERR", p.Summary.ZeroPointErr, "uncertainty of MAGZERO");
+        h.Set("NJYPERE", p.Summary.NanojanskyPerElectron, "nJy per electron");
+        h.Set("SKYBG", p.Summary.SkyBg, "[electron] subtracted sky level");
+        h.Set("NSOURCES", p.Summary.SourceCount, "sources in the Source table");
+        var primary = FitsImage.HeaderOnly(h);
+
+        FitsImage Plane(string name, float[] pixels, FitsBitpix bitpix)
+        {
+            var hh = new FitsHeader().Set("EXTNAME", name);
+            wcs.WriteTo(hh);
+            return new FitsImage(e.Width, e.Height, bitpix, hh, pixels);
+        }
+
+        var maskPixels = new float[e.Mask.Length];
+        for (int i = 0; i < maskPixels.Length; i++)
+        {
+            maskPixels[i] = e.Mask[i];
+        }
+        var mask = Plane("MASK", maskPixels, FitsBitpix.Int32);
+        foreach (var (plane, name) in MaskPlanes.All)
+        {
+            mask.Header.Set("MP_" + (name.Length > 5 ? name[..5] : name), MaskPlanes.BitOf(plane), $"mask bit of plane {name}");
+        }
+        return [primary, Plane("IMAGE", e.Image, FitsBitpix.Float32), mask, Plane("VARIANCE", e.Variance, FitsBitpix.Float32)];
+    }
+}

@@ -1,0 +1,109 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Drp.Pipeline.Catalogs;
+using Drp.Pipeline.Fits;
+using Drp.Pipeline.Tasks;
+using Drp.Storage;
+using Drp.Storage.Catalogs;
+using Drp.Storage.Datasets;
+using Drp.Storage.Registry;
+using Microsoft.DurableTask;
+using Microsoft.Extensions.Logging;
+
+namespace Drp.Workflows.Activities;
+
+/// <summary>
+/// One step-1 quantum (visit, detector): reads the raw and its calibrations, runs <see cref="ProcessFrameTask"/>,
+/// writes calexp, Source table (Parquet and the serving Azure Table) and CcdVisit summary to deterministic paths, and
+/// records the outcome in the ledger. A quantum the ledger has as succeeded in this run is skipped; an unprocessable
+/// input (e.g. no reference objects) is an outcome, not an exception; any other failure is recorded and rethrown so
+/// the orchestration's retry policy applies.
+/// </summary>
+public sealed class ProcessDetectorActivity(StorageClients storage, ILogger<ProcessDetectorActivity> logger)
+    : TaskActivity<DetectorQuantum, QuantumResult>
+{
+    public override Task<QuantumResult> RunAsync(TaskActivityContext context, DetectorQuantum input) => ExecuteAsync(input);
+
+    public async Task<QuantumResult> ExecuteAsync(DetectorQuantum q, CancellationToken cancellationToken = default)
+    {
+        var ledger = new QuantumLedger(storage.Ledger);
+        var previous = await ledger.GetAsync(q.Run, q.Key, cancellationToken);
+        if (previous is { State: QuantumState.Succeeded or QuantumState.Unprocessable })
+        {
+            logger.LogInformation("Quantum {Quantum} of run {Run} already {State}: skipped", q.Key, q.Run, previous.State);
+            return new QuantumResult(q.Visit, q.Detector, previous.State, previous.Attempts, previous.OutputRows, previous.ErrorClass, previous.Message, Skipped: true, previous.ElapsedMs);
+        }
+        int attempt = await ledger.StartAttemptAsync(q.Run, q.Key, cancellationToken);
+        var clock = Stopwatch.StartNew();
+        try
+        {
+            var (state, rows, reason, outputs) = await RunQuantumAsync(q, cancellationToken);
+            var record = new QuantumRecord(q.Run, q.Key, state, attempt, state == QuantumState.Unprocessable ? "Unprocessable" : null, reason,
+                clock.Elapsed.TotalMilliseconds, rows, outputs);
+            await ledger.CompleteAsync(record, cancellationToken);
+            logger.LogInformation("Quantum {Quantum} {State} in {ElapsedMs:F0} ms: {Rows} sources {Reason}", q.Key, state, clock.Elapsed.TotalMilliseconds, rows, reason ?? "");
+            return new QuantumResult(q.Visit, q.Detector, state, attempt, rows, record.ErrorClass, reason, Skipped: false, clock.Elapsed.TotalMilliseconds);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            await ledger.CompleteAsync(new QuantumRecord(q.Run, q.Key, QuantumState.Failed, attempt, e.GetType().FullName, e.Message,
+                clock.Elapsed.TotalMilliseconds, 0, null), CancellationToken.None);
+            logger.LogError(e, "Quantum {Quantum} failed on attempt {Attempt}", q.Key, attempt);
+            throw;
+        }
+    }
+
+    private async Task<(QuantumState State, long Rows, string? Reason, string? Outputs)> RunQuantumAsync(DetectorQuantum q, CancellationToken ct)
+    {
+        var data = new DatasetStore(storage.DataContainer);
+        var raw = await new RegistryTable(storage.Registry).GetAsync(q.Instrument, q.Visit, q.Detector, ct)
+            ?? throw new DatasetNotFoundException($"registry: {q.Instrument} visit {q.Visit} detector {q.Detector}");
+        var rawStore = new DatasetStore(storage.Blobs.GetBlobContainerClient(raw.Container));
+
+        var rawHdus = ReadFits(await rawStore.ReadAllAsync(raw.BlobName, ct));
+        var calibId = new DataId(q.Instrument, Detector: q.Detector);
+        var bias = ReadFits(await data.ReadAllAsync(DatasetPaths.For(DatasetType.Bias, calibId, q.CalibCollection), ct));
+        var flat = ReadFits(await data.ReadAllAsync(DatasetPaths.For(DatasetType.Flat, calibId with { Band = q.Band }, q.CalibCollection), ct));
+        var defectsPath = DatasetPaths.For(DatasetType.Defects, calibId, q.CalibCollection);
+        var defects = await data.ExistsAsync(defectsPath, ct) ? ReadFits(await data.ReadAllAsync(defectsPath, ct)) : null;
+        var refcatText = System.Text.Encoding.UTF8.GetString(await data.ReadAllAsync(
+            DatasetPaths.For(DatasetType.RefCat, new DataId(q.Instrument), q.CalibCollection), ct));
+
+        var result = ProcessFrameTask.Run(new ProcessFrameInputs(
+            rawHdus, Single(bias), Single(flat), defects is null ? null : Single(defects),
+            ReferenceCatalog.ParseCsv(refcatText, q.Band), q.Visit, q.Detector, q.Band));
+        if (result.Unprocessable is { } reason)
+        {
+            return (QuantumState.Unprocessable, 0, reason, null);
+        }
+
+        var id = new DataId(q.Instrument, q.Visit, q.Detector);
+        var calexpPath = DatasetPaths.For(DatasetType.Calexp, id, q.Run);
+        using (var calexp = new MemoryStream())
+        {
+            FitsFile.Write(calexp, result.Calexp!);
+            await data.WriteAsync(calexpPath, calexp.ToArray(), "application/fits", ct);
+        }
+        var sourcePath = DatasetPaths.For(DatasetType.SourceTable, id, q.Run);
+        using (var parquet = new MemoryStream())
+        {
+            await ParquetCatalogWriter.WriteAsync(parquet, result.Sources!, new Dictionary<string, string> { ["drp.run"] = q.Run }, ct);
+            await data.WriteAsync(sourcePath, parquet.ToArray(), "application/vnd.apache.parquet", ct);
+        }
+        int written = await new TableCatalogWriter(storage.Sources).UpsertAsync(result.Sources!, SourceSchema.PartitionColumn, SourceSchema.RowKeyColumn, ct);
+        var summaryPath = DatasetPaths.For(DatasetType.CcdVisitSummary, id, q.Run);
+        await data.WriteAsync(summaryPath, JsonSerializer.SerializeToUtf8Bytes(result.Summary, new JsonSerializerOptions { WriteIndented = true }), "application/json", ct);
+        return (QuantumState.Succeeded, written, null, JsonSerializer.Serialize(new[] { calexpPath, sourcePath, summaryPath }));
+    }
+
+    private static IReadOnlyList<FitsImage> ReadFits(byte[] bytes)
+    {
+        using var ms = new MemoryStream(bytes, writable: false);
+        return FitsFile.Read(ms);
+    }
+
+    /// <summary>A calibration is one image: the primary HDU, or the first extension of a file whose primary has no data.</summary>
+    private static FitsImage Single(IReadOnlyList<FitsImage> hdus) =>
+        hdus.FirstOrDefault(h => h.Width > 0 && h.Height > 0)
+        ?? throw new FitsFormatException(FitsErrorKind.MissingKeyword, "calibration file holds no image");
+}

@@ -1,0 +1,53 @@
+using Drp.Storage.Arrivals;
+using Drp.Storage.Registry;
+
+namespace Drp.Workflows;
+
+// Orchestration payloads: ids and blob references only, never pixels or catalogs.
+
+/// <summary>Input of the ingest of one raw arrival.</summary>
+public sealed record IngestRawInput(RawArrival Arrival);
+
+/// <summary>What ingest did with a raw: registered, a duplicate of a registered one, or rejected with the reason.</summary>
+public sealed record IngestRawResult(string Outcome, string Container, string BlobName, string? Instrument, long? Visit, int? Detector, string? Reason)
+{
+    public const string Registered = "registered";
+    public const string Duplicate = "duplicate";
+    public const string Rejected = "rejected";
+}
+
+/// <summary>Step 1 (single-frame processing) over every registered raw of an instrument, written to run collection <paramref name="Run"/>.</summary>
+public sealed record Step1Input(string Run, string Instrument, string CalibCollection = "calib");
+
+/// <summary>One visit's work: its detectors.</summary>
+public sealed record VisitWork(long Visit, string Band, IReadOnlyList<int> Detectors);
+
+/// <summary>Input of a visit orchestration.</summary>
+public sealed record VisitInput(string Run, string Instrument, string CalibCollection, VisitWork Work);
+
+/// <summary>One step-1 quantum: a (visit, detector) of a run.</summary>
+public sealed record DetectorQuantum(string Run, string Instrument, string CalibCollection, long Visit, int Detector, string Band)
+{
+    /// <summary>The quantum's key in the ledger.</summary>
+    public string Key => $"step1|visit={Visit}|detector={Detector}";
+}
+
+/// <summary>The outcome of one quantum; <see cref="Skipped"/> when the ledger already had it succeeded.</summary>
+public sealed record QuantumResult(long Visit, int Detector, QuantumState State, int Attempts, long SourceRows, string? ErrorClass, string? Message, bool Skipped, double ElapsedMs);
+
+/// <summary>Fan-in of a visit: each detector's outcome and the consolidated Source table.</summary>
+public sealed record VisitResult(long Visit, IReadOnlyList<QuantumResult> Quanta, string? SourceTableVisitPath, long SourceRows);
+
+/// <summary>Fan-in of step 1.</summary>
+public sealed record StepResult(string Run, IReadOnlyList<VisitResult> Visits)
+{
+    public int Count(QuantumState state) => Visits.Sum(v => v.Quanta.Count(q => q.State == state));
+
+    public long SourceRows => Visits.Sum(v => v.SourceRows);
+}
+
+/// <summary>Progress shown in the step orchestration's custom status.</summary>
+public sealed record StepProgress(int VisitsTotal, int VisitsDone, int QuantaTotal, int QuantaDone, int Failed, int Unprocessable);
+
+/// <summary>Input of the consolidation of a visit's per-detector Source tables.</summary>
+public sealed record ConsolidateVisitInput(string Run, string Instrument, long Visit, IReadOnlyList<int> Detectors);

@@ -1,0 +1,49 @@
+using Drp.Storage;
+using Drp.Workflows.Activities;
+using Drp.Workflows.Arrivals;
+using Drp.Workflows.Orchestrators;
+using Microsoft.DurableTask;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace Drp.Workflows;
+
+/// <summary>The one place that wires this system's services, orchestrators and activities, for every host.</summary>
+public static class DrpWorkflows
+{
+    /// <summary>Options (bound and validated at start-up), storage clients, and the activity classes.</summary>
+    public static IServiceCollection AddDrpServices(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<DrpStorageOptions>()
+            .Bind(configuration.GetSection(DrpStorageOptions.SectionName))
+            .ValidateDataAnnotations()
+            .Validate(o => !string.IsNullOrWhiteSpace(o.ConnectionString), $"{DrpStorageOptions.SectionName}:ConnectionString is required")
+            .ValidateOnStart();
+        services.AddSingleton(sp => new StorageClients(sp.GetRequiredService<IOptions<DrpStorageOptions>>().Value));
+        services.AddSingleton<IngestRawActivity>();
+        services.AddSingleton<ListVisitsActivity>();
+        services.AddSingleton<ProcessDetectorActivity>();
+        services.AddSingleton<ConsolidateVisitSourcesActivity>();
+        services.AddSingleton<RawArrivalHandler>();
+        return services;
+    }
+
+    /// <summary>Registers every orchestrator and activity under its class name.</summary>
+    public static DurableTaskRegistry AddDrpTasks(this DurableTaskRegistry registry)
+    {
+        registry.AddOrchestrator<IngestRawOrchestrator>();
+        registry.AddOrchestrator<ProcessStep1Orchestrator>();
+        registry.AddOrchestrator<ProcessVisitOrchestrator>();
+        registry.AddActivity<IngestRawActivity>();
+        registry.AddActivity<ListVisitsActivity>();
+        registry.AddActivity<ProcessDetectorActivity>();
+        registry.AddActivity<ConsolidateVisitSourcesActivity>();
+        return registry;
+    }
+
+    /// <summary>The orchestrator and activity types, for hosts that adapt them one by one (the Functions app) and for tests.</summary>
+    public static readonly Type[] Orchestrators = [typeof(IngestRawOrchestrator), typeof(ProcessStep1Orchestrator), typeof(ProcessVisitOrchestrator)];
+
+    public static readonly Type[] Activities = [typeof(IngestRawActivity), typeof(ListVisitsActivity), typeof(ProcessDetectorActivity), typeof(ConsolidateVisitSourcesActivity)];
+}

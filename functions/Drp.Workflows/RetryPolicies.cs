@@ -1,0 +1,39 @@
+using Microsoft.DurableTask;
+
+namespace Drp.Workflows;
+
+/// <summary>Retry options shared by the orchestrators: transient faults only, bounded attempts, exponential backoff.</summary>
+public static class RetryPolicies
+{
+    /// <summary>Exception types that mean the input is bad: retrying cannot help.</summary>
+    private static readonly string[] Permanent =
+    [
+        "Drp.Pipeline.Fits.FitsFormatException",
+        "Drp.Storage.Datasets.DatasetNotFoundException",
+        "System.ArgumentException",
+        "System.FormatException",
+        "System.InvalidOperationException",
+    ];
+
+    public static TaskOptions Transient { get; } = TaskOptions.FromRetryPolicy(new RetryPolicy(
+        maxNumberOfAttempts: 3,
+        firstRetryInterval: TimeSpan.FromSeconds(1),
+        backoffCoefficient: 2.0,
+        maxRetryInterval: TimeSpan.FromSeconds(30))
+    {
+        HandleFailure = failure => !IsPermanent(failure),
+    });
+
+    /// <summary>True when the failure (or one it wraps) is of a type that says the input itself is bad.</summary>
+    public static bool IsPermanent(TaskFailureDetails? failure)
+    {
+        for (var f = failure; f is not null; f = f.InnerFailure)
+        {
+            if (Permanent.Contains(f.ErrorType, StringComparer.Ordinal))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+}
