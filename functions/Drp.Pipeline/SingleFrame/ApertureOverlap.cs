@@ -19,7 +19,7 @@ public static class ApertureOverlap
         cuts[n++] = a;
         foreach (double y in (ReadOnlySpan<double>)[y0, y1])
         {
-            if (Math.Abs(y) < r)
+            if (Math.Abs(y) <= r)
             {
                 double c = Math.Sqrt(r * r - y * y);
                 if (c > a && c < b) { cuts[n++] = c; }

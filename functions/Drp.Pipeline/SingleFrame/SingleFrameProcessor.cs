@@ -30,6 +30,9 @@ public sealed record SingleFrameConfig
 
     public PhotoCalConfig PhotoCal { get; init; } = new();
 
+    /// <summary>Re-estimate the background with the first detections masked, then detect again (LSST does the same).</summary>
+    public bool RefineBackground { get; init; } = true;
+
     /// <summary>Minimum calibFlux signal-to-noise of the clean sources whose moments estimate the seeing.</summary>
     public double SeeingMinSignalToNoise { get; init; } = 50.0;
 
@@ -52,8 +55,9 @@ public abstract record SingleFrameResult
 }
 
 /// <summary>
-/// Single-frame processing as a pure function: ISR, background, detection, measurement, photometric calibration,
-/// then the Source records and the CcdVisit summary. Bad inputs throw <see cref="IsrInputException"/>; an exposure
+/// Single-frame processing as a pure function: ISR, background, detection, a second background pass with the
+/// detections masked and detection again, measurement, photometric calibration, then the Source records and the
+/// CcdVisit summary. Bad inputs throw <see cref="IsrInputException"/>; an exposure
 /// without usable reference objects returns <see cref="SingleFrameResult.Unprocessable"/>.
 /// </summary>
 public static class SingleFrameProcessor
@@ -68,6 +72,12 @@ public static class SingleFrameProcessor
         var background = BackgroundEstimator.Estimate(exposure, config.Background);
         BackgroundEstimator.Subtract(exposure, background);
         var footprints = SourceDetector.Detect(exposure, config.Detection);
+        if (config.RefineBackground)
+        {
+            background = BackgroundEstimator.Refine(exposure, background, config.Background);
+            ClearPlane(exposure, MaskPlane.Detected);
+            footprints = SourceDetector.Detect(exposure, config.Detection);
+        }
         var measured = SourceMeasurer.Measure(exposure, footprints, config.Measurement);
 
         var coords = new (double Ra, double Dec)[measured.Count];
@@ -99,6 +109,16 @@ public static class SingleFrameProcessor
             psfSigma * 2.0 * Math.Sqrt(2.0 * Math.Log(2.0)) * sky.PixelScaleArcsec, psfSigma, sky.PixelScaleArcsec,
             c[0].Ra, c[0].Dec, c[3].Ra, c[3].Dec, c[2].Ra, c[2].Dec, c[1].Ra, c[1].Dec);
         return new SingleFrameResult.Processed(exposure, background, sources, summary);
+    }
+
+    private static void ClearPlane(Exposure exposure, MaskPlane plane)
+    {
+        ushort keep = (ushort)~(ushort)plane;
+        var mask = exposure.Mask;
+        for (int i = 0; i < mask.Length; i++)
+        {
+            mask[i] &= keep;
+        }
     }
 
     internal static SourceRecord ToRecord(

@@ -1,0 +1,148 @@
+using Drp.Pipeline.SingleFrame;
+
+namespace Drp.Pipeline.Tests.SingleFrame;
+
+public class BackgroundEstimatorTests
+{
+    private const int N = 256;
+
+    private static double Gradient(int x, int y) => 1000 + 2.0 * x + 1.0 * y;
+
+    // Per-pixel noise is 32..42 e- (sky 1000..1768 + 25 e² read noise). The gradient spreads a 64-pixel cell over
+    // another ~37 e- rms, so a cell's clipped mean has an error of ~0.9 e-; linear extrapolation beyond the outer cell
+    // centres roughly doubles it at the corners. Stated tolerance: rms 1.5 e- and max 7 e- (0.2 of the pixel noise).
+    private const double RmsTolerance = 1.5;
+    private const double MaxTolerance = 7.0;
+
+    [Fact]
+    public void Estimate_LinearGradient_RecoversSkyWithinStatedTolerance()
+    {
+        var rng = new Random(10);
+        var exposure = SyntheticData.NoisyExposure(SyntheticData.Render(N, N, Gradient, []), N, N, 5.0, rng);
+
+        var model = BackgroundEstimator.Estimate(exposure, new BackgroundConfig());
+
+        AssertRecoversGradient(model);
+        Assert.Equal((4, 4), (model.CellsX, model.CellsY));
+        // RMS: sqrt(sky + 25) plus the in-cell gradient spread (2 e-/px x 64 px / sqrt(12) in x, half that in y).
+        for (int i = 0; i < N * N; i += 251)
+        {
+            double expected = Math.Sqrt(Gradient(i % N, i / N) + 25 + 37.0 * 37.0 + 18.5 * 18.5);
+            Assert.InRange(model.Rms[i] / expected, 0.9, 1.05);
+        }
+        Assert.InRange(model.Level, 1300, 1470);
+    }
+
+    [Fact]
+    public void Refine_AfterDetection_RecoversSkyUnderStarsWithinStatedTolerance()
+    {
+        var rng = new Random(13);
+        var stars = SyntheticData.StarGrid(N, N, 40, 5000, rng);
+        var exposure = SyntheticData.NoisyExposure(SyntheticData.Render(N, N, Gradient, stars), N, N, 5.0, rng);
+        var first = BackgroundEstimator.Estimate(exposure, new BackgroundConfig());
+        BackgroundEstimator.Subtract(exposure, first);
+        SourceDetector.Detect(exposure, new DetectionConfig());
+
+        var model = BackgroundEstimator.Refine(exposure, first, new BackgroundConfig());
+
+        AssertRecoversGradient(model);
+        // The exposure now holds stars on a zero sky.
+        Assert.InRange(exposure.Image.Where((_, i) => exposure.Mask[i] == 0).Average(v => (double)v), -1.0, 1.0);
+    }
+
+    [Fact]
+    public void MedianFilter_OutlyingCell_IsReplaced()
+    {
+        float[] mesh = [1, 2, 3, 4, 5, 100, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
+
+        BackgroundEstimator.MedianFilter(mesh, 4, 4, 1);
+
+        // The window around it holds 1, 2, 3, 5, 100, 7, 9, 10, 11.
+        Assert.Equal(7f, mesh[5]);
+        Assert.Equal(1f, mesh[0]);
+    }
+
+    private static void AssertRecoversGradient(BackgroundModel model)
+    {
+        double maxError = 0, sum2 = 0;
+        for (int y = 0; y < N; y++)
+        {
+            for (int x = 0; x < N; x++)
+            {
+                double d = model.Image[y * N + x] - Gradient(x, y);
+                maxError = Math.Max(maxError, Math.Abs(d));
+                sum2 += d * d;
+            }
+        }
+        double rms = Math.Sqrt(sum2 / (N * N));
+        Assert.True(rms < RmsTolerance, $"rms |background - truth| = {rms:F2} e-");
+        Assert.True(maxError < MaxTolerance, $"max |background - truth| = {maxError:F2} e-");
+    }
+
+    [Fact]
+    public void Estimate_MaskedPixels_AreLeftOut()
+    {
+        var rng = new Random(11);
+        var exposure = SyntheticData.NoisyExposure(SyntheticData.Render(N, N, (_, _) => 500, []), N, N, 5.0, rng);
+        // A block of garbage marked BAD in one cell, and a NO_DATA stripe: neither may move the background.
+        for (int y = 10; y < 50; y++)
+        {
+            for (int x = 10; x < 60; x++)
+            {
+                exposure.Image[y * N + x] = 1e5f;
+                exposure.Mask[y * N + x] = (ushort)MaskPlane.Bad;
+            }
+        }
+        for (int y = 0; y < N; y++)
+        {
+            for (int x = 200; x < 256; x++)
+            {
+                exposure.Image[y * N + x] = -1e5f;
+                exposure.Mask[y * N + x] = (ushort)MaskPlane.NoData;
+            }
+        }
+
+        var model = BackgroundEstimator.Estimate(exposure, new BackgroundConfig());
+
+        Assert.All(model.Image, v => Assert.InRange(v, 497f, 503f));
+    }
+
+    [Fact]
+    public void Subtract_LeavesZeroMeanSky()
+    {
+        var rng = new Random(12);
+        var exposure = SyntheticData.NoisyExposure(SyntheticData.Render(N, N, Gradient, []), N, N, 5.0, rng);
+        var model = BackgroundEstimator.Estimate(exposure, new BackgroundConfig());
+
+        BackgroundEstimator.Subtract(exposure, model);
+
+        Assert.InRange(exposure.Image.Average(v => (double)v), -0.5, 0.5);
+    }
+
+    [Fact]
+    public void Interpolate_Plane_IsReproducedExactlyIncludingBeyondCellCentres()
+    {
+        // 5 x 3 mesh of a plane over a 300 x 200 image: the natural spline and its linear extension are exact.
+        int nx = 5, ny = 3, w = 300, h = 200;
+        var mesh = new float[nx * ny];
+        for (int cy = 0; cy < ny; cy++)
+        {
+            for (int cx = 0; cx < nx; cx++)
+            {
+                double xc = 0.5 * (cx * w / nx + (cx + 1) * w / nx - 1), yc = 0.5 * (cy * h / ny + (cy + 1) * h / ny - 1);
+                mesh[cy * nx + cx] = (float)(10 + 0.5 * xc - 0.25 * yc);
+            }
+        }
+        BackgroundEstimator.MedianFilter(mesh, nx, ny, 1);
+
+        var image = BackgroundEstimator.Interpolate(mesh, nx, ny, w, h);
+
+        for (int y = 0; y < h; y += 7)
+        {
+            for (int x = 0; x < w; x += 7)
+            {
+                Assert.Equal(10 + 0.5 * x - 0.25 * y, image[y * w + x], 3);
+            }
+        }
+    }
+}
