@@ -1,1 +1,7 @@
-return 0;
+using System.CommandLine;
+using Drp.Cli;
+
+var root = new RootCommand("drp: Serverless.Drp's operator command — run a Data Release Production locally, simulate a survey.");
+root.Subcommands.Add(DemoCommand.Create());
+root.Subcommands.Add(SimulateCommand.Create());
+return await root.Parse(args).InvokeAsync();

@@ -1,0 +1,338 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Azure.Data.Tables;
+using Drp.Local;
+using Drp.Pipeline.Catalogs;
+using Drp.Storage;
+using Drp.Storage.Catalogs;
+using Drp.Storage.Datasets;
+using Drp.Storage.Registry;
+using Drp.Workflows;
+using Drp.Workflows.Orchestrators;
+using Microsoft.DurableTask;
+using Microsoft.DurableTask.Client;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace Drp.Cli;
+
+/// <summary>Settings of one demo run.</summary>
+public sealed record DemoSettings
+{
+    public required string OutDir { get; init; }
+    public int Visits { get; init; } = 4;
+    public int Detectors { get; init; } = 3;
+    public int DetectorSize { get; init; } = 1024;
+    public int Seed { get; init; } = 42;
+    public string Run { get; init; } = "demo";
+    public string TaskHub { get; init; } = "drp";
+    public bool Verbose { get; init; }
+
+    /// <summary>A storage connection string; null starts Azurite with its data in <c>{OutDir}/azurite</c>.</summary>
+    public string? ConnectionString { get; init; }
+
+    /// <summary>Extra arrival events to deliver again (tests: a duplicated event must change nothing).</summary>
+    public int DuplicateEvents { get; init; }
+
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromMinutes(20);
+}
+
+/// <summary>The demo could not run (bad settings, storage unreachable, a stage timed out); the message says which.</summary>
+public sealed class DemoException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>
+/// The first end-to-end run: simulate, upload raws (each upload delivers a BlobCreated event to the arrivals queue),
+/// let the arrival listener ingest them, run step 1 through the orchestrations, export the catalogs and write
+/// <c>summary.json</c>. Restarted after a kill, it resumes: the task hub and the ledger live in storage.
+/// </summary>
+public sealed class DemoRunner(DemoSettings settings, TextWriter console)
+{
+    public async Task<DemoSummary> RunAsync(CancellationToken cancellationToken = default)
+    {
+        var total = Stopwatch.StartNew();
+        var timings = new Dictionary<string, double>();
+        Directory.CreateDirectory(settings.OutDir);
+        AzuriteHost? azurite = null;
+        try
+        {
+            string connectionString;
+            string storageLocation;
+            if (!string.IsNullOrWhiteSpace(settings.ConnectionString))
+            {
+                connectionString = settings.ConnectionString;
+                storageLocation = "the configured storage account (Drp__Storage__ConnectionString)";
+            }
+            else
+            {
+                var dataDir = Path.Combine(settings.OutDir, "azurite");
+                Say($"starting Azurite (data in {dataDir})");
+                azurite = await AzuriteHost.StartAsync(AzuriteOptions.Persistent(dataDir), cancellationToken: cancellationToken);
+                connectionString = azurite.ConnectionString;
+                storageLocation = dataDir;
+            }
+
+            var storageOptions = new DrpStorageOptions { ConnectionString = connectionString };
+            var storage = new StorageClients(storageOptions);
+            await Stage("storage", timings, () => storage.EnsureCreatedAsync(cancellationToken));
+
+            var campaign = await Stage("simulate", timings, () => Task.Run(() => DemoSimulation.Simulate(settings, Say), cancellationToken));
+            await Stage("upload calibrations", timings, () => DemoSimulation.UploadCalibrationsAsync(campaign, storage, cancellationToken));
+
+            using var host = LocalPlatform.BuildHost(connectionString, settings.TaskHub, settings.Verbose);
+            await host.StartAsync(cancellationToken);
+            try
+            {
+                var client = host.Services.GetRequiredService<DurableTaskClient>();
+                var grid = new LocalEventGrid(storage);
+                int duplicates = 0;
+                await Stage("upload raws", timings, async () =>
+                {
+                    int i = 0;
+                    foreach (var raw in campaign.Raws)
+                    {
+                        await grid.UploadRawAsync(raw.LocalPath, raw.BlobName, cancellationToken);
+                        Progress($"uploaded {++i}/{campaign.Raws.Count} raws");
+                    }
+                    foreach (var raw in campaign.Raws.Take(settings.DuplicateEvents))
+                    {
+                        var blob = storage.RawContainer.GetBlobClient(raw.BlobName);
+                        var props = (await blob.GetPropertiesAsync(cancellationToken: cancellationToken)).Value;
+                        await grid.PublishAsync(storageOptions.RawContainer, raw.BlobName, blob.Uri, props.ETag.ToString(), props.ContentLength, Guid.NewGuid().ToString(), cancellationToken);
+                        duplicates++;
+                    }
+                    EndProgress();
+                });
+
+                var registry = new RegistryTable(storage.Registry);
+                await Stage("ingest", timings, () => WaitForIngestAsync(registry, campaign, cancellationToken));
+
+                var step = await Stage("step 1", timings, () => RunStep1Async(client, campaign.Instrument, cancellationToken));
+
+                var summary = await Stage("export", timings, () => ExportAsync(storage, registry, campaign, step, duplicates, cancellationToken));
+                summary = summary with
+                {
+                    StorageLocation = storageLocation,
+                    TimingsSeconds = timings,
+                    ElapsedSeconds = total.Elapsed.TotalSeconds,
+                };
+                var path = Path.Combine(settings.OutDir, "summary.json");
+                await File.WriteAllTextAsync(path, JsonSerializer.Serialize(summary, DemoSummary.JsonOptions), cancellationToken);
+                PrintSummary(summary, path);
+                return summary;
+            }
+            finally
+            {
+                await host.StopAsync(CancellationToken.None);
+            }
+        }
+        finally
+        {
+            if (azurite is not null)
+            {
+                await azurite.DisposeAsync();
+            }
+        }
+    }
+
+    private async Task WaitForIngestAsync(RegistryTable registry, DemoCampaign campaign, CancellationToken ct)
+    {
+        var deadline = Stopwatch.StartNew();
+        var expected = campaign.Raws.Select(r => r.BlobName).ToHashSet(StringComparer.Ordinal);
+        while (true)
+        {
+            var registered = (await registry.ListAsync(campaign.Instrument, ct)).Count(r => expected.Contains(r.BlobName));
+            var rejected = (await registry.ListRejectedAsync(ct)).Count(r => expected.Contains(r.BlobName));
+            Progress($"ingest: {registered} registered, {rejected} rejected of {expected.Count}");
+            if (registered + rejected >= expected.Count)
+            {
+                EndProgress();
+                return;
+            }
+            if (deadline.Elapsed > settings.Timeout)
+            {
+                EndProgress();
+                throw new DemoException($"ingest did not finish within {settings.Timeout}: {registered + rejected} of {expected.Count} raws ingested");
+            }
+            await Task.Delay(500, ct);
+        }
+    }
+
+    private async Task<StepResult> RunStep1Async(DurableTaskClient client, string instrument, CancellationToken ct)
+    {
+        string instanceId = $"step1-{settings.Run}";
+        var existing = await client.GetInstanceAsync(instanceId, getInputsAndOutputs: false, ct);
+        if (existing is { IsRunning: true } || existing?.RuntimeStatus == OrchestrationRuntimeStatus.Pending)
+        {
+            Say($"resuming step 1 ({instanceId}, {existing.RuntimeStatus})");
+        }
+        else
+        {
+            if (existing is not null)
+            {
+                // A finished earlier run: start it again; the ledger skips every quantum that already succeeded.
+                await client.PurgeInstanceAsync(instanceId, cancellation: ct);
+            }
+            await client.ScheduleNewOrchestrationInstanceAsync(nameof(ProcessStep1Orchestrator),
+                new Step1Input(settings.Run, instrument), new StartOrchestrationOptions(instanceId), ct);
+        }
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            var state = await client.GetInstanceAsync(instanceId, getInputsAndOutputs: true, ct)
+                ?? throw new DemoException($"orchestration {instanceId} vanished");
+            if (state.SerializedCustomStatus is { } status && state.ReadCustomStatusAs<StepProgress>() is { } p)
+            {
+                Progress($"step 1: visits {p.VisitsDone}/{p.VisitsTotal}, quanta {p.QuantaDone}/{p.QuantaTotal} (failed {p.Failed}, unprocessable {p.Unprocessable})");
+                _ = status;
+            }
+            switch (state.RuntimeStatus)
+            {
+                case OrchestrationRuntimeStatus.Completed:
+                    EndProgress();
+                    return state.ReadOutputAs<StepResult>() ?? throw new DemoException($"{instanceId} completed without a result");
+                case OrchestrationRuntimeStatus.Failed:
+                case OrchestrationRuntimeStatus.Terminated:
+                    EndProgress();
+                    throw new DemoException($"{instanceId} {state.RuntimeStatus}: {state.FailureDetails?.ErrorMessage}");
+            }
+            if (deadline.Elapsed > settings.Timeout)
+            {
+                EndProgress();
+                throw new DemoException($"step 1 did not finish within {settings.Timeout}");
+            }
+            await Task.Delay(500, ct);
+        }
+    }
+
+    private async Task<DemoSummary> ExportAsync(StorageClients storage, RegistryTable registry, DemoCampaign campaign, StepResult step, int duplicates, CancellationToken ct)
+    {
+        var data = new DatasetStore(storage.DataContainer);
+        var catalogDir = Path.Combine(settings.OutDir, "catalogs");
+        Directory.CreateDirectory(catalogDir);
+        var files = new List<string>();
+        long parquetRows = 0;
+        var ccdVisitIds = new HashSet<long>();
+        var sourceIds = new HashSet<long>();
+        long duplicateSourceIds = 0;
+        foreach (var visit in step.Visits.Where(v => v.SourceTableVisitPath is not null))
+        {
+            var bytes = await data.ReadAllAsync(visit.SourceTableVisitPath!, ct);
+            var local = Path.Combine(catalogDir, $"source_visit_{visit.Visit}.parquet");
+            await File.WriteAllBytesAsync(local, bytes, ct);
+            files.Add(local);
+            using var ms = new MemoryStream(bytes);
+            var table = await ParquetCatalogWriter.ReadAsync(ms, SourceSchema.TableName, SourceSchema.Columns, ct);
+            parquetRows += table.Rows.Count;
+            int idCol = table.IndexOf(SourceSchema.RowKeyColumn), ccdCol = table.IndexOf(SourceSchema.PartitionColumn);
+            foreach (var row in table.Rows)
+            {
+                ccdVisitIds.Add((long)row[ccdCol]!);
+                if (!sourceIds.Add((long)row[idCol]!))
+                {
+                    duplicateSourceIds++;
+                }
+            }
+        }
+        long tableRows = 0;
+        foreach (long ccd in ccdVisitIds)
+        {
+            var filter = TableClient.CreateQueryFilter($"PartitionKey eq {TableCatalogWriter.KeyText(ccd)}");
+            await foreach (var _ in storage.Sources.QueryAsync<TableEntity>(filter, select: ["PartitionKey"], cancellationToken: ct))
+            {
+                tableRows++;
+            }
+        }
+        var blobNames = campaign.Raws.Select(r => r.BlobName).ToHashSet(StringComparer.Ordinal);
+        var registered = (await registry.ListAsync(campaign.Instrument, ct)).Count(r => blobNames.Contains(r.BlobName));
+        var rejected = (await registry.ListRejectedAsync(ct)).Where(r => blobNames.Contains(r.BlobName)).ToList();
+        var quanta = step.Visits.SelectMany(v => v.Quanta).ToList();
+        return new DemoSummary
+        {
+            Run = settings.Run,
+            Instrument = campaign.Instrument,
+            Raws = new RawCounts(campaign.Raws.Count, registered, rejected.Count, duplicates),
+            Quanta = new QuantumCounts(
+                quanta.Count,
+                quanta.Count(q => q.State == QuantumState.Succeeded),
+                quanta.Count(q => q.State == QuantumState.Unprocessable),
+                quanta.Count(q => q.State == QuantumState.Failed),
+                quanta.Count(q => q.Skipped)),
+            Failures = quanta.Where(q => q.State != QuantumState.Succeeded)
+                .Select(q => $"visit {q.Visit} detector {q.Detector}: {q.State}: {q.Message}")
+                .Concat(rejected.Select(r => $"{r.BlobName}: rejected: {r.ErrorClass}: {r.Reason}"))
+                .ToList(),
+            Tables = new Dictionary<string, TableCounts>
+            {
+                [SourceSchema.TableName] = new(tableRows, parquetRows, sourceIds.Count, duplicateSourceIds),
+            },
+            Outputs = new OutputLocations(settings.OutDir, catalogDir, files, storage.Options.DataContainer, $"{settings.Run}/"),
+        };
+    }
+
+    private void PrintSummary(DemoSummary s, string path)
+    {
+        console.WriteLine();
+        console.WriteLine($"run {s.Run} ({s.Instrument}) finished in {s.ElapsedSeconds:F1} s");
+        console.WriteLine($"  raws:   {s.Raws.Uploaded} uploaded, {s.Raws.Registered} registered, {s.Raws.Rejected} rejected, {s.Raws.DuplicateEvents} duplicate events ignored");
+        console.WriteLine($"  quanta: {s.Quanta.Total} total: {s.Quanta.Succeeded} succeeded, {s.Quanta.Unprocessable} unprocessable, {s.Quanta.Failed} failed ({s.Quanta.Skipped} skipped as already done)");
+        foreach (var (name, t) in s.Tables)
+        {
+            console.WriteLine($"  {name}: {t.AzureTableRows} rows in the Azure Table, {t.ParquetRows} in Parquet ({t.DuplicateIds} duplicate ids)");
+        }
+        foreach (var f in s.Failures)
+        {
+            console.WriteLine($"  ! {f}");
+        }
+        console.WriteLine("  timings: " + string.Join(", ", s.TimingsSeconds.Select(kv => $"{kv.Key} {kv.Value:F1} s")));
+        console.WriteLine($"  catalogs: {s.Outputs.CatalogFolder}");
+        console.WriteLine($"  storage:  {s.StorageLocation} (container {s.Outputs.DataContainer}, collection {s.Outputs.Collection})");
+        console.WriteLine($"  summary:  {path}");
+    }
+
+    private async Task<T> Stage<T>(string name, Dictionary<string, double> timings, Func<Task<T>> action)
+    {
+        Say(name + " ...");
+        var sw = Stopwatch.StartNew();
+        var result = await action();
+        timings[name] = Math.Round(sw.Elapsed.TotalSeconds, 2);
+        return result;
+    }
+
+    private Task Stage(string name, Dictionary<string, double> timings, Func<Task> action) =>
+        Stage<bool>(name, timings, async () => { await action(); return true; });
+
+    private string? _lastProgress;
+
+    private void Say(string line)
+    {
+        EndProgress();
+        console.WriteLine($"[drp] {line}");
+    }
+
+    /// <summary>One updating progress line on a terminal; a new line only when the text changes otherwise.</summary>
+    private void Progress(string line)
+    {
+        if (line == _lastProgress)
+        {
+            return;
+        }
+        _lastProgress = line;
+        if (!Console.IsOutputRedirected && ReferenceEquals(console, Console.Out))
+        {
+            console.Write("\r[drp]   " + line.PadRight(90));
+        }
+        else
+        {
+            console.WriteLine("[drp]   " + line);
+        }
+    }
+
+    private void EndProgress()
+    {
+        if (_lastProgress is not null && !Console.IsOutputRedirected && ReferenceEquals(console, Console.Out))
+        {
+            console.WriteLine();
+        }
+        _lastProgress = null;
+    }
+}

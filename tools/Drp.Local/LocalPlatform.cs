@@ -1,0 +1,37 @@
+using Drp.Local.Triggers;
+using Drp.Workflows;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Drp.Local;
+
+/// <summary>
+/// The local host: what the Functions host is in Azure. One process with the persistent Durable Task engine, the
+/// worker running every orchestrator and activity of Drp.Workflows, and the arrivals-queue listener standing in for
+/// the QueueTrigger. Several such processes on one task hub and storage account share the work.
+/// </summary>
+public static class LocalPlatform
+{
+    public static IHost BuildHost(string connectionString, string taskHub, bool verbose = false, Action<IServiceCollection>? configure = null)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Configuration["Drp:Storage:ConnectionString"] = connectionString;
+        builder.Logging.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "HH:mm:ss ";
+        });
+        builder.Logging.SetMinimumLevel(verbose ? LogLevel.Information : LogLevel.Warning);
+        builder.Services.AddDrpServices(builder.Configuration);
+        builder.Services.AddLocalDurableEngine(tasks => tasks.AddDrpTasks(), engine =>
+        {
+            engine.StorageConnectionString = connectionString;
+            engine.TaskHubName = taskHub;
+        });
+        builder.Services.AddSingleton<ArrivalQueueListener>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<ArrivalQueueListener>());
+        configure?.Invoke(builder.Services);
+        return builder.Build();
+    }
+}
