@@ -118,7 +118,6 @@ internal sealed class SimRandom
             return k;
         }
         double slam = Math.Sqrt(lambda);
-        double logLam = Math.Log(lambda);
         double b = 0.931 + 2.53 * slam;
         double a = -0.059 + 0.02483 * b;
         double invAlpha = 1.1239 + 1.1328 / (b - 3.4);
@@ -137,7 +136,7 @@ internal sealed class SimRandom
             {
                 continue;
             }
-            if (Math.Log(v) + Math.Log(invAlpha) - Math.Log(a / (us * us) + b) <= -lambda + k * logLam - LogFactorial(k))
+            if (Math.Log(v) + Math.Log(invAlpha) - Math.Log(a / (us * us) + b) <= -lambda + k * Math.Log(lambda) - LogFactorial(k))
             {
                 return k;
             }

@@ -24,7 +24,8 @@ namespace Drp.Pipeline.Simulation;
 /// <item><c>refcat.csv</c>: <c>id,ra,dec,{band}_mag...,{band}_magErr...</c>, AB, stars brighter than the limit, with noise.</item>
 /// <item><c>truth.csv</c>: <c>id,ra,dec,type,{band}_flux...</c> (nJy) <c>,sersic_n,hlr_arcsec,axis_ratio,ellipticity,pa_deg</c>.</item>
 /// <item><c>visits.csv</c>: per visit band, MJD, exposure, boresight, rotation, seeing, zero point (electrons per nJy, and AB mag of 1 e⁻), sky.</item>
-/// <item><c>truth/visit_{visit}_det_{detector}.csv</c>: <c>id,type,x,y,ra,dec,flux_njy,electrons</c> of the sources centred on the frame.</item>
+/// <item><c>truth/visit_{visit}_det_{detector}.csv</c>: <c>id,type,x,y,ra,dec,flux_njy,electrons</c> of the sources centred on
+/// the frame: x, y ZERO-based in the assembled science area, electrons = flux × electrons_per_njy before the flat.</item>
 /// <item><c>truth/amplifiers.csv</c>, <c>truth/cosmic_rays.csv</c>, <c>simulation.json</c> (the options).</item>
 /// </list>
 /// <para>Raw headers (primary HDU, or the single HDU): INSTRUME, TELESCOP, OBSTYPE, FILTER, BAND, EXPTIME, MJD-OBS,
