@@ -17,15 +17,8 @@ public static class ApertureOverlap
         Span<double> cuts = stackalloc double[6];
         int n = 0;
         cuts[n++] = a;
-        foreach (double y in (ReadOnlySpan<double>)[y0, y1])
-        {
-            if (Math.Abs(y) <= r)
-            {
-                double c = Math.Sqrt(r * r - y * y);
-                if (c > a && c < b) { cuts[n++] = c; }
-                if (-c > a && -c < b) { cuts[n++] = -c; }
-            }
-        }
+        AddCuts(cuts, ref n, r, y0, a, b);
+        AddCuts(cuts, ref n, r, y1, a, b);
         cuts[n++] = b;
         cuts[..n].Sort();
         double area = 0;
@@ -49,6 +42,16 @@ public static class ApertureOverlap
             }
         }
         return area;
+    }
+
+    private static void AddCuts(Span<double> cuts, ref int n, double r, double y, double a, double b)
+    {
+        if (Math.Abs(y) <= r)
+        {
+            double c = Math.Sqrt(r * r - y * y);
+            if (c > a && c < b) { cuts[n++] = c; }
+            if (-c > a && -c < b) { cuts[n++] = -c; }
+        }
     }
 
     /// <summary>The fraction of the unit pixel centred at (dx, dy) from the circle's centre that lies inside radius r.</summary>

@@ -286,34 +286,35 @@ public static class BackgroundEstimator
             knotsY[cy] = 0.5 * (cy * h / ny + (cy + 1) * h / ny - 1);
         }
 
-        // Along x for each mesh row: rows[cy * w + x].
-        var rows = new double[ny * w];
+        // Along y for each mesh column (small), then along x row by row so the full image is written in order.
+        var columns = new double[nx * h];
         var values = new double[Math.Max(nx, ny)];
         var second = new double[Math.Max(nx, ny)];
         var scratch = new double[Math.Max(nx, ny)];
-        for (int cy = 0; cy < ny; cy++)
-        {
-            for (int cx = 0; cx < nx; cx++)
-            {
-                values[cx] = mesh[cy * nx + cx];
-            }
-            CubicSpline.SecondDerivatives(knotsX, values.AsSpan(0, nx), second.AsSpan(0, nx), scratch.AsSpan(0, nx));
-            CubicSpline.EvaluateAtPixels(knotsX, values.AsSpan(0, nx), second.AsSpan(0, nx), rows.AsSpan(cy * w, w));
-        }
-
-        var column = new double[h];
-        var result = new float[w * h];
-        for (int x = 0; x < w; x++)
+        for (int cx = 0; cx < nx; cx++)
         {
             for (int cy = 0; cy < ny; cy++)
             {
-                values[cy] = rows[cy * w + x];
+                values[cy] = mesh[cy * nx + cx];
             }
             CubicSpline.SecondDerivatives(knotsY, values.AsSpan(0, ny), second.AsSpan(0, ny), scratch.AsSpan(0, ny));
-            CubicSpline.EvaluateAtPixels(knotsY, values.AsSpan(0, ny), second.AsSpan(0, ny), column);
-            for (int y = 0; y < h; y++)
+            CubicSpline.EvaluateAtPixels(knotsY, values.AsSpan(0, ny), second.AsSpan(0, ny), columns.AsSpan(cx * h, h));
+        }
+
+        var row = new double[w];
+        var result = new float[w * h];
+        for (int y = 0; y < h; y++)
+        {
+            for (int cx = 0; cx < nx; cx++)
             {
-                result[y * w + x] = (float)column[y];
+                values[cx] = columns[cx * h + y];
+            }
+            CubicSpline.SecondDerivatives(knotsX, values.AsSpan(0, nx), second.AsSpan(0, nx), scratch.AsSpan(0, nx));
+            CubicSpline.EvaluateAtPixels(knotsX, values.AsSpan(0, nx), second.AsSpan(0, nx), row);
+            var target = result.AsSpan(y * w, w);
+            for (int x = 0; x < w; x++)
+            {
+                target[x] = (float)row[x];
             }
         }
         return result;

@@ -1,3 +1,5 @@
+using System.Numerics;
+
 namespace Drp.Pipeline.SingleFrame;
 
 /// <summary>Configuration of <see cref="SourceDetector"/>.</summary>
@@ -52,14 +54,20 @@ public static class SourceDetector
                 }
             }
         }
-        int edge = KernelHalfWidth(config);
+        int edge = Math.Min(KernelHalfWidth(config), Math.Max(w, h));
         for (int y = 0; y < h; y++)
         {
+            bool borderRow = y < edge || y >= h - edge;
+            int row = y * w;
             for (int x = 0; x < w; x++)
             {
-                if (x < edge || y < edge || x >= w - edge || y >= h - edge)
+                if (borderRow || x < edge || x >= w - edge)
                 {
-                    mask[y * w + x] |= (ushort)MaskPlane.Edge;
+                    mask[row + x] |= (ushort)MaskPlane.Edge;
+                }
+                else
+                {
+                    x = w - edge - 1;  // jump over the interior of the row
                 }
             }
         }
@@ -90,21 +98,15 @@ public static class SourceDetector
             kernel2[k] = kernel[k] * kernel[k];
         }
 
-        var image = new float[w * h];
-        var variance = new float[w * h];
-        for (int i = 0; i < image.Length; i++)
-        {
-            if ((exposure.Mask[i] & (ushort)MaskPlane.NoData) == 0)
-            {
-                image[i] = exposure.Image[i];
-                variance[i] = exposure.Variance[i];
-            }
-        }
+        // NO_DATA pixels enter as zero signal and zero variance; one masked copy buffer serves both planes.
+        var source = new float[w * h];
         var tmp = new float[w * h];
         var smoothed = new float[w * h];
         var smoothedVar = new float[w * h];
-        Convolve(image, smoothed, tmp, w, h, kernel);
-        Convolve(variance, smoothedVar, tmp, w, h, kernel2);
+        CopyUnmasked(exposure.Image, exposure.Mask, source);
+        Convolve(source, smoothed, tmp, w, h, kernel);
+        CopyUnmasked(exposure.Variance, exposure.Mask, source);
+        Convolve(source, smoothedVar, tmp, w, h, kernel2);
         for (int i = 0; i < smoothed.Length; i++)
         {
             float v = smoothedVar[i];
@@ -113,38 +115,70 @@ public static class SourceDetector
         return smoothed;
     }
 
-    /// <summary>Separable convolution with a symmetric kernel, zero outside the image.</summary>
+    private static void CopyUnmasked(float[] values, ushort[] mask, float[] target)
+    {
+        for (int i = 0; i < values.Length; i++)
+        {
+            target[i] = (mask[i] & (ushort)MaskPlane.NoData) == 0 ? values[i] : 0f;
+        }
+    }
+
+    /// <summary>
+    /// Separable convolution with a symmetric kernel, zero outside the image. Each output row is a sum of shifted
+    /// rows (vectorised); blocks of rows run in parallel and the result does not depend on the scheduling.
+    /// </summary>
     internal static void Convolve(float[] src, float[] dst, float[] tmp, int w, int h, float[] kernel)
     {
         int r = kernel.Length / 2;
-        for (int y = 0; y < h; y++)
+        const int block = 32;
+        int blocks = (h + block - 1) / block;
+        Parallel.For(0, blocks, b =>
         {
-            int row = y * w;
-            for (int x = 0; x < w; x++)
+            for (int y = b * block; y < Math.Min(h, (b + 1) * block); y++)
             {
-                int a = Math.Max(-r, -x), b = Math.Min(r, w - 1 - x);
-                float acc = 0;
-                for (int k = a; k <= b; k++)
+                var source = src.AsSpan(y * w, w);
+                var target = tmp.AsSpan(y * w, w);
+                target.Clear();
+                for (int k = -r; k <= r; k++)
                 {
-                    acc += kernel[k + r] * src[row + x + k];
+                    // target[x] += kernel[k] * source[x + k] for the x where x + k is inside the row.
+                    int x0 = Math.Max(0, -k), x1 = Math.Min(w, w - k);
+                    if (x1 > x0)
+                    {
+                        Axpy(target[x0..x1], source[(x0 + k)..(x1 + k)], kernel[k + r]);
+                    }
                 }
-                tmp[row + x] = acc;
+            }
+        });
+        Parallel.For(0, blocks, b =>
+        {
+            for (int y = b * block; y < Math.Min(h, (b + 1) * block); y++)
+            {
+                var target = dst.AsSpan(y * w, w);
+                target.Clear();
+                for (int k = Math.Max(-r, -y); k <= Math.Min(r, h - 1 - y); k++)
+                {
+                    Axpy(target, tmp.AsSpan((y + k) * w, w), kernel[k + r]);
+                }
+            }
+        });
+    }
+
+    /// <summary>target += a * source, element-wise.</summary>
+    private static void Axpy(Span<float> target, ReadOnlySpan<float> source, float a)
+    {
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var va = new Vector<float>(a);
+            for (; i <= target.Length - Vector<float>.Count; i += Vector<float>.Count)
+            {
+                (new Vector<float>(target[i..]) + va * new Vector<float>(source[i..])).CopyTo(target[i..]);
             }
         }
-        for (int y = 0; y < h; y++)
+        for (; i < target.Length; i++)
         {
-            int a = Math.Max(-r, -y), b = Math.Min(r, h - 1 - y);
-            int row = y * w;
-            Array.Clear(dst, row, w);
-            for (int k = a; k <= b; k++)
-            {
-                float kk = kernel[k + r];
-                int srcRow = (y + k) * w;
-                for (int x = 0; x < w; x++)
-                {
-                    dst[row + x] += kk * tmp[srcRow + x];
-                }
-            }
+            target[i] += a * source[i];
         }
     }
 
