@@ -55,6 +55,7 @@ internal sealed class MendedOrchestrationService :
     private long _lastOrchestrationLockTicks = Environment.TickCount64;
     private int _started;
     private int _stopped;
+    private Task? _stopping;
 
     public MendedOrchestrationService(IOrchestrationService service, ILogger logger,
         TimeSpan controlQueueVisibilityTimeout, TimeSpan workItemQueueVisibilityTimeout, TimeSpan statusPollingInterval,
@@ -142,14 +143,20 @@ internal sealed class MendedOrchestrationService :
 
     public Task StopAsync() => StopAsync(isForced: false);
 
-    public async Task StopAsync(bool isForced)
+    public Task StopAsync(bool isForced)
     {
-        // Called by the engine and, later, by the sidecar's dispatcher host: stop the backend once.
-        if (Interlocked.Exchange(ref _stopped, 1) != 0)
+        // Called by the engine and by the sidecar's dispatcher host, in either order: the backend stops once, and
+        // every caller waits for that one stop (which releases the partition leases).
+        lock (_activitySlots)
         {
-            return;
+            _stopping ??= StopOnceAsync(isForced);
+            return _stopping;
         }
+    }
 
+    private async Task StopOnceAsync(bool isForced)
+    {
+        Interlocked.Exchange(ref _stopped, 1);
         StopHandingOutWork();
         foreach (var workItem in _orchestrations.Keys.ToArray())
         {
