@@ -117,7 +117,7 @@ public sealed class SurveySimulator
         var (placed, onFrame) = PlaceSources(v, wcs);
         var renderer = new SourceRenderer(v.SeeingFwhmArcsec / Options.PixelScaleArcsec, Options.MoffatBeta, PsfMixture(Options.MoffatBeta));
         var stamps = new Stamp[placed.Count];
-        Parallel.For(0, placed.Count, par, k => stamps[k] = Render(renderer, placed[k], wcs));
+        Parallel.For(0, placed.Count, par, k => stamps[k] = Render(renderer, placed[k].Source, placed[k].X, placed[k].Y, placed[k].Electrons, wcs));
         foreach (var s in stamps)
         {
             AddStamp(e, flat, w, h, s);
@@ -315,18 +315,18 @@ public sealed class SurveySimulator
         return (placed, onFrame);
     }
 
-    private static Stamp Render(SourceRenderer renderer, Placed p, TanWcs wcs)
+    /// <summary>Renders a source of <paramref name="electrons"/> at ZERO-based pixel (x, y) of an image with this WCS.</summary>
+    internal static Stamp Render(SourceRenderer renderer, TruthSource s, double x, double y, double electrons, TanWcs wcs)
     {
-        var s = p.Source;
         if (s.Type == SourceType.Star)
         {
-            return renderer.RenderStar(p.X, p.Y, p.Electrons);
+            return renderer.RenderStar(x, y, electrons);
         }
         // Sky shape (east, north; arcsec²) of a unit-variance component, carried to pixels by the local Jacobian.
         double cosDec = Math.Cos(s.Dec * Math.PI / 180.0);
         var (xe, ye) = wcs.SkyToPixel(s.Ra + 1.0 / 3600.0 / cosDec, s.Dec);
         var (xn, yn) = wcs.SkyToPixel(s.Ra, s.Dec + 1.0 / 3600.0);
-        double j11 = xe - p.X, j21 = ye - p.Y, j12 = xn - p.X, j22 = yn - p.Y;
+        double j11 = xe - x, j21 = ye - y, j12 = xn - x, j22 = yn - y;
         double theta = s.PositionAngleDegrees * Math.PI / 180.0;
         double q = s.AxisRatio;
         double r2 = s.HalfLightRadiusArcsec * s.HalfLightRadiusArcsec;
@@ -339,7 +339,7 @@ public sealed class SurveySimulator
         double pxy = j11 * j21 * see + (j11 * j22 + j12 * j21) * sen + j12 * j22 * snn;
         double pyy = j21 * j21 * see + 2 * j21 * j22 * sen + j22 * j22 * snn;
         var profile = s.SersicIndex >= 2.5 ? GaussianMixture.DeVaucouleurs : GaussianMixture.Exponential;
-        return renderer.RenderGalaxy(p.X, p.Y, p.Electrons, profile, (pxx, pxy, pyy));
+        return renderer.RenderGalaxy(x, y, electrons, profile, (pxx, pxy, pyy));
     }
 
     private static void AddStamp(float[] e, float[] flat, int w, int h, Stamp s)

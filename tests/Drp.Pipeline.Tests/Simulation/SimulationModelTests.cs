@@ -86,6 +86,35 @@ public sealed class SimulationModelTests
         Assert.True(sxx > 3 * syy, $"second moments {sxx / sum:F1} (x) vs {syy / sum:F1} (y)");
     }
 
+    [Theory]
+    [InlineData(0.0, 0.0, false)]
+    [InlineData(90.0, 0.0, true)]
+    [InlineData(0.0, 90.0, true)]
+    [InlineData(45.0, 45.0, true)]
+    public void Render_GalaxyPositionAngleEastOfNorth_ElongatedAlongTheRightPixelAxis(double positionAngle, double skyRotation, bool alongX)
+    {
+        // North up, east left for rotation 0: PA 0 (north) lies along y, PA 90 (east) along x; a 90° CROTA2 rotation
+        // swaps them; at 45° north points to (−1, 1) and east to (−1, −1), so PA 45 lies along x.
+        var wcs = Drp.Pipeline.Wcs.TanWcs.Create(61.9, -35.8, 0.2, skyRotation, 200, 200);
+        var (ra, dec) = wcs.PixelToSky(100, 100);
+        var galaxy = new TruthSource(1, ra, dec, SourceType.Galaxy, [1, 1, 1, 1, 1, 1], 1.0, 2.0, 0.3, positionAngle);
+        var renderer = new SourceRenderer(3.0, 3.5, GaussianMixture.Moffat(3.5));
+
+        var stamp = SurveySimulator.Render(renderer, galaxy, 100, 100, 1e5, wcs);
+
+        double sxx = 0, syy = 0;
+        for (int j = 0; j < stamp.Height; j++)
+        {
+            for (int i = 0; i < stamp.Width; i++)
+            {
+                double v = stamp.Pixels[j * stamp.Width + i];
+                sxx += v * Math.Pow(stamp.X0 + i - 100, 2);
+                syy += v * Math.Pow(stamp.Y0 + j - 100, 2);
+            }
+        }
+        Assert.True(alongX ? sxx > 2 * syy : syy > 2 * sxx, $"PA {positionAngle}, rotation {skyRotation}: Ixx {sxx / 1e5:F1}, Iyy {syy / 1e5:F1}");
+    }
+
     [Fact]
     public void CreateMasterFlat_AnyBand_MeanOneWithVignettingTowardsTheEdge()
     {
