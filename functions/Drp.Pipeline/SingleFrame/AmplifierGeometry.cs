@@ -87,10 +87,11 @@ public sealed record RawLayout(int Width, int Height, IReadOnlyList<AmplifierGeo
         string name = HduName(hdu, 0);
         var data = Section(hdu, name, "DATASEC");
         var bias = Section(hdu, name, "BIASSEC");
-        var trim = hdu.Header.Contains("TRIMSEC") ? Section(hdu, name, "TRIMSEC") : data;
+        string trimKey = hdu.Header.Contains("TRIMSEC") ? "TRIMSEC" : "DATASEC";
+        var trim = trimKey == "TRIMSEC" ? Section(hdu, name, "TRIMSEC") : data;
         if (trim.FlipX || trim.FlipY)
         {
-            throw new IsrInputException(name, "TRIMSEC", trim.ToString(), "must not be flipped in a single-HDU raw");
+            throw new IsrInputException(name, trimKey, trim.ToString(), "must not be flipped in a single-HDU raw");
         }
         CheckOverscanRows(name, trim, bias);
         var det = new PixelSection(1, trim.Width, 1, trim.Height);

@@ -77,9 +77,64 @@ public static class BackgroundEstimator
         var level = new float[nx * ny];
         var rms = new float[nx * ny];
         var valid = new bool[nx * ny];
+
+        var stats = CellStatistics(exposure, null, nx, ny, config);
+        for (int c = 0; c < stats.Length; c++)
+        {
+            if (stats[c] is not { } s)
+            {
+                continue;
+            }
+            bool symmetric = s.StdDev > 0 && Math.Abs(s.Mean - s.Median) / s.StdDev < config.ModeSkewLimit;
+            level[c] = (float)(config.Statistic switch
+            {
+                BackgroundStatistic.Mode => symmetric ? 2.5 * s.Median - 1.5 * s.Mean : s.Median,
+                BackgroundStatistic.Median => s.Median,
+                _ => s.Mean,
+            });
+            valid[c] = true;
+        }
+        int nValid = FillInvalid(level, rms, valid, nx, ny);
+        if (nValid == 0)
+        {
+            // Nothing usable: a zero background keeps the pixels as they are; Noise = NaN tells the caller.
+            return new BackgroundModel(w, h, nx, ny, level, rms, new float[w * h], new float[w * h], 0.0, double.NaN);
+        }
+        if (config.MeshFilterSize > 1)
+        {
+            MedianFilter(level, nx, ny, config.MeshFilterSize / 2);
+        }
+        var image = Interpolate(level, nx, ny, w, h);
+
+        // The noise about the model, not the spread of the cell: a sky gradient must not count as noise.
+        var residual = CellStatistics(exposure, image, nx, ny, config);
+        Array.Clear(valid);
+        for (int c = 0; c < residual.Length; c++)
+        {
+            if (residual[c] is { } s)
+            {
+                rms[c] = (float)s.StdDev;
+                valid[c] = true;
+            }
+        }
+        FillInvalid(rms, new float[rms.Length], valid, nx, ny);
+        if (config.MeshFilterSize > 1)
+        {
+            MedianFilter(rms, nx, ny, config.MeshFilterSize / 2);
+        }
+        var rmsImage = Interpolate(rms, nx, ny, w, h);
+        double medLevel = RobustStatistics.Median((float[])level.Clone());
+        double medRms = RobustStatistics.Median((float[])rms.Clone());
+        return new BackgroundModel(w, h, nx, ny, level, rms, image, rmsImage, medLevel, medRms);
+    }
+
+    /// <summary>Clipped statistics of each cell's usable pixels (minus <paramref name="model"/> if given); null when too few.</summary>
+    private static ClippedStatistics?[] CellStatistics(Exposure exposure, float[]? model, int nx, int ny, BackgroundConfig config)
+    {
+        int w = exposure.Width, h = exposure.Height;
+        var result = new ClippedStatistics?[nx * ny];
         var buffer = new float[(w / nx + 1) * (h / ny + 1)];
         ushort ignored = (ushort)config.IgnoredPlanes;
-
         for (int cy = 0; cy < ny; cy++)
         {
             int y0 = cy * h / ny, y1 = (cy + 1) * h / ny;
@@ -94,44 +149,17 @@ public static class BackgroundEstimator
                     {
                         if ((exposure.Mask[row + x] & ignored) == 0)
                         {
-                            buffer[n++] = exposure.Image[row + x];
+                            buffer[n++] = model is null ? exposure.Image[row + x] : exposure.Image[row + x] - model[row + x];
                         }
                     }
                 }
-                int c = cy * nx + cx;
-                if (n < Math.Max(3, config.MinUsableFraction * (x1 - x0) * (y1 - y0)))
+                if (n >= Math.Max(3, config.MinUsableFraction * (x1 - x0) * (y1 - y0)))
                 {
-                    continue;
+                    result[cy * nx + cx] = RobustStatistics.SigmaClip(buffer.AsSpan(0, n), config.ClipSigma, config.ClipIterations);
                 }
-                var s = RobustStatistics.SigmaClip(buffer.AsSpan(0, n), config.ClipSigma, config.ClipIterations);
-                bool symmetric = s.StdDev > 0 && Math.Abs(s.Mean - s.Median) / s.StdDev < config.ModeSkewLimit;
-                level[c] = (float)(config.Statistic switch
-                {
-                    BackgroundStatistic.Mode => symmetric ? 2.5 * s.Median - 1.5 * s.Mean : s.Median,
-                    BackgroundStatistic.Median => s.Median,
-                    _ => s.Mean,
-                });
-                rms[c] = (float)s.StdDev;
-                valid[c] = true;
             }
         }
-
-        int nValid = FillInvalid(level, rms, valid, nx, ny);
-        if (nValid == 0)
-        {
-            // Nothing usable: a zero background keeps the pixels as they are; Noise = NaN tells the caller.
-            return new BackgroundModel(w, h, nx, ny, level, rms, new float[w * h], new float[w * h], 0.0, double.NaN);
-        }
-        if (config.MeshFilterSize > 1)
-        {
-            MedianFilter(level, nx, ny, config.MeshFilterSize / 2);
-            MedianFilter(rms, nx, ny, config.MeshFilterSize / 2);
-        }
-        var image = Interpolate(level, nx, ny, w, h);
-        var rmsImage = Interpolate(rms, nx, ny, w, h);
-        double medLevel = RobustStatistics.Median((float[])level.Clone());
-        double medRms = RobustStatistics.Median((float[])rms.Clone());
-        return new BackgroundModel(w, h, nx, ny, level, rms, image, rmsImage, medLevel, medRms);
+        return result;
     }
 
     /// <summary>

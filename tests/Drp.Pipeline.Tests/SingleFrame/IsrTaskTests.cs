@@ -297,4 +297,41 @@ public class IsrTaskTests
 
         Assert.Contains("overlaps", ex.Message);
     }
+
+    [Theory]
+    [InlineData(OverscanStatistic.Median, 0)]
+    [InlineData(OverscanStatistic.ClippedMean, 0)]
+    [InlineData(OverscanStatistic.ClippedMean, 3)]
+    public void OverscanLevels_HotPixelsInTheOverscan_AreIgnored(OverscanStatistic statistic, int smoothingRows)
+    {
+        // Overscan 1000 + 0.05 row ADU with 3.3 ADU noise and a 5000 ADU hit in every row's first overscan column.
+        var camera = new SyntheticCamera();
+        var raw = camera.Raw(new double[N * N], new Random(5));
+        for (int y = 0; y < SyntheticCamera.AmpSize; y++)
+        {
+            raw[1][SyntheticCamera.BiasSec.XMin, y] += 5000;
+        }
+        var layout = RawLayout.FromRaw(raw);
+        var config = new IsrConfig { OverscanStatistic = statistic, OverscanSmoothingRows = smoothingRows };
+
+        var levels = IsrTask.OverscanLevels(raw[1], layout.Amplifiers[0], config);
+
+        // One row's estimate from 31 good values: sigma ~ 3.3 / sqrt(31) x 1.25 = 0.75 ADU; 4 ADU is > 5 sigma.
+        for (int y = 0; y < SyntheticCamera.AmpSize; y++)
+        {
+            Assert.InRange(levels[y] - (1000 + 0.05 * y), -4.0, 4.0);
+        }
+    }
+
+    [Fact]
+    public void FromRaw_SingleHduWithFlippedDatasecAndNoTrimsec_NamesDatasec()
+    {
+        var header = new FitsHeader()
+            .Set("DATASEC", "[34:3,1:20]").Set("BIASSEC", "[35:40,1:20]")
+            .Set("GAIN", 2.0).Set("RDNOISE", 4.0).Set("SATURATE", 65535);
+
+        var ex = Assert.Throws<IsrInputException>(() => RawLayout.FromRaw([new FitsImage(40, 20, FitsBitpix.Int16, header)]));
+
+        Assert.Equal(("DATASEC", "[34:3,1:20]"), (ex.Keyword, ex.Value));
+    }
 }
