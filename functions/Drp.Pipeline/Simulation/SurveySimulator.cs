@@ -153,7 +153,7 @@ public sealed class SurveySimulator
         var model = Model(detector);
         var header = CalibHeader(detector, "bias");
         header.Set("BUNIT", "adu", "subtract after per-row overscan, before gain");
-        header.AddComment("Master bias: bias structure remaining after per-row overscan subtraction, in ADU (noise-free truth).");
+        header.AddComment("Bias structure left after per-row overscan, ADU (noise-free).");
         return new FitsImage(Options.DetectorWidth, Options.DetectorHeight, FitsBitpix.Float32, header, model.MasterBias());
     }
 
@@ -163,7 +163,7 @@ public sealed class SurveySimulator
         var info = BandInfo.Get(band);
         var header = CalibHeader(detector, "flat");
         header.Set("FILTER", info.Filter).Set("BAND", info.Band);
-        header.AddComment("Master flat: vignetting x pixel response, normalized to mean 1 over the detector (noise-free truth).");
+        header.AddComment("Vignetting x pixel response, mean 1 (noise-free).");
         return new FitsImage(Options.DetectorWidth, Options.DetectorHeight, FitsBitpix.Float32, header, (float[])Flat(detector, band).Clone());
     }
 
