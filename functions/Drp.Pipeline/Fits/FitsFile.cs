@@ -105,7 +105,7 @@ public static class FitsFile
                     throw new FitsFormatException(FitsErrorKind.Truncated,
                         $"HDU {hdu.Index}: the stream ends before the {length} bytes of rows {firstRow}..{firstRow + rowCount - 1} at byte {offset}");
                 }
-                hdu.DecodePixels(buffer.AsSpan(0, want), pixels.AsSpan(done, n));
+                hdu.Decode(buffer, pixels, done, n);
                 done += n;
             }
         }
@@ -150,7 +150,7 @@ public static class FitsFile
                 for (int at = 0; at < image.Pixels.Length; at += ChunkValues)
                 {
                     int n = Math.Min(ChunkValues, image.Pixels.Length - at);
-                    FitsPixelCodec.Encode(image.Pixels.AsSpan(at, n), buffer, image.Bitpix, scaling, index);
+                    FitsPixelCodec.Encode(image.Pixels, at, n, buffer, image.Bitpix, scaling, index);
                     stream.Write(buffer, 0, n * bytesPerValue);
                     dataBytes += n * bytesPerValue;
                 }
@@ -346,7 +346,7 @@ public static class FitsFile
             float[] pixels;
             if (stream.CanSeek || hdu.DataBytes <= DirectReadBytes)
             {
-                pixels = new float[pixelCount];
+                pixels = GC.AllocateUninitializedArray<float>(pixelCount); // every value is decoded into it
                 var buffer = ArrayPool<byte>.Shared.Rent(ChunkValues * hdu.BytesPerPixel);
                 try
                 {
@@ -356,7 +356,7 @@ public static class FitsFile
                         int count = Math.Min(ChunkValues, pixelCount - done);
                         int want = count * hdu.BytesPerPixel;
                         ReadFully(hdu, buffer.AsSpan(0, want));
-                        hdu.DecodePixels(buffer.AsSpan(0, want), pixels.AsSpan(done, count));
+                        hdu.Decode(buffer, pixels, done, count);
                         done += count;
                     }
                 }
@@ -374,12 +374,12 @@ public static class FitsFile
                     ReadFully(hdu, segment);
                     segments.Add(segment);
                 }
-                pixels = new float[pixelCount];
+                pixels = GC.AllocateUninitializedArray<float>(pixelCount); // every value is decoded into it
                 int done = 0;
                 foreach (var segment in segments)
                 {
                     int count = segment.Length / hdu.BytesPerPixel;
-                    hdu.DecodePixels(segment, pixels.AsSpan(done, count));
+                    hdu.Decode(segment, pixels, done, count);
                     done += count;
                 }
             }

@@ -1,3 +1,5 @@
+using System.Buffers;
+
 namespace Drp.Pipeline.Fits;
 
 /// <summary>
@@ -8,6 +10,7 @@ namespace Drp.Pipeline.Fits;
 public sealed class FitsHduInfo
 {
     private readonly FitsScaling _scaling;
+    private float[]? _lookup;
 
     private FitsHduInfo(FitsHeader header, int index, long headerOffset, int headerBytes, string? extensionType,
         int bitpix, long[] axes, bool isRandomGroups, long dataBytes, FitsScaling scaling)
@@ -111,8 +114,31 @@ public sealed class FitsHduInfo
             throw new ArgumentException(
                 $"{data.Length} bytes hold fewer than {pixels.Length} BITPIX {Bitpix} values", nameof(data));
         }
-        FitsPixelCodec.Decode(data, pixels, Bitpix, _scaling);
+        const int chunk = 1 << 16;
+        int n = Math.Min(chunk, pixels.Length);
+        byte[] bytes = ArrayPool<byte>.Shared.Rent(n * BytesPerPixel);
+        float[] values = ArrayPool<float>.Shared.Rent(n);
+        try
+        {
+            for (int done = 0; done < pixels.Length; done += n)
+            {
+                n = Math.Min(chunk, pixels.Length - done);
+                data.Slice(done * BytesPerPixel, n * BytesPerPixel).CopyTo(bytes);
+                Decode(bytes, values, 0, n);
+                values.AsSpan(0, n).CopyTo(pixels[done..]);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(bytes);
+            ArrayPool<float>.Shared.Return(values);
+        }
     }
+
+    /// <summary>Decodes <paramref name="count"/> values from <paramref name="source"/>[0..] into <paramref name="pixels"/>[<paramref name="offset"/>..].</summary>
+    internal void Decode(byte[] source, float[] pixels, int offset, int count) =>
+        FitsPixelCodec.Decode(source, pixels, offset, count, Bitpix, _scaling,
+            _lookup ??= FitsPixelCodec.LookupTable(Bitpix, _scaling));
 
     /// <summary>
     /// Checks the mandatory keywords of a parsed header and works out its data layout. Throws
@@ -154,6 +180,18 @@ public sealed class FitsHduInfo
             }
             extensionType = first.Value as string ?? throw new FitsFormatException(FitsErrorKind.InvalidValue,
                 $"{where}: XTENSION = {first.Value ?? "(none)"} is not a string");
+        }
+
+        int cardNumber = 0;
+        foreach (var card in header)
+        {
+            cardNumber++;
+            if (cardNumber > 1 && card.Key is "SIMPLE" or "XTENSION")
+            {
+                throw new FitsFormatException(FitsErrorKind.InvalidValue,
+                    $"{where}: {card.Key} appears again as card {cardNumber}: it may only be the first card " +
+                    "(did an END card get lost between two headers?)");
+            }
         }
 
         int bitpix = (int)Integer(header, "BITPIX", where);

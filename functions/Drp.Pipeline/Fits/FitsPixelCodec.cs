@@ -9,65 +9,93 @@ internal readonly record struct FitsScaling(double Zero, double Scale, long? Bla
     public bool IsIdentity => Zero == 0 && Scale == 1;
 }
 
-/// <summary>Converts between physical float pixels and big-endian stored values, a span at a time.</summary>
+/// <summary>
+/// Converts between physical float pixels and big-endian stored values, a chunk at a time.
+/// </summary>
+/// <remarks>
+/// The loops index arrays and assemble bytes by hand rather than calling span or BinaryPrimitives helpers per
+/// value: a debug build (as in the tests) does not inline those calls, and a full detector is 18 million values.
+/// 8- and 16-bit values decode through a lookup table of every stored value, which also applies BLANK.
+/// </remarks>
 internal static class FitsPixelCodec
 {
-    /// <summary>Decodes <paramref name="destination"/>.Length values from <paramref name="source"/>.</summary>
-    public static void Decode(ReadOnlySpan<byte> source, Span<float> destination, int bitpix, FitsScaling scaling)
+    /// <summary>
+    /// The physical value of every stored 8- or 16-bit value, indexed by the stored bits read as unsigned
+    /// with the sign bit flipped for 16 bits (so index = stored + 32768); null for other BITPIX.
+    /// </summary>
+    public static float[]? LookupTable(int bitpix, FitsScaling scaling)
     {
-        int n = destination.Length;
+        if (bitpix is not (8 or 16))
+        {
+            return null;
+        }
+        int count = bitpix == 8 ? 256 : 65536;
+        int offset = bitpix == 8 ? 0 : 32768;
+        var table = new float[count];
+        for (int i = 0; i < count; i++)
+        {
+            long stored = i - offset;
+            table[i] = scaling.Blank == stored ? float.NaN : (float)(scaling.Zero + scaling.Scale * stored);
+        }
+        return table;
+    }
+
+    /// <summary>
+    /// Decodes <paramref name="count"/> values from <paramref name="source"/>[0..] into
+    /// <paramref name="destination"/>[<paramref name="destinationOffset"/>..].
+    /// </summary>
+    /// <param name="table">From <see cref="LookupTable"/> for BITPIX 8 and 16.</param>
+    public static void Decode(byte[] source, float[] destination, int destinationOffset, int count, int bitpix,
+        FitsScaling scaling, float[]? table)
+    {
         double zero = scaling.Zero, scale = scaling.Scale;
-        long blank = scaling.Blank ?? long.MinValue;
-        bool hasBlank = scaling.Blank.HasValue;
+        int end = destinationOffset + count;
         switch (bitpix)
         {
             case 8:
-                source = source[..n];
-                for (int i = 0; i < n; i++)
+                for (int i = destinationOffset, j = 0; i < end; i++, j++)
                 {
-                    byte v = source[i];
-                    destination[i] = hasBlank && v == blank ? float.NaN : (float)(zero + scale * v);
+                    destination[i] = table![source[j]];
                 }
                 break;
             case 16:
-                source = source[..(2 * n)];
-                for (int i = 0; i < n; i++)
+                for (int i = destinationOffset, j = 0; i < end; i++, j += 2)
                 {
-                    short v = BinaryPrimitives.ReadInt16BigEndian(source.Slice(2 * i, 2));
-                    destination[i] = hasBlank && v == blank ? float.NaN : (float)(zero + scale * v);
+                    destination[i] = table![((source[j] << 8) | source[j + 1]) ^ 0x8000];
                 }
                 break;
             case 32:
-                source = source[..(4 * n)];
-                for (int i = 0; i < n; i++)
+                bool hasBlank = scaling.Blank.HasValue;
+                long blank = scaling.Blank ?? 0;
+                for (int i = destinationOffset, j = 0; i < end; i++, j += 4)
                 {
-                    int v = BinaryPrimitives.ReadInt32BigEndian(source.Slice(4 * i, 4));
+                    int v = (source[j] << 24) | (source[j + 1] << 16) | (source[j + 2] << 8) | source[j + 3];
                     destination[i] = hasBlank && v == blank ? float.NaN : (float)(zero + scale * v);
                 }
                 break;
             case -32:
-                source = source[..(4 * n)];
+                var target = destination.AsSpan(destinationOffset, count);
                 if (BitConverter.IsLittleEndian)
                 {
-                    BinaryPrimitives.ReverseEndianness(MemoryMarshal.Cast<byte, int>(source), MemoryMarshal.Cast<float, int>(destination));
+                    BinaryPrimitives.ReverseEndianness(
+                        MemoryMarshal.Cast<byte, int>(source.AsSpan(0, 4 * count)), MemoryMarshal.Cast<float, int>(target));
                 }
                 else
                 {
-                    source.CopyTo(MemoryMarshal.AsBytes(destination));
+                    source.AsSpan(0, 4 * count).CopyTo(MemoryMarshal.AsBytes(target));
                 }
                 if (!scaling.IsIdentity)
                 {
-                    for (int i = 0; i < n; i++)
+                    for (int i = destinationOffset; i < end; i++)
                     {
                         destination[i] = (float)(zero + scale * destination[i]);
                     }
                 }
                 break;
             case -64:
-                source = source[..(8 * n)];
-                for (int i = 0; i < n; i++)
+                for (int i = destinationOffset, j = 0; i < end; i++, j += 8)
                 {
-                    double v = BinaryPrimitives.ReadDoubleBigEndian(source.Slice(8 * i, 8));
+                    double v = BinaryPrimitives.ReadDoubleBigEndian(source.AsSpan(j, 8));
                     destination[i] = (float)(zero + scale * v);
                 }
                 break;
@@ -77,59 +105,66 @@ internal static class FitsPixelCodec
     }
 
     /// <summary>
-    /// Encodes <paramref name="source"/> into <paramref name="destination"/>: stored = (physical - Zero) / Scale,
-    /// rounded to nearest and clamped to the type's range for integer types; NaN becomes BLANK.
+    /// Encodes <paramref name="count"/> values of <paramref name="source"/> from <paramref name="sourceOffset"/>
+    /// into <paramref name="destination"/>[0..]: stored = (physical - Zero) / Scale, rounded to nearest (ties to
+    /// even) and clamped to the type's range for integer types; NaN becomes BLANK, or an error without one.
     /// </summary>
-    public static void Encode(ReadOnlySpan<float> source, Span<byte> destination, FitsBitpix bitpix, FitsScaling scaling, int hduIndex)
+    public static void Encode(float[] source, int sourceOffset, int count, byte[] destination, FitsBitpix bitpix,
+        FitsScaling scaling, int hduIndex)
     {
-        int n = source.Length;
         double zero = scaling.Zero, scale = scaling.Scale;
+        int end = sourceOffset + count;
         switch (bitpix)
         {
             case FitsBitpix.UInt8:
-                destination = destination[..n];
-                for (int i = 0; i < n; i++)
+                for (int i = sourceOffset, j = 0; i < end; i++, j++)
                 {
-                    destination[i] = (byte)ToInteger(source[i], zero, scale, byte.MinValue, byte.MaxValue, scaling.Blank, hduIndex);
+                    destination[j] = (byte)ToInteger(source[i], zero, scale, byte.MinValue, byte.MaxValue, scaling.Blank, hduIndex);
                 }
                 break;
             case FitsBitpix.Int16:
-                destination = destination[..(2 * n)];
-                for (int i = 0; i < n; i++)
+                for (int i = sourceOffset, j = 0; i < end; i++, j += 2)
                 {
-                    short v = (short)ToInteger(source[i], zero, scale, short.MinValue, short.MaxValue, scaling.Blank, hduIndex);
-                    BinaryPrimitives.WriteInt16BigEndian(destination.Slice(2 * i, 2), v);
+                    // The common case inline (raw frames: whole numbers in range), the rest in ToInteger.
+                    double d = (source[i] - zero) / scale;
+                    int v = (int)d;
+                    if (v != d || v < short.MinValue || v > short.MaxValue)
+                    {
+                        v = ToInteger(source[i], zero, scale, short.MinValue, short.MaxValue, scaling.Blank, hduIndex);
+                    }
+                    destination[j] = (byte)(v >> 8);
+                    destination[j + 1] = (byte)v;
                 }
                 break;
             case FitsBitpix.Int32:
-                destination = destination[..(4 * n)];
-                for (int i = 0; i < n; i++)
+                for (int i = sourceOffset, j = 0; i < end; i++, j += 4)
                 {
-                    int v = (int)ToInteger(source[i], zero, scale, int.MinValue, int.MaxValue, scaling.Blank, hduIndex);
-                    BinaryPrimitives.WriteInt32BigEndian(destination.Slice(4 * i, 4), v);
+                    int v = ToInteger(source[i], zero, scale, int.MinValue, int.MaxValue, scaling.Blank, hduIndex);
+                    destination[j] = (byte)(v >> 24);
+                    destination[j + 1] = (byte)(v >> 16);
+                    destination[j + 2] = (byte)(v >> 8);
+                    destination[j + 3] = (byte)v;
                 }
                 break;
             case FitsBitpix.Float32:
-                destination = destination[..(4 * n)];
                 if (scaling.IsIdentity && BitConverter.IsLittleEndian)
                 {
-                    BinaryPrimitives.ReverseEndianness(MemoryMarshal.Cast<float, int>(source), MemoryMarshal.Cast<byte, int>(destination));
+                    BinaryPrimitives.ReverseEndianness(
+                        MemoryMarshal.Cast<float, int>(source.AsSpan(sourceOffset, count)),
+                        MemoryMarshal.Cast<byte, int>(destination.AsSpan(0, 4 * count)));
+                    break;
                 }
-                else
+                for (int i = sourceOffset, j = 0; i < end; i++, j += 4)
                 {
-                    for (int i = 0; i < n; i++)
-                    {
-                        float v = scaling.IsIdentity ? source[i] : (float)((source[i] - zero) / scale);
-                        BinaryPrimitives.WriteSingleBigEndian(destination.Slice(4 * i, 4), v);
-                    }
+                    float v = scaling.IsIdentity ? source[i] : (float)((source[i] - zero) / scale);
+                    BinaryPrimitives.WriteSingleBigEndian(destination.AsSpan(j, 4), v);
                 }
                 break;
             case FitsBitpix.Float64:
-                destination = destination[..(8 * n)];
-                for (int i = 0; i < n; i++)
+                for (int i = sourceOffset, j = 0; i < end; i++, j += 8)
                 {
                     double v = scaling.IsIdentity ? source[i] : (source[i] - zero) / scale;
-                    BinaryPrimitives.WriteDoubleBigEndian(destination.Slice(8 * i, 8), v);
+                    BinaryPrimitives.WriteDoubleBigEndian(destination.AsSpan(j, 8), v);
                 }
                 break;
             default:
@@ -137,14 +172,25 @@ internal static class FitsPixelCodec
         }
     }
 
-    private static long ToInteger(float physical, double zero, double scale, long min, long max, long? blank, int hduIndex)
+    private static int ToInteger(float physical, double zero, double scale, int min, int max, long? blank, int hduIndex)
     {
-        if (float.IsNaN(physical))
+        double v = (physical - zero) / scale;
+        if (v >= min && v <= max)
         {
-            return blank ?? throw new ArgumentException(
-                $"HDU {hduIndex}: a NaN pixel cannot be stored in an integer HDU without a BLANK keyword");
+            int truncated = (int)v;
+            // Most raw pixels are whole numbers: round only when needed (Math.Round is a call in debug builds).
+            return truncated == v ? truncated : (int)Math.Round(v);
         }
-        double v = Math.Round((physical - zero) / scale);
-        return v <= min ? min : v >= max ? max : (long)v;
+        if (v < min)
+        {
+            return min;
+        }
+        if (v > max)
+        {
+            return max;
+        }
+        // NaN.
+        return blank is long b ? (int)b : throw new ArgumentException(
+            $"HDU {hduIndex}: a NaN pixel cannot be stored in an integer HDU without a BLANK keyword");
     }
 }
