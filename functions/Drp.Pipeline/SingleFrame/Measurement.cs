@@ -55,6 +55,12 @@ public sealed record MeasuredSource(
     bool PixelFlagsInterpolated,
     bool PixelFlagsBad)
 {
+    /// <summary>
+    /// A saturated, bad or interpolated pixel lies in the 3 x 3 pixels at the centroid (LSST's *Center flags):
+    /// unlike the aperture-wide pixel flags, this spoils the centroid, the moments and most of the flux.
+    /// </summary>
+    public bool CenterMasked { get; init; }
+
     public double CalibInstFlux => ApertureFlux[Apertures.CalibIndex];
 
     public double CalibInstFluxErr => ApertureFluxErr[Apertures.CalibIndex];
@@ -113,7 +119,10 @@ public static class SourceMeasurer
             moments.Ok ? moments.Ixx : double.NaN,
             moments.Ok ? moments.Iyy : double.NaN,
             moments.Ok ? moments.Ixy : double.NaN,
-            !moments.Ok, sat, offImage || centreEdge, intrp, bad);
+            !moments.Ok, sat, offImage || centreEdge, intrp, bad)
+        {
+            CenterMasked = CentreHasMask(exposure, ix, iy, MaskPlane.Saturated | MaskPlane.Bad | MaskPlane.Interpolated),
+        };
     }
 
     /// <summary>
@@ -320,6 +329,21 @@ public static class SourceMeasurer
         {
             err[a] = Math.Sqrt(variance[a]);
         }
+    }
+
+    private static bool CentreHasMask(Exposure e, int ix, int iy, MaskPlane planes)
+    {
+        for (int j = Math.Max(0, iy - 1); j <= Math.Min(e.Height - 1, iy + 1); j++)
+        {
+            for (int i = Math.Max(0, ix - 1); i <= Math.Min(e.Width - 1, ix + 1); i++)
+            {
+                if (e.HasMask(i, j, planes))
+                {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     private static (bool Sat, bool Intrp, bool Bad, bool OffImage) MaskInCircle(Exposure e, double x, double y, double radius)

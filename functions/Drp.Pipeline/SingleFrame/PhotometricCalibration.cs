@@ -36,8 +36,18 @@ public sealed record PhotoCalib(double NanojanskyPerElectron, double NanojanskyP
 
     public double ZeroPointErr => 2.5 / Math.Log(10) * NanojanskyPerElectronErr / NanojanskyPerElectron;
 
-    /// <summary>Flux in nJy (the calibration's own error is not folded in; see <see cref="ZeroPointErr"/>).</summary>
     public double ToNanojansky(double electrons) => electrons * NanojanskyPerElectron;
+
+    /// <summary>
+    /// Error in nJy of a flux of <paramref name="electrons"/> ± <paramref name="electronsErr"/>, with the calibration's
+    /// own relative error added in quadrature, as DP0.2 calibrates Source errors.
+    /// </summary>
+    public double ToNanojanskyErr(double electrons, double electronsErr)
+    {
+        double calibTerm = electrons * NanojanskyPerElectronErr;
+        double measureTerm = electronsErr * NanojanskyPerElectron;
+        return Math.Sqrt(measureTerm * measureTerm + calibTerm * calibTerm);
+    }
 }
 
 /// <summary>Either a calibration or the reason there is none.</summary>
@@ -47,14 +57,16 @@ public abstract record PhotoCalOutcome
     {
     }
 
+    /// <summary>The calibration and the matches it came from (indices into the caller's source and reference lists).</summary>
     public sealed record Calibrated(PhotoCalib Calib, IReadOnlyList<SkyMatch> Matches) : PhotoCalOutcome;
 
+    /// <summary>No calibration: the exposure is unprocessable for <see cref="Reason"/>.</summary>
     public sealed record Failed(UnprocessableReason Reason, string Message) : PhotoCalOutcome;
 }
 
 /// <summary>
 /// Simple photometric calibration: match sources to reference objects on the sky, then take the sigma-clipped median
-/// of instFlux / refFlux (electrons per nJy) over clean, significant matches; its error is the standard error of the
+/// of calibFlux instFlux / refFlux (electrons per nJy) over clean, significant matches; its error is the standard error of the
 /// median, 1.2533 sigma / sqrt(n).
 /// </summary>
 public static class PhotometricCalibration
@@ -131,8 +143,13 @@ public static class PhotometricCalibration
         return new PhotoCalOutcome.Calibrated(calib, matches);
     }
 
+    /// <summary>
+    /// Clean and significant: no saturation in the aperture (it biases the flux), aperture on the image, no masked
+    /// pixel at the centre. An interpolated pixel in the wings is accepted, as LSST accepts it: a defect column
+    /// would otherwise remove every star within 12 pixels of it.
+    /// </summary>
     private static bool IsCalibrationCandidate(MeasuredSource s, PhotoCalConfig config) =>
-        !s.CentroidFlag && !s.PixelFlagsSaturated && !s.PixelFlagsEdge && !s.PixelFlagsBad && !s.PixelFlagsInterpolated
+        !s.CentroidFlag && !s.PixelFlagsSaturated && !s.PixelFlagsEdge && !s.CenterMasked
         && !s.ApertureFlag[Apertures.CalibIndex]
         && s.CalibInstFluxErr > 0 && s.CalibInstFlux >= config.MinSignalToNoise * s.CalibInstFluxErr;
 }

@@ -125,7 +125,7 @@ public static class SingleFrameProcessor
         MeasuredSource m, (double Ra, double Dec) coord, PhotoCalib calib, long sourceId, long ccdVisitId, SingleFrameInputs inputs)
     {
         double Flux(int a) => calib.ToNanojansky(m.ApertureFlux[a]);
-        double Err(int a) => calib.ToNanojansky(m.ApertureFluxErr[a]);
+        double Err(int a) => calib.ToNanojanskyErr(m.ApertureFlux[a], m.ApertureFluxErr[a]);
         int ci = Apertures.CalibIndex;
         return new SourceRecord(
             sourceId, ccdVisitId, inputs.Visit, inputs.Detector, inputs.Band,
@@ -153,7 +153,7 @@ public static class SingleFrameProcessor
         foreach (var m in measured)
         {
             bool clean = !m.ShapeFlag && !m.CentroidFlag && !m.PixelFlagsSaturated && !m.PixelFlagsEdge
-                && !m.PixelFlagsBad && !m.PixelFlagsInterpolated && m.CalibInstFluxErr > 0
+                && !m.CenterMasked && m.CalibInstFluxErr > 0
                 && m.CalibInstFlux >= minSignalToNoise * m.CalibInstFluxErr;
             if (clean)
             {

@@ -7,6 +7,8 @@ namespace Drp.Pipeline.SingleFrame;
 /// One row of the Source catalog (DP0.2 names in <see cref="JsonPropertyNameAttribute"/>, the single place they are
 /// written; JSON and Parquet.Net serializers read them). Positions in degrees and zero-based pixels, fluxes in nJy,
 /// moments in pixel². Aperture NN has a radius of NN pixels; calibFlux is the 12-pixel aperture, as in DP0.2.
+/// Flux errors include the photometric calibration's error in quadrature (DP0.2 does the same); the instFlux
+/// columns are in electrons. Failed moments are NaN with shape_flag set.
 /// </summary>
 public sealed record SourceRecord(
     [property: JsonPropertyName("sourceId")] long SourceId,

@@ -62,6 +62,13 @@ public class IdsTests
             Assert.Contains(c, names);
         }
         Assert.Equal(names.Count, names.Distinct().Count());
+        // The measured radii and the apNN columns are the same list.
+        foreach (double r in Apertures.Radii)
+        {
+            Assert.Contains($"ap{r:00}Flux", names);
+        }
+        Assert.Equal(Apertures.Radii.Count, names.Count(n => n.StartsWith("ap", StringComparison.Ordinal) && n.EndsWith("Flux", StringComparison.Ordinal)));
+        Assert.Equal(Apertures.CalibRadius, Apertures.Radii[Apertures.CalibIndex]);
         Assert.Contains("zeroPoint", CcdVisitSummary.ColumnNames);
         Assert.Contains("llcra", CcdVisitSummary.ColumnNames);
     }
