@@ -90,7 +90,12 @@ public static class FitsFile
             throw new ArgumentException("ReadRows needs a seekable stream", nameof(stream));
         }
         var (offset, length) = hdu.GetRowRange(firstRow, rowCount);
-        var pixels = new float[checked(hdu.Width * rowCount)];
+        if (hdu.Width * rowCount > Array.MaxLength)
+        {
+            throw new ArgumentOutOfRangeException(nameof(rowCount),
+                $"HDU {hdu.Index}: {rowCount} rows of {hdu.Width} pixels do not fit one array");
+        }
+        var pixels = new float[hdu.Width * rowCount];
         stream.Seek(offset, SeekOrigin.Begin);
         var buffer = ArrayPool<byte>.Shared.Rent(ChunkValues * hdu.BytesPerPixel);
         try

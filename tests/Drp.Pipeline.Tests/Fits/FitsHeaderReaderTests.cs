@@ -65,6 +65,20 @@ public sealed class FitsHeaderReaderTests
     }
 
     [Fact]
+    public void TryParse_MaxHeaderBlocksWithoutEnd_ThrowsMissingEnd()
+    {
+        byte[] noEnd = FitsTestData.RawHdu([.. FitsTestData.PrimaryCards(8), .. Enumerable.Repeat("COMMENT x", 200)], end: false);
+        var options = new FitsReadOptions { MaxHeaderBlocks = 4 };
+
+        bool shortPrefix = FitsHeaderReader.TryParse(noEnd.AsSpan(0, 3 * 2880), out _, out _, options);
+        var e = Assert.Throws<FitsFormatException>(() => FitsHeaderReader.TryParse(noEnd.AsSpan(0, 4 * 2880), out _, out _, options));
+
+        Assert.False(shortPrefix);
+        Assert.Equal(FitsErrorKind.MissingEnd, e.Kind);
+        Assert.Contains("first 4 header blocks", e.Message);
+    }
+
+    [Fact]
     public void FromHeader_ExtensionHeaderFromAPrefix_GivesTheDataRangeOfABandOfRows()
     {
         byte[] file = ThreeHduFile(out var hdus);
