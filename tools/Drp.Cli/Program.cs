@@ -4,4 +4,5 @@ using Drp.Cli;
 var root = new RootCommand("drp: Serverless.Drp's operator command — run a Data Release Production locally, simulate a survey.");
 root.Subcommands.Add(DemoCommand.Create());
 root.Subcommands.Add(SimulateCommand.Create());
+root.Subcommands.Add(BenchCommand.Create());
 return await root.Parse(args).InvokeAsync();
