@@ -71,6 +71,7 @@ public static class BackgroundEstimator
     {
         ArgumentNullException.ThrowIfNull(exposure);
         ArgumentNullException.ThrowIfNull(config);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(config.CellSize, "config.CellSize");
         int w = exposure.Width, h = exposure.Height;
         int nx = Math.Max(1, (int)Math.Round(w / (double)config.CellSize));
         int ny = Math.Max(1, (int)Math.Round(h / (double)config.CellSize));

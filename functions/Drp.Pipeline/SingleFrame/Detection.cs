@@ -38,6 +38,8 @@ public static class SourceDetector
     {
         ArgumentNullException.ThrowIfNull(exposure);
         ArgumentNullException.ThrowIfNull(config);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(config.PsfSigma, "config.PsfSigma");
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(config.KernelHalfWidthSigmas, "config.KernelHalfWidthSigmas");
         int w = exposure.Width, h = exposure.Height;
         var significance = Significance(exposure, config);
         var runs = FindRuns(significance, w, h, (float)config.ThresholdSigma);

@@ -78,6 +78,7 @@ public static class SourceMeasurer
         ArgumentNullException.ThrowIfNull(exposure);
         ArgumentNullException.ThrowIfNull(footprints);
         ArgumentNullException.ThrowIfNull(config);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(config.PsfSigma, "config.PsfSigma");
         // Footprints are independent: measure them in parallel into their own slots (the order stays the footprints').
         var result = new MeasuredSource[footprints.Count];
         Parallel.For(0, footprints.Count, f =>
