@@ -27,14 +27,14 @@ namespace Drp.Local;
 /// which also adds the worker and the <c>DurableTaskClient</c> that talk to it through <see cref="Channel"/>.
 /// </summary>
 /// <remarks>
-/// Shutdown is a drain: when the host stops, no new work item is handed out, running ones get
-/// <see cref="LocalDurableEngineOptions.DrainTimeout"/> to finish before the worker stops, activities still
-/// running are handed back to the queue, and the partition leases are released so the next engine starts at once.
+/// Shutdown is a drain (<see cref="StoppingAsync"/> runs before the worker stops): no new activity is handed out,
+/// running ones get <see cref="LocalDurableEngineOptions.DrainTimeout"/> to finish, orchestration episodes use up the
+/// messages the backend had read ahead, activities still running are handed back to the queue, and the partition
+/// leases are released before <see cref="StopAsync"/> returns, so the next engine on the hub starts at once.
+/// See docs/local-platform.md.
 /// </remarks>
 public sealed class LocalDurableEngine : IHostedLifecycleService, IAsyncDisposable
 {
-    private const string SidecarLogCategory = "Drp.Local.LocalDurableEngine";
-
     private readonly LocalDurableEngineOptions _options;
     private readonly ILoggerFactory _loggerFactory;
     private readonly ILogger _logger;

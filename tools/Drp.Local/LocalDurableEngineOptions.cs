@@ -6,7 +6,7 @@ namespace Drp.Local;
 /// <summary>
 /// Settings of <see cref="LocalDurableEngine"/>: where the task hub lives and how eagerly the Azure Storage backend
 /// polls, leases and hides messages. The defaults suit one developer machine: a killed worker's partitions and
-/// messages come back within about half a minute, and an idle engine polls storage about once a second.
+/// messages come back within about 15 s, and an idle engine polls storage about once a second.
 /// </summary>
 public sealed class LocalDurableEngineOptions
 {

@@ -457,9 +457,11 @@ internal sealed class MendedOrchestrationService :
             return 0;
         }
 
-        return Replace(state.Events) + Replace(state.NewEvents);
+        // The same event usually sits in both lists; it is replaced by one copy in both.
+        var copies = new Dictionary<HistoryEvent, HistoryEvent>(ReferenceEqualityComparer.Instance);
+        return Replace(state.Events, copies) + Replace(state.NewEvents, copies);
 
-        static int Replace(IList<HistoryEvent> events)
+        static int Replace(IList<HistoryEvent> events, Dictionary<HistoryEvent, HistoryEvent> copies)
         {
             var replaced = 0;
             for (var i = 0; i < events.Count; i++)
@@ -467,7 +469,13 @@ internal sealed class MendedOrchestrationService :
                 if (events[i] is SubOrchestrationInstanceCreatedEvent created &&
                     created.GetType() != typeof(SubOrchestrationInstanceCreatedEvent))
                 {
-                    events[i] = ToBaseType(created);
+                    if (!copies.TryGetValue(created, out var copy))
+                    {
+                        copy = ToBaseType(created);
+                        copies[created] = copy;
+                    }
+
+                    events[i] = copy;
                     replaced++;
                 }
             }
