@@ -6,6 +6,32 @@ namespace Drp.Local.Tests;
 public sealed class AzuriteHostTests
 {
     [Fact]
+    public async Task StartAsync_OnAFolderWhoseAzuriteWasOrphaned_StopsTheOrphanAndServesTheSameData()
+    {
+        // A drp killed with SIGKILL leaves its Azurite child running on the data folder; the next start stops it.
+        var dir = Path.Combine(Path.GetTempPath(), "drp-orphan-" + Guid.NewGuid().ToString("N")[..8]);
+        try
+        {
+            var orphan = await AzuriteHost.StartAsync(AzuriteOptions.Persistent(dir));
+            using var orphanProcess = System.Diagnostics.Process.GetProcessById(orphan.ProcessId);
+            var container = new Azure.Storage.Blobs.BlobContainerClient(orphan.ConnectionString, "kept");
+            await container.CreateAsync();
+            await container.UploadBlobAsync("x.txt", BinaryData.FromString("still here"));
+
+            await using var next = await AzuriteHost.StartAsync(AzuriteOptions.Persistent(dir));
+
+            Assert.True(orphanProcess.WaitForExit(15_000), "the orphaned Azurite is still running");
+            var blob = new Azure.Storage.Blobs.BlobClient(next.ConnectionString, "kept", "x.txt");
+            Assert.Equal("still here", (await blob.DownloadContentAsync()).Value.Content.ToString());
+            orphan.Dispose();
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task StartAsync_InMemory_ServesBlobQueueAndTableUntilDisposed()
     {
         var azurite = await AzuriteHost.StartAsync();

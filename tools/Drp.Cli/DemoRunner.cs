@@ -106,7 +106,7 @@ public sealed class DemoRunner(DemoSettings settings, TextWriter console)
                 var registry = new RegistryTable(storage.Registry);
                 await Stage("ingest", timings, () => WaitForIngestAsync(registry, campaign, cancellationToken));
 
-                var step = await Stage("step 1", timings, () => RunStep1Async(client, campaign.Instrument, cancellationToken));
+                var step = await Stage("step 1", timings, () => RunStep1Async(client, storage, campaign.Instrument, cancellationToken));
 
                 var summary = await Stage("export", timings, () => ExportAsync(storage, registry, campaign, step, duplicates, cancellationToken));
                 summary = summary with
@@ -157,7 +157,7 @@ public sealed class DemoRunner(DemoSettings settings, TextWriter console)
         }
     }
 
-    private async Task<StepResult> RunStep1Async(DurableTaskClient client, string instrument, CancellationToken ct)
+    private async Task<StepResult> RunStep1Async(DurableTaskClient client, StorageClients storage, string instrument, CancellationToken ct)
     {
         string instanceId = $"step1-{settings.Run}";
         var existing = await client.GetInstanceAsync(instanceId, getInputsAndOutputs: false, ct);
@@ -180,10 +180,12 @@ public sealed class DemoRunner(DemoSettings settings, TextWriter console)
         {
             var state = await client.GetInstanceAsync(instanceId, getInputsAndOutputs: true, ct)
                 ?? throw new DemoException($"orchestration {instanceId} vanished");
-            if (state.SerializedCustomStatus is { } status && state.ReadCustomStatusAs<StepProgress>() is { } p)
+            if (state.ReadCustomStatusAs<StepProgress>() is { } p)
             {
-                Progress($"step 1: visits {p.VisitsDone}/{p.VisitsTotal}, quanta {p.QuantaDone}/{p.QuantaTotal} (failed {p.Failed}, unprocessable {p.Unprocessable})");
-                _ = status;
+                // Visits from the orchestration's custom status; quanta as they finish, from the ledger.
+                var ledger = await new QuantumLedger(storage.Ledger).ListAsync(settings.Run, ct);
+                Progress($"step 1: visits {p.VisitsDone}/{p.VisitsTotal}, quanta {ledger.Count(q => q.State != QuantumState.Running)}/{p.QuantaTotal} done"
+                    + $" ({ledger.Count(q => q.State == QuantumState.Running)} running, {ledger.Count(q => q.State == QuantumState.Failed)} failed, {ledger.Count(q => q.State == QuantumState.Unprocessable)} unprocessable)");
             }
             switch (state.RuntimeStatus)
             {

@@ -5,4 +5,6 @@ var root = new RootCommand("drp: Serverless.Drp's operator command — run a Dat
 root.Subcommands.Add(DemoCommand.Create());
 root.Subcommands.Add(SimulateCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
+root.Subcommands.Add(PlatformCommands.Azurite());
+root.Subcommands.Add(PlatformCommands.Worker());
 return await root.Parse(args).InvokeAsync();

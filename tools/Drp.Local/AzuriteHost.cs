@@ -111,6 +111,7 @@ public sealed class AzuriteHost : IAsyncDisposable, IDisposable
         {
             dataDirectory = Path.GetFullPath(options.DataDirectory);
             Directory.CreateDirectory(dataDirectory);
+            StopOrphan(dataDirectory, logger);
         }
 
         var choosesPorts = IsFree(options.BlobPort) || IsFree(options.QueuePort) || IsFree(options.TablePort);
@@ -119,8 +120,13 @@ public sealed class AzuriteHost : IAsyncDisposable, IDisposable
             var ports = ChoosePorts(options);
             try
             {
-                return await StartOnceAsync(options, script, dataDirectory, ports, logger, cancellationToken)
+                var host = await StartOnceAsync(options, script, dataDirectory, ports, logger, cancellationToken)
                     .ConfigureAwait(false);
+                if (dataDirectory is not null)
+                {
+                    File.WriteAllText(Path.Combine(dataDirectory, PidFileName), host.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                }
+                return host;
             }
             catch (AzuritePortInUseException ex) when (choosesPorts && attempt < PortAttempts)
             {
@@ -129,6 +135,64 @@ public sealed class AzuriteHost : IAsyncDisposable, IDisposable
                     ex.Message, attempt + 1);
             }
         }
+    }
+
+    /// <summary>
+    /// Stops Azurite as a service manager would: SIGTERM first, so a persistent Azurite saves its database (its
+    /// store is written to disk periodically, and a SIGKILL loses the last writes), then a kill of the whole tree
+    /// if it has not exited within the grace period.
+    /// </summary>
+    private static void Terminate(Process process)
+    {
+        try
+        {
+            if (OperatingSystem.IsLinux() || OperatingSystem.IsMacOS())
+            {
+                using var kill = Process.Start(new ProcessStartInfo("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]) { UseShellExecute = false });
+                kill?.WaitForExit(5_000);
+                if (process.WaitForExit(10_000))
+                {
+                    return;
+                }
+            }
+            process.Kill(entireProcessTree: true);
+            process.WaitForExit(10_000);
+        }
+        catch (InvalidOperationException)
+        {
+            // Exited meanwhile.
+        }
+    }
+
+    /// <summary>Where a persistent Azurite's process id is kept, in its data folder.</summary>
+    public const string PidFileName = ".drp-azurite.pid";
+
+    /// <summary>
+    /// A drp killed with SIGKILL cannot stop its Azurite child, which then keeps the data folder open. The next start
+    /// on the same folder finds its pid file and, if that process is still an Azurite serving this folder, stops it.
+    /// </summary>
+    private static void StopOrphan(string dataDirectory, ILogger logger)
+    {
+        var pidFile = Path.Combine(dataDirectory, PidFileName);
+        if (!File.Exists(pidFile) || !int.TryParse(File.ReadAllText(pidFile).Trim(), out int pid))
+        {
+            return;
+        }
+        try
+        {
+            var cmdline = File.Exists($"/proc/{pid}/cmdline") ? File.ReadAllText($"/proc/{pid}/cmdline").Replace('\0', ' ') : "";
+            if (cmdline.Contains("azurite", StringComparison.OrdinalIgnoreCase) && cmdline.Contains(dataDirectory, StringComparison.Ordinal))
+            {
+                using var orphan = Process.GetProcessById(pid);
+                logger.LogWarning("Stopping Azurite (pid {ProcessId}) left running on {DataDirectory} by an earlier process", pid, dataDirectory);
+                Terminate(orphan);
+            }
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or IOException or System.ComponentModel.Win32Exception)
+        {
+            // Gone already, or not ours to stop.
+        }
+        File.Delete(pidFile);
     }
 
     /// <summary>
@@ -180,8 +244,7 @@ public sealed class AzuriteHost : IAsyncDisposable, IDisposable
         {
             if (!_process.HasExited)
             {
-                _process.Kill(entireProcessTree: true);
-                _process.WaitForExit(10_000);
+                Terminate(_process);
             }
         }
         catch (InvalidOperationException)
@@ -189,6 +252,16 @@ public sealed class AzuriteHost : IAsyncDisposable, IDisposable
             // Exited between the check and the kill.
         }
 
+        if (DataDirectory is not null)
+        {
+            try
+            {
+                File.Delete(Path.Combine(DataDirectory, PidFileName));
+            }
+            catch (IOException)
+            {
+            }
+        }
         _logger.LogDebug("Azurite (pid {ProcessId}) stopped", _process.Id);
         _process.Dispose();
     }
