@@ -57,7 +57,7 @@ public sealed class DrpFunctions(IServiceProvider services, ILogger<DrpFunctions
             return bad;
         }
         string id = await client.ScheduleNewOrchestrationInstanceAsync(
-            nameof(ProcessStep1Orchestrator), new Step1Input(run, instrument), new StartOrchestrationOptions($"step1-{run}"));
+            nameof(ProcessStep1Orchestrator), new Step1Input(run, instrument), new StartOrchestrationOptions(Workflows.Orchestrators.ProcessStep1Orchestrator.InstanceIdFor(run)));
         return await client.CreateCheckStatusResponseAsync(request, id);
     }
 

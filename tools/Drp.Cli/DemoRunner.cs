@@ -159,7 +159,7 @@ public sealed class DemoRunner(DemoSettings settings, TextWriter console)
 
     private async Task<StepResult> RunStep1Async(DurableTaskClient client, StorageClients storage, string instrument, CancellationToken ct)
     {
-        string instanceId = $"step1-{settings.Run}";
+        string instanceId = ProcessStep1Orchestrator.InstanceIdFor(settings.Run);
         var existing = await client.GetInstanceAsync(instanceId, getInputsAndOutputs: false, ct);
         if (existing is { IsRunning: true } || existing?.RuntimeStatus == OrchestrationRuntimeStatus.Pending)
         {

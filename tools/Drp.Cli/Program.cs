@@ -7,4 +7,8 @@ root.Subcommands.Add(SimulateCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
 root.Subcommands.Add(PlatformCommands.Azurite());
 root.Subcommands.Add(PlatformCommands.Worker());
+foreach (var command in OperatorCommands.Create())
+{
+    root.Subcommands.Add(command);
+}
 return await root.Parse(args).InvokeAsync();

@@ -34,4 +34,24 @@ public static class LocalPlatform
         configure?.Invoke(builder.Services);
         return builder.Build();
     }
+
+    /// <summary>
+    /// A host that only talks to a task hub (status, start, purge) and runs no work: for operator commands while
+    /// other processes (or none) do the work.
+    /// </summary>
+    public static IHost BuildClientHost(string connectionString, string taskHub)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Configuration["Drp:Storage:ConnectionString"] = connectionString;
+        builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.Services.AddDrpServices(builder.Configuration);
+        builder.Services.AddLocalDurableEngine(tasks => tasks.AddDrpTasks(), engine =>
+        {
+            engine.StorageConnectionString = connectionString;
+            engine.TaskHubName = taskHub;
+            engine.ProcessWork = false;
+        });
+        return builder.Build();
+    }
 }

@@ -14,6 +14,9 @@ public sealed class ProcessStep1Orchestrator : TaskOrchestrator<Step1Input, Step
     /// <summary>Visits in flight at once: bounds the history and the load a single step puts on the workers.</summary>
     public const int MaxVisitsInFlight = 16;
 
+    /// <summary>A run's step 1 has a fixed instance id, so a run has at most one step-1 orchestration.</summary>
+    public static string InstanceIdFor(string run) => $"step1-{run}";
+
     public override async Task<StepResult> RunAsync(TaskOrchestrationContext context, Step1Input input)
     {
         var visits = await context.CallActivityAsync<List<VisitWork>>(nameof(ListVisitsActivity), input, RetryPolicies.Transient);

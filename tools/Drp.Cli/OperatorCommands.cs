@@ -1,0 +1,125 @@
+using System.CommandLine;
+using Drp.Local;
+using Drp.Storage;
+using Drp.Storage.Registry;
+using Drp.Workflows;
+using Drp.Workflows.Orchestrators;
+using Microsoft.DurableTask;
+using Microsoft.DurableTask.Client;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Drp.Cli;
+
+/// <summary>
+/// Operator commands on a run: <c>drp status</c>, <c>drp failures</c>, <c>drp rescue</c>. They use the storage of
+/// <c>Drp__Storage__ConnectionString</c>, or start the Azurite of a demo's <c>--out</c> folder for their duration.
+/// </summary>
+internal static class OperatorCommands
+{
+    private static readonly Option<string> s_run = new("--run") { Description = "Run collection.", DefaultValueFactory = _ => "demo" };
+    private static readonly Option<string?> s_out = new("--out") { Description = "A demo output folder whose Azurite data to open (when Drp__Storage__ConnectionString is not set).", DefaultValueFactory = _ => "drp-out" };
+    private static readonly Option<string> s_taskHub = new("--task-hub") { Description = "Durable task hub.", DefaultValueFactory = _ => Environment.GetEnvironmentVariable("DRP_TASK_HUB") ?? "drp" };
+
+    public static IEnumerable<Command> Create()
+    {
+        var status = new Command("status", "Quanta of a run per state, and its step-1 orchestration.") { s_run, s_out, s_taskHub };
+        status.SetAction((parse, ct) => WithStorageAsync(parse, ct, async (storage, connection) =>
+        {
+            string run = parse.GetValue(s_run)!;
+            var ledger = await new QuantumLedger(storage.Ledger).ListAsync(run, ct);
+            Console.WriteLine($"run {run}: {ledger.Count} quanta in the ledger");
+            foreach (var g in ledger.GroupBy(q => q.State).OrderBy(g => g.Key))
+            {
+                Console.WriteLine($"  {g.Key,-13} {g.Count(),6}   ({g.Count(q => q.Attempts > 1)} needed more than one attempt)");
+            }
+            using var host = LocalPlatform.BuildClientHost(connection, parse.GetValue(s_taskHub)!);
+            await host.StartAsync(ct);
+            var client = host.Services.GetRequiredService<DurableTaskClient>();
+            var step = await client.GetInstanceAsync(ProcessStep1Orchestrator.InstanceIdFor(run), getInputsAndOutputs: true, ct);
+            Console.WriteLine(step is null
+                ? $"  step 1 orchestration {ProcessStep1Orchestrator.InstanceIdFor(run)}: none"
+                : $"  step 1 orchestration {step.InstanceId}: {step.RuntimeStatus}, last updated {step.LastUpdatedAt:u}; {step.SerializedCustomStatus}");
+            await host.StopAsync(CancellationToken.None);
+            return 0;
+        }));
+
+        var failures = new Command("failures", "Failed and unprocessable quanta of a run, by error class, and rejected raws.") { s_run, s_out };
+        failures.SetAction((parse, ct) => WithStorageAsync(parse, ct, async (storage, _) =>
+        {
+            string run = parse.GetValue(s_run)!;
+            var ledger = await new QuantumLedger(storage.Ledger).ListAsync(run, ct);
+            var bad = ledger.Where(q => q.State is QuantumState.Failed or QuantumState.Unprocessable).ToList();
+            Console.WriteLine($"run {run}: {bad.Count} of {ledger.Count} quanta failed or unprocessable");
+            foreach (var g in bad.GroupBy(q => (q.State, q.ErrorClass)).OrderByDescending(g => g.Count()))
+            {
+                Console.WriteLine($"  {g.Key.State} {g.Key.ErrorClass}: {g.Count()}");
+                foreach (var q in g.Take(10))
+                {
+                    Console.WriteLine($"    {q.QuantumKey} (attempt {q.Attempts}): {q.Message}");
+                }
+            }
+            var rejected = await new RegistryTable(storage.Registry).ListRejectedAsync(ct);
+            Console.WriteLine($"{rejected.Count} raws rejected at ingest");
+            foreach (var r in rejected.Take(20))
+            {
+                Console.WriteLine($"  {r.BlobName}: {r.ErrorClass}: {r.Reason}");
+            }
+            return bad.Count == 0 ? 0 : 1;
+        }));
+
+        var instrument = new Option<string>("--instrument") { Description = "Instrument of the raws.", DefaultValueFactory = _ => "LSSTCam-sim" };
+        var rescue = new Command("rescue", "Run step 1 of a run again: quanta the ledger has as succeeded or unprocessable are skipped, the rest run again. Needs a worker (drp worker) on the task hub.") { s_run, s_out, s_taskHub, instrument };
+        rescue.SetAction((parse, ct) => WithStorageAsync(parse, ct, async (_, connection) =>
+        {
+            string run = parse.GetValue(s_run)!;
+            using var host = LocalPlatform.BuildClientHost(connection, parse.GetValue(s_taskHub)!);
+            await host.StartAsync(ct);
+            var client = host.Services.GetRequiredService<DurableTaskClient>();
+            string id = ProcessStep1Orchestrator.InstanceIdFor(run);
+            var existing = await client.GetInstanceAsync(id, getInputsAndOutputs: false, ct);
+            if (existing is { IsRunning: true } || existing?.RuntimeStatus == OrchestrationRuntimeStatus.Pending)
+            {
+                Console.Error.WriteLine($"drp rescue: {id} is still {existing.RuntimeStatus}; wait for it or terminate it first");
+                return 2;
+            }
+            if (existing is not null)
+            {
+                await client.PurgeInstanceAsync(id, cancellation: ct);
+            }
+            await client.ScheduleNewOrchestrationInstanceAsync(nameof(ProcessStep1Orchestrator),
+                new Step1Input(run, parse.GetValue(instrument)!), new StartOrchestrationOptions(id), ct);
+            Console.WriteLine($"started {id}; follow it with: drp status --run {run}");
+            await host.StopAsync(CancellationToken.None);
+            return 0;
+        }));
+        return [status, failures, rescue];
+    }
+
+    private static async Task<int> WithStorageAsync(System.CommandLine.ParseResult parse, CancellationToken ct, Func<StorageClients, string, Task<int>> action)
+    {
+        string? connection = Environment.GetEnvironmentVariable("Drp__Storage__ConnectionString");
+        AzuriteHost? azurite = null;
+        try
+        {
+            if (string.IsNullOrWhiteSpace(connection))
+            {
+                var dataDir = Path.GetFullPath(Path.Combine(parse.GetValue(s_out) ?? "drp-out", "azurite"));
+                if (!Directory.Exists(dataDir))
+                {
+                    Console.Error.WriteLine($"drp: no storage: set Drp__Storage__ConnectionString, or point --out at a demo output folder (no {dataDir})");
+                    return 2;
+                }
+                azurite = await AzuriteHost.StartAsync(AzuriteOptions.Persistent(dataDir), cancellationToken: ct);
+                connection = azurite.ConnectionString;
+            }
+            return await action(new StorageClients(new DrpStorageOptions { ConnectionString = connection }), connection);
+        }
+        finally
+        {
+            if (azurite is not null)
+            {
+                await azurite.DisposeAsync();
+            }
+        }
+    }
+}
