@@ -1,0 +1,80 @@
+using Drp.Storage.Datasets;
+
+namespace Drp.Workflows.Planning;
+
+/// <summary>
+/// A DRP pipeline as declared in its YAML file (<c>pipelines/drp.yaml</c>): the dataset types that exist before it
+/// runs, and its steps in order. Built only by <see cref="PipelineDefinitionLoader"/>, which validates it.
+/// </summary>
+public sealed record PipelineDefinition(string Name, string? Description, IReadOnlyList<DatasetType> Inputs, IReadOnlyList<StepDefinition> Steps, string Source)
+{
+    /// <summary>The step of that name; throws <see cref="KeyNotFoundException"/> naming the known steps.</summary>
+    public StepDefinition Step(string name) =>
+        Steps.FirstOrDefault(s => s.Name == name)
+        ?? throw new KeyNotFoundException($"pipeline '{Name}' ({Source}) has no step '{name}' (steps: {string.Join(", ", Steps.Select(s => s.Name))})");
+}
+
+/// <summary>
+/// One DRP step: its tasks in execution order, the dimensions that make one job (<see cref="Cluster"/>: every task's
+/// quanta with the same values of these dimensions run in one job), and the most jobs one chunk sub-orchestration fans out.
+/// </summary>
+public sealed record StepDefinition(string Name, string? Description, IReadOnlyList<string> Cluster, int MaxJobsPerChunk, IReadOnlyList<TaskDefinition> Tasks)
+{
+    /// <summary>The union of the tasks' quantum dimensions, in the fixed order: the grain the planner reads its input at.</summary>
+    public IReadOnlyList<string> FinestDimensions { get; } = Dimensions.Union(Tasks.Select(t => t.Dimensions));
+}
+
+/// <summary>
+/// A task of a step: its quantum dimensions, its connections (the dataset types it reads and writes), its config
+/// (flattened to dotted keys, values as written) and its execution settings.
+/// </summary>
+public sealed record TaskDefinition(
+    string Name,
+    IReadOnlyList<string> Dimensions,
+    IReadOnlyList<ConnectionDefinition> Inputs,
+    IReadOnlyList<ConnectionDefinition> Outputs,
+    IReadOnlyDictionary<string, string> Config,
+    ExecutionSettings Execution);
+
+/// <summary>A named input or output of a task and its dataset type (whose dimensions the YAML restates and the loader checks).</summary>
+public sealed record ConnectionDefinition(string Name, DatasetType DatasetType);
+
+/// <summary>How a task type's quanta run: memory class, and the heartbeat interval and the silence after which a job is declared lost.</summary>
+public sealed record ExecutionSettings(MemoryClass Memory, TimeSpan HeartbeatInterval, TimeSpan HeartbeatTimeout);
+
+/// <summary>The memory classes a job can ask for, smallest first (DP0.2's PanDA queues: ≤ 3.2 GB, ≤ 18 GB, ≤ 220 GB).</summary>
+public enum MemoryClass
+{
+    /// <summary>A few GB: most per-detector work.</summary>
+    Standard = 0,
+
+    /// <summary>Up to ~18 GB: warps, coadds, measurement.</summary>
+    Highmem = 1,
+
+    /// <summary>Up to ~220 GB: deblending huge blends, survey-wide consolidation.</summary>
+    ExtraHighmem = 2,
+}
+
+/// <summary>The dimensions a data id or quantum can carry, always in this fixed order.</summary>
+public static class Dimensions
+{
+    /// <summary>instrument, visit, detector, tract, patch, band.</summary>
+    public static readonly IReadOnlyList<string> Order = ["instrument", "visit", "detector", "tract", "patch", "band"];
+
+    /// <summary>The position of a dimension in <see cref="Order"/>, or -1.</summary>
+    public static int IndexOf(string dimension)
+    {
+        for (int i = 0; i < Order.Count; i++)
+        {
+            if (Order[i] == dimension) return i;
+        }
+        return -1;
+    }
+
+    /// <summary>Every dimension in any of the sets, in the fixed order.</summary>
+    public static IReadOnlyList<string> Union(IEnumerable<IReadOnlyList<string>> sets)
+    {
+        var all = sets.SelectMany(s => s).ToHashSet();
+        return Order.Where(all.Contains).ToArray();
+    }
+}

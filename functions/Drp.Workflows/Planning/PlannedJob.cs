@@ -1,0 +1,23 @@
+using Drp.Storage.Datasets;
+
+namespace Drp.Workflows.Planning;
+
+/// <summary>One unit of science work: a task applied at a data id.</summary>
+public sealed record PlannedQuantum(string Task, DataId DataId);
+
+/// <summary>
+/// A cluster of quanta that runs as one job (e.g. a visit's detectors in step 1, a patch in step 3), in task order and
+/// then data id order. It asks for the largest memory class of its tasks, heartbeats at their shortest interval and is
+/// declared lost after their longest timeout.
+/// </summary>
+public sealed record PlannedJob(
+    string Step,
+    string JobId,
+    DataId Cluster,
+    IReadOnlyList<PlannedQuantum> Quanta,
+    MemoryClass Memory,
+    TimeSpan HeartbeatInterval,
+    TimeSpan HeartbeatTimeout);
+
+/// <summary>At most a step's <c>MaxJobsPerChunk</c> jobs: what one chunk sub-orchestration fans out.</summary>
+public sealed record JobChunk(string Step, int Index, IReadOnlyList<PlannedJob> Jobs);
