@@ -61,6 +61,27 @@ public sealed record MeasuredSource(
     /// </summary>
     public bool CenterMasked { get; init; }
 
+    /// <summary>PSF flux (electrons) by <see cref="PsfPhotometry"/>; NaN until measured.</summary>
+    public double PsfInstFlux { get; init; } = double.NaN;
+
+    public double PsfInstFluxErr { get; init; } = double.NaN;
+
+    /// <summary>The PSF fit is unreliable (masked centre, too little of the model on usable pixels) or not measured.</summary>
+    public bool PsfFluxFlag { get; init; } = true;
+
+    /// <summary>Kron-like flux (electrons) in a circle of 2.5 first-moment radii; NaN until measured.</summary>
+    public double KronInstFlux { get; init; } = double.NaN;
+
+    public double KronInstFluxErr { get; init; } = double.NaN;
+
+    /// <summary>Radius of the Kron aperture, pixels.</summary>
+    public double KronRadius { get; init; } = double.NaN;
+
+    public bool KronFluxFlag { get; init; } = true;
+
+    /// <summary>1 extended, 0 point-like, NaN unknown.</summary>
+    public double Extendedness { get; init; } = double.NaN;
+
     public double CalibInstFlux => ApertureFlux[Apertures.CalibIndex];
 
     public double CalibInstFluxErr => ApertureFluxErr[Apertures.CalibIndex];

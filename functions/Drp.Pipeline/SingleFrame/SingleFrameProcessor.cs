@@ -28,7 +28,9 @@ public sealed record SingleFrameConfig
 
     public MeasurementConfig Measurement { get; init; } = new();
 
-    public PhotoCalConfig PhotoCal { get; init; } = new();
+    public PsfConfig Psf { get; init; } = new();
+
+    public PhotoCalConfig PhotoCal { get; init; } = new() { UsePsfFlux = true };
 
     /// <summary>Re-estimate the background with the first detections masked, then detect again (LSST does the same).</summary>
     public bool RefineBackground { get; init; } = true;
@@ -56,7 +58,8 @@ public abstract record SingleFrameResult
 
 /// <summary>
 /// Single-frame processing as a pure function: ISR, background, detection, a second background pass with the
-/// detections masked and detection again, measurement, photometric calibration, then the Source records and the
+/// detections masked and detection again, measurement, PSF determination (elliptical Moffat from selected stars),
+/// PSF photometry, Kron flux and extendedness, photometric calibration on psfFlux, then the Source records and the
 /// CcdVisit summary. Bad inputs throw <see cref="IsrInputException"/>; an exposure
 /// without usable reference objects returns <see cref="SingleFrameResult.Unprocessable"/>.
 /// </summary>
@@ -79,6 +82,8 @@ public static class SingleFrameProcessor
             footprints = SourceDetector.Detect(exposure, config.Detection);
         }
         var measured = SourceMeasurer.Measure(exposure, footprints, config.Measurement);
+        var psf = PsfDeterminer.Determine(exposure, measured, config.Psf);
+        measured = PsfPhotometry.Measure(exposure, measured, psf, config.Psf);
 
         var coords = new (double Ra, double Dec)[measured.Count];
         for (int i = 0; i < measured.Count; i++)
@@ -97,14 +102,15 @@ public static class SingleFrameProcessor
         var sources = new SourceRecord[measured.Count];
         for (int i = 0; i < measured.Count; i++)
         {
-            sources[i] = ToRecord(measured[i], coords[i], calib, SourceId.Pack(ccdVisitId, i), ccdVisitId, inputs);
+            sources[i] = ToRecord(measured[i], psf, coords[i], calib, SourceId.Pack(ccdVisitId, i), ccdVisitId, inputs);
         }
-        double? psfSigma = EstimatePsfSigma(measured, config.SeeingMinSignalToNoise);
+        double? psfSigma = psf.StarCount > 0 ? psf.Sigma : EstimatePsfSigma(measured, config.SeeingMinSignalToNoise);
         var c = sky.Corners;
         var summary = new CcdVisitSummary(
             ccdVisitId, inputs.Visit, inputs.Detector, inputs.Band,
             calib.ZeroPoint, calib.ZeroPointErr, calib.NanojanskyPerElectron,
             sources.Length, calib.MatchCount,
+            psf.StarCount, psf.Beta, psf.Ixx, psf.Iyy, psf.Ixy,
             background.Level, background.Noise,
             psfSigma * 2.0 * Math.Sqrt(2.0 * Math.Log(2.0)) * sky.PixelScaleArcsec, psfSigma, sky.PixelScaleArcsec,
             c[0].Ra, c[0].Dec, c[3].Ra, c[3].Dec, c[2].Ra, c[2].Dec, c[1].Ra, c[1].Dec);
@@ -122,7 +128,7 @@ public static class SingleFrameProcessor
     }
 
     internal static SourceRecord ToRecord(
-        MeasuredSource m, (double Ra, double Dec) coord, PhotoCalib calib, long sourceId, long ccdVisitId, SingleFrameInputs inputs)
+        MeasuredSource m, MoffatPsf psf, (double Ra, double Dec) coord, PhotoCalib calib, long sourceId, long ccdVisitId, SingleFrameInputs inputs)
     {
         double Flux(int a) => calib.ToNanojansky(m.ApertureFlux[a]);
         double Err(int a) => calib.ToNanojanskyErr(m.ApertureFlux[a], m.ApertureFluxErr[a]);
@@ -130,6 +136,8 @@ public static class SingleFrameProcessor
         return new SourceRecord(
             sourceId, ccdVisitId, inputs.Visit, inputs.Detector, inputs.Band,
             coord.Ra, coord.Dec, m.X, m.Y, m.CentroidFlag,
+            calib.ToNanojansky(m.PsfInstFlux), calib.ToNanojanskyErr(m.PsfInstFlux, m.PsfInstFluxErr), m.PsfFluxFlag,
+            m.PsfInstFlux, m.PsfInstFluxErr,
             Flux(0), Err(0), m.ApertureFlag[0],
             Flux(1), Err(1), m.ApertureFlag[1],
             Flux(2), Err(2), m.ApertureFlag[2],
@@ -138,7 +146,10 @@ public static class SingleFrameProcessor
             Flux(5), Err(5), m.ApertureFlag[5],
             Flux(ci), Err(ci), m.ApertureFlag[ci],
             m.ApertureFlux[ci], m.ApertureFluxErr[ci],
+            calib.ToNanojansky(m.KronInstFlux), calib.ToNanojanskyErr(m.KronInstFlux, m.KronInstFluxErr), m.KronRadius, m.KronFluxFlag,
+            m.Extendedness,
             m.Ixx, m.Iyy, m.Ixy, m.ShapeFlag,
+            psf.Ixx, psf.Iyy, psf.Ixy,
             m.PixelFlagsSaturated, m.PixelFlagsEdge, m.PixelFlagsInterpolated, m.PixelFlagsBad);
     }
 

@@ -8,7 +8,8 @@ namespace Drp.Pipeline.SingleFrame;
 /// written; JSON and Parquet.Net serializers read them). Positions in degrees and zero-based pixels, fluxes in nJy,
 /// moments in pixel². Aperture NN has a radius of NN pixels; calibFlux is the 12-pixel aperture, as in DP0.2.
 /// Flux errors include the photometric calibration's error in quadrature (DP0.2 does the same); the instFlux
-/// columns are in electrons. Failed moments are NaN with shape_flag set.
+/// columns are in electrons. Failed moments are NaN with shape_flag set. psfFlux is the total flux of the PSF model
+/// fitted at the centroid (the PSF is normalised to unit total flux), the flux the photometric calibration uses.
 /// </summary>
 public sealed record SourceRecord(
     [property: JsonPropertyName("sourceId")] long SourceId,
@@ -21,6 +22,11 @@ public sealed record SourceRecord(
     [property: JsonPropertyName("x")] double X,
     [property: JsonPropertyName("y")] double Y,
     [property: JsonPropertyName("centroid_flag")] bool CentroidFlag,
+    [property: JsonPropertyName("psfFlux")] double PsfFlux,
+    [property: JsonPropertyName("psfFluxErr")] double PsfFluxErr,
+    [property: JsonPropertyName("psfFlux_flag")] bool PsfFluxFlag,
+    [property: JsonPropertyName("psfFlux_instFlux")] double PsfInstFlux,
+    [property: JsonPropertyName("psfFlux_instFluxErr")] double PsfInstFluxErr,
     [property: JsonPropertyName("ap03Flux")] double Ap03Flux,
     [property: JsonPropertyName("ap03FluxErr")] double Ap03FluxErr,
     [property: JsonPropertyName("ap03Flux_flag")] bool Ap03FluxFlag,
@@ -44,10 +50,18 @@ public sealed record SourceRecord(
     [property: JsonPropertyName("calibFlux_flag")] bool CalibFluxFlag,
     [property: JsonPropertyName("calibFlux_instFlux")] double CalibInstFlux,
     [property: JsonPropertyName("calibFlux_instFluxErr")] double CalibInstFluxErr,
+    [property: JsonPropertyName("kronFlux")] double KronFlux,
+    [property: JsonPropertyName("kronFluxErr")] double KronFluxErr,
+    [property: JsonPropertyName("kronRad")] double KronRadius,
+    [property: JsonPropertyName("kronFlux_flag")] bool KronFluxFlag,
+    [property: JsonPropertyName("extendedness")] double Extendedness,
     [property: JsonPropertyName("ixx")] double Ixx,
     [property: JsonPropertyName("iyy")] double Iyy,
     [property: JsonPropertyName("ixy")] double Ixy,
     [property: JsonPropertyName("shape_flag")] bool ShapeFlag,
+    [property: JsonPropertyName("ixxPSF")] double IxxPsf,
+    [property: JsonPropertyName("iyyPSF")] double IyyPsf,
+    [property: JsonPropertyName("ixyPSF")] double IxyPsf,
     [property: JsonPropertyName("pixelFlags_saturated")] bool PixelFlagsSaturated,
     [property: JsonPropertyName("pixelFlags_edge")] bool PixelFlagsEdge,
     [property: JsonPropertyName("pixelFlags_interpolated")] bool PixelFlagsInterpolated,
@@ -60,7 +74,9 @@ public sealed record SourceRecord(
 /// <summary>
 /// Per-detector summary for the CcdVisit table. zeroPoint is the AB magnitude giving 1 electron in this exposure
 /// (not per second); skyBg and skyNoise are in electrons per pixel; seeing is the PSF FWHM in arcsec and psfSigma
-/// the Gaussian sigma in pixels, both from the adaptive moments of bright clean sources (null when there are none).
+/// the Gaussian sigma of the same FWHM in pixels, both from the fitted PSF model (elliptical Moffat; nPsfStars = 0 when
+/// too few stars were found and a fallback was used: then seeing and psfSigma come from the moments of bright sources,
+/// null when there are none). psfIxx/Iyy/Ixy are the PSF model's adaptive moments (pixel²), psfBeta its Moffat β.
 /// Corners are the sky positions of the detector's outer corners (ll = pixel (0,0) corner), in degrees.
 /// </summary>
 public sealed record CcdVisitSummary(
@@ -73,6 +89,11 @@ public sealed record CcdVisitSummary(
     [property: JsonPropertyName("nJyPerElectron")] double NanojanskyPerElectron,
     [property: JsonPropertyName("nSources")] int SourceCount,
     [property: JsonPropertyName("nRefMatches")] int ReferenceMatchCount,
+    [property: JsonPropertyName("nPsfStars")] int PsfStarCount,
+    [property: JsonPropertyName("psfBeta")] double PsfBeta,
+    [property: JsonPropertyName("psfIxx")] double PsfIxx,
+    [property: JsonPropertyName("psfIyy")] double PsfIyy,
+    [property: JsonPropertyName("psfIxy")] double PsfIxy,
     [property: JsonPropertyName("skyBg")] double SkyBg,
     [property: JsonPropertyName("skyNoise")] double SkyNoise,
     [property: JsonPropertyName("seeing")] double? Seeing,

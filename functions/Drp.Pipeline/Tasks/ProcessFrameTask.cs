@@ -32,11 +32,8 @@ public static class ProcessFrameTask
 {
     public static ProcessFrameOutputs Run(ProcessFrameInputs inputs, SingleFrameConfig? config = null)
     {
+        var (result, wcs) = RunProcessed(inputs, config);
         var primary = inputs.Raw[0].Header;
-        var wcs = TanWcs.FromHeader(primary);
-        var result = SingleFrameProcessor.Run(new SingleFrameInputs(
-            inputs.Raw, inputs.Bias, inputs.Flat, inputs.Defects, wcs.PixelToSky, inputs.ReferenceObjects,
-            inputs.Visit, inputs.Detector, inputs.Band), config ?? SingleFrameConfig.Default);
         switch (result)
         {
             case SingleFrameResult.Unprocessable u:
@@ -47,6 +44,35 @@ public static class ProcessFrameTask
                 throw new InvalidOperationException($"unknown single-frame result {result.GetType().Name}");
         }
     }
+
+    /// <summary>The in-memory result (for benchmarks and tests against truth) and the raw's WCS.</summary>
+    public static (SingleFrameResult Result, TanWcs Wcs) RunProcessed(ProcessFrameInputs inputs, SingleFrameConfig? config = null)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        CheckCalibrationBand(inputs.Flat, "flat", inputs.Band);
+        var wcs = TanWcs.FromHeader(inputs.Raw[0].Header);
+        var result = SingleFrameProcessor.Run(new SingleFrameInputs(
+            inputs.Raw, inputs.Bias, inputs.Flat, inputs.Defects, wcs.PixelToSky, inputs.ReferenceObjects,
+            inputs.Visit, inputs.Detector, inputs.Band), config ?? SingleFrameConfig.Default);
+        return (result, wcs);
+    }
+
+    /// <summary>
+    /// A flat is per band: one that declares another band (BAND keyword) than the raw's is refused with an
+    /// <see cref="IsrInputException"/>. A flat without BAND is accepted (raws from elsewhere need not carry it).
+    /// </summary>
+    public static void CheckCalibrationBand(FitsImage calibration, string name, string band)
+    {
+        if (calibration.Header["BAND"] is string b && !string.Equals(b.Trim(), band, StringComparison.Ordinal))
+        {
+            throw new IsrInputException(name, "BAND", b, $"the raw is band '{band}'");
+        }
+    }
+
+    /// <summary>A calibration is one image: the primary HDU, or the first extension holding an image.</summary>
+    public static FitsImage SingleImage(IReadOnlyList<FitsImage> hdus, string name) =>
+        hdus.FirstOrDefault(h => h.Width > 0 && h.Height > 0)
+        ?? throw new IsrInputException(name, "NAXIS", "0", "the file holds no image");
 
     /// <summary>Primary HDU (metadata, WCS, zero point) + IMAGE, MASK, VARIANCE extensions, as afw writes a calexp.</summary>
     public static IReadOnlyList<FitsImage> CalexpHdus(SingleFrameResult.Processed p, TanWcs wcs, FitsHeader rawPrimary)

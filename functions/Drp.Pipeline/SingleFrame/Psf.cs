@@ -1,0 +1,403 @@
+using MathNet.Numerics.LinearAlgebra;
+using MathNet.Numerics.Optimization;
+
+namespace Drp.Pipeline.SingleFrame;
+
+/// <summary>Configuration of <see cref="PsfDeterminer"/> and <see cref="PsfPhotometry"/>.</summary>
+public sealed record PsfConfig
+{
+    /// <summary>Candidate PSF stars need at least this calibFlux signal-to-noise.</summary>
+    public double MinSignalToNoise { get; init; } = 50.0;
+
+    /// <summary>The brightest this many candidates are fitted (more add time, not accuracy).</summary>
+    public int MaxStars { get; init; } = 60;
+
+    /// <summary>Fewer stars than this: the PSF falls back to a circular Moffat of <see cref="FallbackFwhm"/>.</summary>
+    public int MinStars { get; init; } = 3;
+
+    /// <summary>FWHM (pixels) of the fallback PSF when too few stars are found.</summary>
+    public double FallbackFwhm { get; init; } = 4.0;
+
+    /// <summary>Candidates whose moment size is further than this many sigma from the stellar locus are rejected (galaxies).</summary>
+    public double SizeClipSigma { get; init; } = 3.0;
+
+    /// <summary>Fitted stamp radius, in FWHM (clamped to 6..25 pixels).</summary>
+    public double FitRadiusFwhm { get; init; } = 3.0;
+
+    /// <summary>PSF-flux fit radius, in FWHM (clamped to 4..20 pixels).</summary>
+    public double PhotometryRadiusFwhm { get; init; } = 2.5;
+
+    public int MaxIterations { get; init; } = 600;
+}
+
+/// <summary>
+/// An elliptical Moffat PSF, normalised to unit total flux: p(r) = (β − 1) / (π √det Q) · (1 + rᵀ Q⁻¹ r)^−β, with Q the
+/// symmetric "α²" matrix (Q = α² I for a circular Moffat) and β > 1. Constant over the detector. <see cref="Ixx"/>,
+/// <see cref="Iyy"/>, <see cref="Ixy"/> are its adaptive moments (as a source's ixx), <see cref="StarCount"/> the
+/// stars it was fitted to (0 for the fallback).
+/// </summary>
+public sealed record MoffatPsf(double Qxx, double Qyy, double Qxy, double Beta, int StarCount)
+{
+    public double Ixx { get; init; } = double.NaN;
+
+    public double Iyy { get; init; } = double.NaN;
+
+    public double Ixy { get; init; } = double.NaN;
+
+    /// <summary>Geometric-mean FWHM, pixels: 2 α √(2^(1/β) − 1) with α = (det Q)^¼.</summary>
+    public double Fwhm => 2.0 * Math.Pow(Qxx * Qyy - Qxy * Qxy, 0.25) * Math.Sqrt(Math.Pow(2.0, 1.0 / Beta) - 1.0);
+
+    /// <summary>The Gaussian sigma of the same FWHM, pixels (CcdVisit psfSigma).</summary>
+    public double Sigma => Fwhm / (2.0 * Math.Sqrt(2.0 * Math.Log(2.0)));
+
+    /// <summary>A circular Moffat of the given FWHM (pixels) and β.</summary>
+    public static MoffatPsf Circular(double fwhm, double beta, int starCount = 0)
+    {
+        double alpha = fwhm / (2.0 * Math.Sqrt(Math.Pow(2.0, 1.0 / beta) - 1.0));
+        return new MoffatPsf(alpha * alpha, alpha * alpha, 0, beta, starCount);
+    }
+
+    /// <summary>An evaluator: value per unit flux at an offset (dx, dy) from the centre, sampled at the pixel centre.</summary>
+    public Evaluator CreateEvaluator() => new(this);
+
+    /// <summary>Precomputed inverse and normalisation of a <see cref="MoffatPsf"/>.</summary>
+    public readonly struct Evaluator
+    {
+        private readonly double _ixx, _iyy, _ixy2, _norm, _beta;
+
+        internal Evaluator(MoffatPsf p)
+        {
+            double det = p.Qxx * p.Qyy - p.Qxy * p.Qxy;
+            _ixx = p.Qyy / det;
+            _iyy = p.Qxx / det;
+            _ixy2 = -2.0 * p.Qxy / det;
+            _norm = (p.Beta - 1.0) / (Math.PI * Math.Sqrt(det));
+            _beta = p.Beta;
+        }
+
+        public double this[double dx, double dy] =>
+            _norm * Math.Exp(-_beta * Math.Log(1.0 + _ixx * dx * dx + _ixy2 * dx * dy + _iyy * dy * dy));
+    }
+}
+
+/// <summary>
+/// Determines the PSF of one detector: selects clean, isolated, unsaturated, significant sources on the stellar locus
+/// of the moment sizes (galaxies are larger), then fits one elliptical Moffat (Q, β) to all their stamps at once with a
+/// free amplitude per star (solved linearly inside the objective), by Nelder–Mead on (log Cholesky of Q, log(β − 1)).
+/// </summary>
+public static class PsfDeterminer
+{
+    /// <summary>Indices into <paramref name="measured"/> of the PSF star candidates, brightest first.</summary>
+    public static IReadOnlyList<int> SelectStars(IReadOnlyList<MeasuredSource> measured, PsfConfig config)
+    {
+        var clean = new List<int>();
+        for (int i = 0; i < measured.Count; i++)
+        {
+            var m = measured[i];
+            if (!m.ShapeFlag && !m.CentroidFlag && !m.PixelFlagsSaturated && !m.PixelFlagsEdge && !m.PixelFlagsBad && !m.CenterMasked
+                && m.PeakCount == 1 && m.CalibInstFluxErr > 0 && m.CalibInstFlux >= config.MinSignalToNoise * m.CalibInstFluxErr)
+            {
+                clean.Add(i);
+            }
+        }
+        if (clean.Count == 0)
+        {
+            return [];
+        }
+        // The stellar locus: the mode of the size distribution is the stars'; clip about the sigma-clipped median.
+        var sizes = clean.Select(i => (float)Size(measured[i])).ToArray();
+        var stats = RobustStatistics.SigmaClip(sizes, 3.0, 5);
+        double tolerance = Math.Max(config.SizeClipSigma * stats.StdDev, 0.02 * stats.Median);
+        return clean.Where(i => Math.Abs(Size(measured[i]) - stats.Median) <= tolerance)
+            .OrderByDescending(i => measured[i].CalibInstFlux)
+            .Take(config.MaxStars)
+            .ToArray();
+    }
+
+    private static double Size(MeasuredSource m) => Math.Sqrt(0.5 * (m.Ixx + m.Iyy));
+
+    /// <summary>The PSF from the selected stars, or a circular fallback when fewer than <see cref="PsfConfig.MinStars"/>.</summary>
+    public static MoffatPsf Determine(Exposure exposure, IReadOnlyList<MeasuredSource> measured, PsfConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(exposure);
+        ArgumentNullException.ThrowIfNull(measured);
+        ArgumentNullException.ThrowIfNull(config);
+        var stars = SelectStars(measured, config);
+        if (stars.Count < config.MinStars)
+        {
+            return WithMoments(MoffatPsf.Circular(config.FallbackFwhm, 3.5), config);
+        }
+        double sigma0 = Math.Sqrt(stars.Select(i => 0.5 * (measured[i].Ixx + measured[i].Iyy)).Average());
+        double fwhm0 = 2.3548 * sigma0;
+        int radius = (int)Math.Clamp(Math.Ceiling(config.FitRadiusFwhm * fwhm0), 6, 25);
+        var stamps = stars.Select(i => Stamp.Cut(exposure, measured[i].X, measured[i].Y, radius)).Where(s => s.Count > 0).ToArray();
+        if (stamps.Length < config.MinStars)
+        {
+            return WithMoments(MoffatPsf.Circular(config.FallbackFwhm, 3.5), config);
+        }
+
+        var start = Parameters(MoffatPsf.Circular(fwhm0, 3.0));
+        var objective = ObjectiveFunction.Value(p => Cost(stamps, FromParameters(p, 0)));
+        var nm = new NelderMeadSimplex(1e-9, config.MaxIterations);
+        MinimizationResult result;
+        try
+        {
+            result = nm.FindMinimum(objective, start, Vector<double>.Build.Dense([0.1, 0.1, 0.1, 0.3]));
+        }
+        catch (MaximumIterationsException)
+        {
+            // Not converged to 1e-9 in the iterations: the simplex is still far better than the start; keep a restart's best.
+            result = new NelderMeadSimplex(1e-6, config.MaxIterations).FindMinimum(objective, start, Vector<double>.Build.Dense([0.1, 0.1, 0.1, 0.3]));
+        }
+        return WithMoments(FromParameters(result.MinimizingPoint, stamps.Length), config);
+    }
+
+    private static Vector<double> Parameters(MoffatPsf p)
+    {
+        double l11 = Math.Sqrt(p.Qxx), l21 = p.Qxy / l11, l22 = Math.Sqrt(p.Qyy - l21 * l21);
+        return Vector<double>.Build.Dense([Math.Log(l11), Math.Log(l22), l21, Math.Log(p.Beta - 1.0)]);
+    }
+
+    private static MoffatPsf FromParameters(Vector<double> v, int stars)
+    {
+        double l11 = Math.Exp(v[0]), l22 = Math.Exp(v[1]), l21 = v[2];
+        // β in (1.1, 100): below, the profile is no longer a sensible star; above, it is a Gaussian to 1 %.
+        double beta = 1.0 + Math.Clamp(Math.Exp(v[3]), 0.1, 99.0);
+        return new MoffatPsf(l11 * l11, l21 * l21 + l22 * l22, l11 * l21, beta, stars);
+    }
+
+    /// <summary>Sum over stars of chi² per pixel with each star's best amplitude (weights 1/variance).</summary>
+    internal static double Cost(IReadOnlyList<Stamp> stamps, MoffatPsf psf)
+    {
+        var eval = psf.CreateEvaluator();
+        double total = 0;
+        foreach (var s in stamps)
+        {
+            double smd = 0, smm = 0, sdd = 0;
+            for (int k = 0; k < s.Count; k++)
+            {
+                double m = eval[s.Dx[k], s.Dy[k]], w = s.Weight[k], d = s.Value[k];
+                smd += w * m * d;
+                smm += w * m * m;
+                sdd += w * d * d;
+            }
+            double chi2 = smm > 0 ? sdd - smd * smd / smm : sdd;
+            total += chi2 / s.Count;
+        }
+        return double.IsFinite(total) ? total : double.MaxValue;
+    }
+
+    /// <summary>The PSF's adaptive moments, measured as a source's are: on a rendered, noiseless stamp.</summary>
+    internal static MoffatPsf WithMoments(MoffatPsf psf, PsfConfig config)
+    {
+        _ = config;
+        int r = (int)Math.Clamp(Math.Ceiling(4 * psf.Fwhm), 8, 60);
+        int n = 2 * r + 1;
+        var image = new float[n * n];
+        var eval = psf.CreateEvaluator();
+        for (int j = 0; j < n; j++)
+        {
+            for (int i = 0; i < n; i++)
+            {
+                image[j * n + i] = (float)eval[i - r, j - r];
+            }
+        }
+        var e = new Exposure(n, n, image, new float[n * n], new ushort[n * n], new Fits.FitsHeader());
+        var m = SourceMeasurer.AdaptiveMoments(e, r, r, new MeasurementConfig { PsfSigma = psf.Sigma, MaxShapeSigma = r });
+        return m.Ok ? psf with { Ixx = m.Ixx, Iyy = m.Iyy, Ixy = m.Ixy } : psf;
+    }
+}
+
+/// <summary>The usable pixels of a circular stamp about (x, y): offsets from the centre, values, inverse variances.</summary>
+internal sealed class Stamp
+{
+    public List<double> Dx { get; } = [];
+
+    public List<double> Dy { get; } = [];
+
+    public List<double> Value { get; } = [];
+
+    public List<double> Weight { get; } = [];
+
+    public int Count => Value.Count;
+
+    /// <summary>Pixels that are NO_DATA, saturated, bad or without a positive variance are left out.</summary>
+    public static Stamp Cut(Exposure e, double x, double y, int radius)
+    {
+        var s = new Stamp();
+        const ushort unusable = (ushort)(MaskPlane.NoData | MaskPlane.Saturated | MaskPlane.Bad);
+        int x0 = Math.Max(0, (int)Math.Round(x) - radius), x1 = Math.Min(e.Width - 1, (int)Math.Round(x) + radius);
+        int y0 = Math.Max(0, (int)Math.Round(y) - radius), y1 = Math.Min(e.Height - 1, (int)Math.Round(y) + radius);
+        double r2 = (radius + 0.5) * (radius + 0.5);
+        for (int j = y0; j <= y1; j++)
+        {
+            for (int i = x0; i <= x1; i++)
+            {
+                double dx = i - x, dy = j - y;
+                int k = j * e.Width + i;
+                if (dx * dx + dy * dy > r2 || (e.Mask[k] & unusable) != 0 || !(e.Variance[k] > 0) || !float.IsFinite(e.Image[k]))
+                {
+                    continue;
+                }
+                s.Dx.Add(dx);
+                s.Dy.Add(dy);
+                s.Value.Add(e.Image[k]);
+                s.Weight.Add(1.0 / e.Variance[k]);
+            }
+        }
+        return s;
+    }
+}
+
+/// <summary>
+/// PSF photometry and the measurements that need the PSF: psfFlux by a linear least-squares fit of the PSF's amplitude
+/// at the centroid (uniform weights, optimal where the sky dominates and unbiased for any source), its error from the
+/// variance plane; a Kron-like flux in a circular aperture of 2.5 first-moment radii; extendedness from psfFlux
+/// against an aperture flux corrected to the PSF scale on the PSF stars.
+/// </summary>
+public static class PsfPhotometry
+{
+    /// <summary>The sources with their PSF, Kron and extendedness measurements set.</summary>
+    public static IReadOnlyList<MeasuredSource> Measure(Exposure exposure, IReadOnlyList<MeasuredSource> measured, MoffatPsf psf, PsfConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(exposure);
+        ArgumentNullException.ThrowIfNull(measured);
+        ArgumentNullException.ThrowIfNull(psf);
+        ArgumentNullException.ThrowIfNull(config);
+        int radius = (int)Math.Clamp(Math.Ceiling(config.PhotometryRadiusFwhm * psf.Fwhm), 4, 20);
+        double fullModel = ModelPower(psf, radius);
+        var result = new MeasuredSource[measured.Count];
+        Parallel.For(0, measured.Count, i =>
+        {
+            var m = measured[i];
+            var (flux, err, flag) = PsfFlux(exposure, psf, m.X, m.Y, radius, fullModel);
+            var (kron, kronErr, kronRad, kronFlag) = KronFlux(exposure, m, psf);
+            result[i] = m with
+            {
+                PsfInstFlux = flux,
+                PsfInstFluxErr = err,
+                PsfFluxFlag = flag || m.CenterMasked || m.CentroidFlag,
+                KronInstFlux = kron,
+                KronInstFluxErr = kronErr,
+                KronRadius = kronRad,
+                KronFluxFlag = kronFlag,
+            };
+        });
+        double apCorr = ApertureCorrection(result, PsfDeterminer.SelectStars(result, config));
+        for (int i = 0; i < result.Length; i++)
+        {
+            result[i] = result[i] with { Extendedness = Extendedness(result[i], apCorr) };
+        }
+        return result;
+    }
+
+    /// <summary>Σ m² of the model over the full stamp: a fit that sees less than 80 % of it is flagged.</summary>
+    private static double ModelPower(MoffatPsf psf, int radius)
+    {
+        var eval = psf.CreateEvaluator();
+        double sum = 0;
+        for (int j = -radius; j <= radius; j++)
+        {
+            for (int i = -radius; i <= radius; i++)
+            {
+                if (i * i + j * j <= (radius + 0.5) * (radius + 0.5))
+                {
+                    double m = eval[i, j];
+                    sum += m * m;
+                }
+            }
+        }
+        return sum;
+    }
+
+    /// <summary>Amplitude of the unit-flux PSF at (x, y): Σ m d / Σ m², error √(Σ m² v) / Σ m².</summary>
+    public static (double Flux, double FluxErr, bool Flag) PsfFlux(Exposure e, MoffatPsf psf, double x, double y, int radius, double fullModelPower)
+    {
+        var eval = psf.CreateEvaluator();
+        const ushort unusable = (ushort)(MaskPlane.NoData | MaskPlane.Saturated);
+        int cx = (int)Math.Round(x), cy = (int)Math.Round(y);
+        double r2 = (radius + 0.5) * (radius + 0.5);
+        double smd = 0, smm = 0, smmv = 0;
+        for (int j = Math.Max(0, cy - radius); j <= Math.Min(e.Height - 1, cy + radius); j++)
+        {
+            for (int i = Math.Max(0, cx - radius); i <= Math.Min(e.Width - 1, cx + radius); i++)
+            {
+                double dx = i - x, dy = j - y;
+                int k = j * e.Width + i;
+                if (dx * dx + dy * dy > r2 || (e.Mask[k] & unusable) != 0 || !float.IsFinite(e.Image[k]))
+                {
+                    continue;
+                }
+                double m = eval[dx, dy];
+                smd += m * e.Image[k];
+                smm += m * m;
+                smmv += m * m * e.Variance[k];
+            }
+        }
+        if (!(smm > 0))
+        {
+            return (double.NaN, double.NaN, true);
+        }
+        return (smd / smm, Math.Sqrt(smmv) / smm, smm < 0.8 * fullModelPower);
+    }
+
+    /// <summary>
+    /// Kron radius r₁ = Σ r I / Σ I over a circle of 6 moment-sigmas (at least 6 PSF sigmas), flux in a circle of
+    /// 2.5 r₁ (at least 3.5 PSF sigmas, SExtractor's floor). Flagged when r₁ is not positive or the aperture is truncated.
+    /// </summary>
+    public static (double Flux, double FluxErr, double Radius, bool Flag) KronFlux(Exposure e, MeasuredSource m, MoffatPsf psf)
+    {
+        double sigma = m.ShapeFlag ? psf.Sigma : Math.Sqrt(Math.Max(m.Ixx, m.Iyy));
+        double window = Math.Min(6.0 * Math.Max(sigma, psf.Sigma), 60.0);
+        double sri = 0, si = 0;
+        int cx = (int)Math.Round(m.X), cy = (int)Math.Round(m.Y), w = (int)Math.Ceiling(window);
+        for (int j = Math.Max(0, cy - w); j <= Math.Min(e.Height - 1, cy + w); j++)
+        {
+            for (int i = Math.Max(0, cx - w); i <= Math.Min(e.Width - 1, cx + w); i++)
+            {
+                double dx = i - m.X, dy = j - m.Y, r = Math.Sqrt(dx * dx + dy * dy);
+                int k = j * e.Width + i;
+                if (r > window || (e.Mask[k] & (ushort)MaskPlane.NoData) != 0)
+                {
+                    continue;
+                }
+                sri += r * e.Image[k];
+                si += e.Image[k];
+            }
+        }
+        double r1 = si > 0 ? sri / si : double.NaN;
+        if (!(r1 > 0))
+        {
+            return (double.NaN, double.NaN, double.NaN, true);
+        }
+        double radius = Math.Max(2.5 * r1, 3.5 * psf.Sigma);
+        var (flux, err, truncated) = SourceMeasurer.ApertureSum(e, m.X, m.Y, radius);
+        return (flux, err, radius, truncated);
+    }
+
+    /// <summary>Median psfFlux / ap06Flux of the PSF stars (the PSF scale of the 6-pixel aperture); 1 when there are none.</summary>
+    internal static double ApertureCorrection(IReadOnlyList<MeasuredSource> sources, IReadOnlyList<int> stars)
+    {
+        var ratios = stars.Select(i => sources[i]).Where(s => !s.PsfFluxFlag && s.ApertureFlux[1] > 0)
+            .Select(s => (float)(s.PsfInstFlux / s.ApertureFlux[1])).ToArray();
+        return ratios.Length == 0 ? 1.0 : RobustStatistics.SigmaClip(ratios, 3.0, 5).Median;
+    }
+
+    /// <summary>
+    /// 1 when the PSF fit holds clearly less flux than the PSF-scaled 6-pixel aperture (psfFlux / (apCorr ap06) below
+    /// 0.95 by more than twice its noise), else 0; NaN when either flux is unusable.
+    /// </summary>
+    internal static double Extendedness(MeasuredSource s, double apCorr)
+    {
+        double ap = apCorr * s.ApertureFlux[1];
+        if (s.PsfFluxFlag || !double.IsFinite(s.PsfInstFlux) || !(ap > 0) || s.ApertureFlag[1])
+        {
+            return double.NaN;
+        }
+        double ratio = s.PsfInstFlux / ap;
+        double ratioErr = ratio * Math.Sqrt(Sq(s.PsfInstFluxErr / s.PsfInstFlux) + Sq(s.ApertureFluxErr[1] / s.ApertureFlux[1]));
+        return ratio < 0.95 && 0.95 - ratio > 2.0 * ratioErr ? 1.0 : 0.0;
+    }
+
+    private static double Sq(double v) => v * v;
+}

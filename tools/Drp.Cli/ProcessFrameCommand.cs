@@ -1,0 +1,209 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Drp.Pipeline.Catalogs;
+using Drp.Pipeline.Fits;
+using Drp.Pipeline.SingleFrame;
+using Drp.Pipeline.Tasks;
+using Drp.Storage.Catalogs;
+
+namespace Drp.Cli;
+
+/// <summary>
+/// <c>drp process-frame</c>: step-1 processing of one raw with no Azure at all — the same
+/// <see cref="ProcessFrameTask"/> the pipeline quantum runs — writing <c>calexp.fits</c>, <c>source.parquet</c>,
+/// <c>source.csv</c> (same columns) and <c>ccdvisit.json</c> into the output folder.
+/// <para>Exit codes: <see cref="ExitCodes"/>.</para>
+/// </summary>
+internal static class ProcessFrameCommand
+{
+    /// <summary>The documented exit codes of <c>drp process-frame</c>.</summary>
+    internal static class ExitCodes
+    {
+        /// <summary>Processed: all four outputs written.</summary>
+        public const int Processed = 0;
+
+        /// <summary>An unexpected internal error (a bug): the message and stack trace are on stderr.</summary>
+        public const int InternalError = 1;
+
+        /// <summary>Usage: a missing or invalid option, or an input file that does not exist.</summary>
+        public const int Usage = 2;
+
+        /// <summary>
+        /// Invalid input: a FITS file that cannot be read (truncated, malformed), a missing or invalid keyword, a section
+        /// outside the image, a calibration of the wrong size or band, an unreadable reference catalog. Nothing is written.
+        /// </summary>
+        public const int InvalidInput = 3;
+
+        /// <summary>
+        /// Unprocessable (a typed outcome, not an error; DP0.2's "No reference objects supplied"): no reference object on
+        /// the detector, or too few matches. <c>unprocessable.json</c> (reason, message) is written; no other output.
+        /// </summary>
+        public const int Unprocessable = 4;
+    }
+
+    public static Command Create()
+    {
+        var raw = new Option<FileInfo>("--raw") { Description = "Raw frame (multi-extension with DATASEC/BIASSEC/DETSEC per amplifier, or one HDU with DATASEC/BIASSEC/TRIMSEC)." };
+        var bias = new Option<FileInfo>("--bias") { Description = "Master bias (assembled geometry; BUNIT adu or electron)." };
+        var flat = new Option<FileInfo>("--flat") { Description = "Master flat of the raw's band (assembled geometry)." };
+        var defects = new Option<FileInfo?>("--defects") { Description = "Defect mask (assembled geometry, non-zero = bad pixel)." };
+        var refcat = new Option<FileInfo>("--refcat") { Description = "Reference catalog CSV: ra, dec (deg) and {band}_mag (AB) or {band}_flux (nJy)." };
+        var outDir = new Option<string>("--out") { Description = "Output folder (created when missing)." };
+        var visit = new Option<long?>("--visit") { Description = "Visit id (default: the raw's VISIT keyword, else 0)." };
+        var detector = new Option<int?>("--detector") { Description = "Detector id (default: the raw's DETECTOR keyword, else 0)." };
+        var band = new Option<string?>("--band") { Description = "Band (default: the raw's BAND keyword)." };
+        var cmd = new Command("process-frame",
+            "Single-frame processing (ISR, background, PSF, detection, measurement, calibration) of one raw, with no Azure. "
+            + "Exit codes: 0 processed, 1 internal error, 2 usage, 3 invalid input, 4 unprocessable.")
+        {
+            raw, bias, flat, defects, refcat, outDir, visit, detector, band,
+        };
+        cmd.SetAction(async (parse, ct) =>
+        {
+            // Required options are checked here rather than by the parser so that a missing one exits with Usage (2).
+            foreach (var option in new Option[] { raw, bias, flat, refcat, outDir })
+            {
+                if (parse.GetResult(option) is null)
+                {
+                    await Console.Error.WriteLineAsync($"drp process-frame: {option.Name} is required");
+                    return ExitCodes.Usage;
+                }
+            }
+            var request = new Request(parse.GetValue(raw)!, parse.GetValue(bias)!, parse.GetValue(flat)!, parse.GetValue(defects),
+                parse.GetValue(refcat)!, parse.GetValue(outDir)!, parse.GetValue(visit), parse.GetValue(detector), parse.GetValue(band));
+            return await RunAsync(request, Console.Out, Console.Error, ct);
+        });
+        return cmd;
+    }
+
+    internal sealed record Request(
+        FileInfo Raw, FileInfo Bias, FileInfo Flat, FileInfo? Defects, FileInfo RefCat, string OutDir,
+        long? Visit, int? Detector, string? Band);
+
+    internal static async Task<int> RunAsync(Request r, TextWriter stdout, TextWriter stderr, CancellationToken ct)
+    {
+        foreach (var (option, file) in new[] { ("--raw", r.Raw), ("--bias", r.Bias), ("--flat", r.Flat), ("--defects", r.Defects), ("--refcat", r.RefCat) })
+        {
+            if (file is not null && !file.Exists)
+            {
+                await stderr.WriteLineAsync($"drp process-frame: {option}: no such file '{file.FullName}'");
+                return ExitCodes.Usage;
+            }
+        }
+        ProcessFrameInputs inputs;
+        try
+        {
+            inputs = ReadInputs(r);
+        }
+        catch (Exception e) when (IsInvalidInput(e))
+        {
+            await stderr.WriteLineAsync($"drp process-frame: invalid input: {e.Message}");
+            return ExitCodes.InvalidInput;
+        }
+
+        ProcessFrameOutputs outputs;
+        try
+        {
+            outputs = ProcessFrameTask.Run(inputs);
+        }
+        catch (Exception e) when (IsInvalidInput(e))
+        {
+            await stderr.WriteLineAsync($"drp process-frame: invalid input: {e.Message}");
+            return ExitCodes.InvalidInput;
+        }
+
+        Directory.CreateDirectory(r.OutDir);
+        if (outputs.Unprocessable is { } reason)
+        {
+            await File.WriteAllTextAsync(Path.Combine(r.OutDir, "unprocessable.json"),
+                JsonSerializer.Serialize(new { visit = inputs.Visit, detector = inputs.Detector, band = inputs.Band, reason }, s_json), ct);
+            await stderr.WriteLineAsync($"drp process-frame: unprocessable: {reason}");
+            return ExitCodes.Unprocessable;
+        }
+
+        FitsFile.Write(Path.Combine(r.OutDir, "calexp.fits"), outputs.Calexp!);
+        await using (var parquet = File.Create(Path.Combine(r.OutDir, "source.parquet")))
+        {
+            await ParquetCatalogWriter.WriteAsync(parquet, outputs.Sources!, null, ct);
+        }
+        await File.WriteAllTextAsync(Path.Combine(r.OutDir, "source.csv"), ToCsv(outputs.Sources!), ct);
+        await File.WriteAllTextAsync(Path.Combine(r.OutDir, "ccdvisit.json"), JsonSerializer.Serialize(outputs.Summary, s_json), ct);
+        var s = outputs.Summary!;
+        await stdout.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+            $"visit {s.Visit} detector {s.Detector} band {s.Band}: {s.SourceCount} sources, zeroPoint {s.ZeroPoint:F4} ± {s.ZeroPointErr:F4} ({s.ReferenceMatchCount} reference matches), seeing {s.Seeing:F2}\" -> {Path.GetFullPath(r.OutDir)}"));
+        return ExitCodes.Processed;
+    }
+
+    private static readonly JsonSerializerOptions s_json = new() { WriteIndented = true };
+
+    /// <summary>Bad input, as opposed to a bug: these exceptions carry a message that names the file and the problem.</summary>
+    private static bool IsInvalidInput(Exception e) =>
+        e is FitsFormatException or IsrInputException or ReferenceCatalogException or IOException;
+
+    private static ProcessFrameInputs ReadInputs(Request r)
+    {
+        var raw = ReadFits(r.Raw, "raw");
+        var primary = raw[0].Header;
+        string band = r.Band ?? (primary["BAND"] as string)?.Trim()
+            ?? throw new IsrInputException("raw HDU 0", "BAND", null, "the band is needed to pick the reference fluxes: give --band");
+        long visit = r.Visit ?? IntegerKeyword(primary, "VISIT");
+        int detector = r.Detector ?? (int)IntegerKeyword(primary, "DETECTOR");
+        var biasImage = ProcessFrameTask.SingleImage(ReadFits(r.Bias, "bias"), "bias");
+        var flatImage = ProcessFrameTask.SingleImage(ReadFits(r.Flat, "flat"), "flat");
+        var defectsImage = r.Defects is null ? null : ProcessFrameTask.SingleImage(ReadFits(r.Defects, "defects"), "defects");
+        var refs = ReferenceCatalog.ParseCsv(File.ReadAllText(r.RefCat.FullName), band);
+        return new ProcessFrameInputs(raw, biasImage, flatImage, defectsImage, refs, visit, detector, band);
+    }
+
+    /// <summary>An integer keyword of the raw's primary header; 0 when absent (raws from elsewhere need not carry ids).</summary>
+    private static long IntegerKeyword(FitsHeader header, string key) => header[key] switch
+    {
+        null => 0,
+        long l => l,
+        int i => i,
+        var other => throw new IsrInputException("raw HDU 0", key, Convert.ToString(other, CultureInfo.InvariantCulture), "expected an integer"),
+    };
+
+    private static IReadOnlyList<FitsImage> ReadFits(FileInfo file, string what)
+    {
+        try
+        {
+            return FitsFile.Read(file.FullName);
+        }
+        catch (FitsFormatException e)
+        {
+            throw new FitsFormatException(e.Kind, $"{what} '{file.Name}': {e.Message}", e);
+        }
+    }
+
+    /// <summary>The table as CSV: a header of column names, invariant-culture numbers (round-trip), booleans as true/false.</summary>
+    internal static string ToCsv(CatalogTable table)
+    {
+        var sb = new StringBuilder();
+        sb.AppendJoin(',', table.Columns.Select(c => c.Name)).Append('\n');
+        foreach (var row in table.Rows)
+        {
+            for (int i = 0; i < row.Length; i++)
+            {
+                if (i > 0)
+                {
+                    sb.Append(',');
+                }
+                sb.Append(row[i] switch
+                {
+                    null => "",
+                    double x => x.ToString("R", CultureInfo.InvariantCulture),
+                    float x => x.ToString("R", CultureInfo.InvariantCulture),
+                    bool x => x ? "true" : "false",
+                    string x => x.Contains(',') || x.Contains('"') ? "\"" + x.Replace("\"", "\"\"") + "\"" : x,
+                    IFormattable x => x.ToString(null, CultureInfo.InvariantCulture),
+                    var x => x.ToString(),
+                });
+            }
+            sb.Append('\n');
+        }
+        return sb.ToString();
+    }
+}
