@@ -1,5 +1,5 @@
-using Azure.Storage.Queues;
 using Drp.Jobs;
+using Drp.Storage;
 using Drp.Workflows;
 using Drp.Workflows.Activities;
 using Microsoft.Extensions.Configuration;
@@ -9,18 +9,18 @@ using Microsoft.Extensions.Logging;
 
 // The container job runner: takes jobs (clusters of quanta) from its memory class's queue until the queue is empty,
 // runs each quantum with the same activity code the Functions app runs, reports each job on the completions queue.
-// Settings: Drp__Storage__ConnectionString (and the other Drp:Storage keys), Drp__Jobs__Queue (default
+// Settings: the Drp:Storage keys (a connection string, or service URIs + managed identity), Drp__Jobs__Queue (default
 // drp-jobs-standard), Drp__Jobs__CompletionsQueue (default drp-job-completions).
 var builder = Host.CreateApplicationBuilder(args);
 builder.Services.AddDrpServices(builder.Configuration);
 using var host = builder.Build();
 var config = host.Services.GetRequiredService<IConfiguration>();
-var connection = config["Drp:Storage:ConnectionString"]!;
-var queueOptions = new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 };
+// The queue clients come from StorageClients: a connection string locally, the managed identity in Azure.
+var queues = host.Services.GetRequiredService<StorageClients>().Queues;
 string jobsQueue = config["Drp:Jobs:Queue"] ?? "drp-jobs-standard";
-var jobs = new QueueClient(connection, jobsQueue, queueOptions);
-var completions = new QueueClient(connection, config["Drp:Jobs:CompletionsQueue"] ?? "drp-job-completions", queueOptions);
-var poison = new QueueClient(connection, jobsQueue + "-poison", queueOptions);
+var jobs = queues.GetQueueClient(jobsQueue);
+var completions = queues.GetQueueClient(config["Drp:Jobs:CompletionsQueue"] ?? "drp-job-completions");
+var poison = queues.GetQueueClient(jobsQueue + "-poison");
 var activity = host.Services.GetRequiredService<ProcessDetectorActivity>();
 var runner = new JobRunner(activity.ExecuteAsync, host.Services.GetRequiredService<ILogger<JobRunner>>());
 var worker = new JobQueueWorker(jobs, completions, poison, runner, host.Services.GetRequiredService<ILogger<JobQueueWorker>>());
