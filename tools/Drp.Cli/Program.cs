@@ -5,6 +5,7 @@ var root = new RootCommand("drp: Serverless.Drp's operator command — run a Dat
 root.Subcommands.Add(DemoCommand.Create());
 root.Subcommands.Add(SimulateCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
+root.Subcommands.Add(PlanCommand.Create());
 root.Subcommands.Add(ProcessFrameCommand.Create());
 root.Subcommands.Add(PlatformCommands.Azurite());
 root.Subcommands.Add(PlatformCommands.Worker());

@@ -42,6 +42,16 @@ public static partial class PipelineDefinitionLoader
         .Select(f => (DatasetType)f.GetValue(null)!)
         .ToDictionary(t => t.Name);
 
+    /// <summary>The repository's pipeline, <c>pipelines/drp.yaml</c>, as embedded in this assembly at build time.</summary>
+    public static PipelineDefinition LoadDefault()
+    {
+        const string name = "pipelines/drp.yaml";
+        using var stream = typeof(PipelineDefinitionLoader).Assembly.GetManifestResourceStream(name)
+            ?? throw new InvalidOperationException($"{name} is not embedded in {typeof(PipelineDefinitionLoader).Assembly.GetName().Name}");
+        using var reader = new StreamReader(stream);
+        return Parse(reader, name);
+    }
+
     /// <summary>Reads and validates the file at <paramref name="path"/>.</summary>
     public static PipelineDefinition Load(string path)
     {

@@ -77,8 +77,18 @@ public sealed class PipelineDefinitionLoaderTests
         Assert.Equal(["isr", "characterizeImage", "calibrate", "writeSourceTable"], p.Step("step1").Tasks.Select(t => t.Name));
         Assert.Equal(["instrument", "visit"], p.Step("step1").Cluster);
         Assert.Equal(["instrument", "tract", "patch"], p.Step("step3").Cluster);
-        Assert.Equal(MemoryClass.ExtraHighmem, p.Step("step3").Tasks.Single(t => t.Name == "deblend").Execution.Memory);
+        Assert.Equal(MemoryClass.Highmem, p.Step("step3").Tasks.Single(t => t.Name == "deblend").Execution.Memory);
         Assert.All(p.Steps.SelectMany(s => s.Tasks), t => Assert.True(t.Execution.HeartbeatTimeout > t.Execution.HeartbeatInterval));
+    }
+
+    [Fact]
+    public void LoadDefault_EmbeddedPipeline_IsTheRepositoryFile()
+    {
+        var embedded = PipelineDefinitionLoader.LoadDefault();
+        var file = PipelineDefinitionLoader.Load(RepositoryPipelinePath);
+
+        Assert.Equal("pipelines/drp.yaml", embedded.Source);
+        Assert.Equal(file.Steps.SelectMany(s => s.Tasks).Select(t => (t.Name, t.Execution)), embedded.Steps.SelectMany(s => s.Tasks).Select(t => (t.Name, t.Execution)));
     }
 
     [Theory]

@@ -100,7 +100,7 @@ public sealed class QuantumPlannerTests
         Assert.Equal(bands, job.Quanta.Count(q => q.Task == "assembleCoadd"));
         Assert.Equal(1, job.Quanta.Count(q => q.Task == "deblend"));
         Assert.Equal(bands * survey.VisitsPerPatchBand + 4 * bands + 4, job.Quanta.Count);
-        Assert.Equal(MemoryClass.ExtraHighmem, job.Memory); // deblend's class
+        Assert.Equal(MemoryClass.Highmem, job.Memory); // the largest of step 3's task classes
         Assert.Equal(
             s_drp.Step("step3").Tasks.Select(t => t.Name),
             job.Quanta.Select(q => q.Task).Distinct()); // quanta in task order
