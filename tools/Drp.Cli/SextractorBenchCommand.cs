@@ -1,0 +1,399 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using Drp.Pipeline.Fits;
+using Drp.Pipeline.Simulation;
+using Drp.Pipeline.SingleFrame;
+using Drp.Pipeline.Wcs;
+
+namespace Drp.Cli;
+
+/// <summary>
+/// <c>drp bench sextractor</c>: simulates LSSTCam-size frames, runs <c>drp process-frame</c> (ISR through catalog, one
+/// core: <c>DOTNET_PROCESSOR_COUNT=1</c>) and Debian's <c>source-extractor</c> (one thread, on our post-ISR image in
+/// electrons, with the same Gaussian filter) side by side, and prints one table against the simulator's truth:
+/// completeness per ideal point-source S/N bin, purity, photometric bias and scatter, astrometric rms, wall time and
+/// peak resident memory. SExtractor runs twice: at DETECT_THRESH 5 as asked (5 times the unfiltered pixel rms) and at
+/// the threshold that is 5 sigma of the filtered image, as ours is.
+/// </summary>
+internal static class SextractorBenchCommand
+{
+    private const double MatchRadiusPixels = 5.0; // 1 arcsec at 0.2 arcsec/pixel
+
+    private const double FilterSigma = 2.0; // DetectionConfig.PsfSigma, the filter ours detects with
+
+    public static Command Create()
+    {
+        var frames = new Option<int>("--frames") { Description = "Frames (visits) to simulate and process.", DefaultValueFactory = _ => 1 };
+        var size = new Option<string>("--detector") { Description = "'lsstcam' (4072 x 4000, 16 amplifiers) or a size in pixels.", DefaultValueFactory = _ => "lsstcam" };
+        var work = new Option<string?>("--work") { Description = "Working folder (default: a new temporary folder, deleted afterwards)." };
+        var seed = new Option<long>("--seed") { DefaultValueFactory = _ => 1, Description = "Simulation seed." };
+        var cmd = new Command("sextractor", "Our step 1 vs source-extractor vs truth on simulated frames: completeness, purity, photometry, astrometry, time, memory.")
+        {
+            frames, size, work, seed,
+        };
+        cmd.SetAction(async (parse, ct) =>
+        {
+            string sizeText = parse.GetValue(size)!;
+            var geometry = sizeText == "lsstcam" ? DetectorGeometry.LsstCamItl
+                : int.TryParse(sizeText, out int px) && px >= 256 ? DetectorGeometry.Create(px, px) : null;
+            if (geometry is null)
+            {
+                Console.Error.WriteLine($"drp bench sextractor: --detector must be 'lsstcam' or a size >= 256, not '{sizeText}'");
+                return 2;
+            }
+            string dir = parse.GetValue(work) ?? Path.Combine(Path.GetTempPath(), "drp-bench-sex-" + Guid.NewGuid().ToString("N")[..8]);
+            try
+            {
+                await RunAsync(dir, geometry, Math.Max(1, parse.GetValue(frames)), parse.GetValue(seed), ct);
+                return 0;
+            }
+            catch (System.ComponentModel.Win32Exception e)
+            {
+                Console.Error.WriteLine($"drp bench sextractor: {e.Message} (apt-get install -y source-extractor)");
+                return 2;
+            }
+            finally
+            {
+                if (parse.GetValue(work) is null && Directory.Exists(dir))
+                {
+                    Directory.Delete(dir, recursive: true);
+                }
+            }
+        });
+        return cmd;
+    }
+
+    /// <summary>One catalog entry as the comparison sees it: zero-based pixel position and a calibrated flux (nJy).</summary>
+    internal readonly record struct Detection(double X, double Y, double Ra, double Dec, double Flux);
+
+    internal readonly record struct Truth(string Type, double X, double Y, double Ra, double Dec, double FluxNJy, double Electrons);
+
+    internal sealed record Run(string Name, List<Detection> Detections, double Seconds, double PeakMegabytes);
+
+    private static async Task RunAsync(string dir, DetectorGeometry geometry, int frames, long seed, CancellationToken ct)
+    {
+        var options = new SimulationOptions
+        {
+            Seed = seed,
+            VisitCount = frames,
+            DetectorColumns = 1,
+            DetectorRows = 1,
+            Detector = geometry,
+            StarDensityPerArcmin2 = 6.0,
+            RefcatMagLimit = 22.0,
+        };
+        var sim = new SurveySimulator(options);
+        sim.WriteTo(dir, null, ct);
+        Console.WriteLine($"{frames} frame(s) of {geometry.Width} x {geometry.Height} in {dir}; source-extractor {await SextractorVersionAsync()}");
+        var results = new Dictionary<string, List<Metrics>>();
+        foreach (var v in sim.Visits)
+        {
+            string raw = Path.Combine(dir, "raw", $"visit_{v.Visit}_det_0.fits");
+            string bias = Path.Combine(dir, "calib", "bias_det_0.fits"), flat = Path.Combine(dir, "calib", $"flat_{v.Band}_det_0.fits");
+            string defects = Path.Combine(dir, "calib", "defects_det_0.fits"), refcat = Path.Combine(dir, "refcat.csv");
+            var truth = ReadTruth(Path.Combine(dir, "truth", $"visit_{v.Visit}_det_0.csv"));
+            string outDir = Path.Combine(dir, $"out_{v.Visit}");
+
+            var ours = await RunOursAsync(raw, bias, flat, defects, refcat, outDir, ct);
+            string postIsr = Path.Combine(dir, $"postisr_{v.Visit}.fits");
+            WritePostIsr(raw, bias, flat, defects, postIsr, options);
+            var refs = ReadRefcat(refcat, v.Band);
+            double filteredNoiseRatio = 1.0 / (Math.Sqrt(4 * Math.PI) * FilterSigma);
+            var sex5 = await RunSextractorAsync(dir, postIsr, 5.0, refs, "SExtractor DETECT_THRESH 5", ct);
+            var sexMatched = await RunSextractorAsync(dir, postIsr, 5.0 * filteredNoiseRatio, refs,
+                string.Create(CultureInfo.InvariantCulture, $"SExtractor DETECT_THRESH {5.0 * filteredNoiseRatio:F3} (5σ filtered)"), ct);
+            foreach (var run in new[] { ours, sex5, sexMatched })
+            {
+                var m = Evaluate(run, truth, v, options);
+                (results.TryGetValue(run.Name, out var list) ? list : results[run.Name] = []).Add(m);
+                Console.WriteLine($"  visit {v.Visit} {run.Name}: {run.Detections.Count} detections, {run.Seconds:F2} s, {run.PeakMegabytes:F0} MB");
+            }
+        }
+        Console.WriteLine();
+        Console.WriteLine(Table(results));
+    }
+
+    private static async Task<string> SextractorVersionAsync()
+    {
+        var (_, stdout, stderr, _, _) = await RunProcessAsync("source-extractor", ["--version"], null, CancellationToken.None);
+        return (stdout + stderr).Trim().Split('\n')[0];
+    }
+
+    private static async Task<Run> RunOursAsync(string raw, string bias, string flat, string defects, string refcat, string outDir, CancellationToken ct)
+    {
+        string drp = Path.Combine(AppContext.BaseDirectory, "drp.dll");
+        var (exit, stdout, stderr, seconds, peak) = await RunProcessAsync("dotnet",
+            [drp, "process-frame", "--raw", raw, "--bias", bias, "--flat", flat, "--defects", defects, "--refcat", refcat, "--out", outDir],
+            new Dictionary<string, string> { ["DOTNET_PROCESSOR_COUNT"] = "1", ["DOTNET_gcServer"] = "0" }, ct);
+        if (exit != 0)
+        {
+            throw new InvalidOperationException($"drp process-frame exited {exit}: {stderr}{stdout}");
+        }
+        var lines = File.ReadAllLines(Path.Combine(outDir, "source.csv"));
+        var names = lines[0].Split(',');
+        int ix = Array.IndexOf(names, "x"), iy = Array.IndexOf(names, "y"), ira = Array.IndexOf(names, "coord_ra"), idec = Array.IndexOf(names, "coord_dec");
+        int iflux = Array.IndexOf(names, "psfFlux");
+        var detections = lines.Skip(1).Select(l => l.Split(','))
+            .Select(f => new Detection(D(f[ix]), D(f[iy]), D(f[ira]), D(f[idec]), D(f[iflux]))).ToList();
+        return new Run("drp process-frame (ISR→catalog, 1 core)", detections, seconds, peak);
+    }
+
+    /// <summary>Our ISR's output (electrons, not background-subtracted) as one HDU with the raw's WCS, for SExtractor.</summary>
+    private static void WritePostIsr(string raw, string bias, string flat, string defects, string path, SimulationOptions options)
+    {
+        var rawHdus = FitsFile.Read(raw);
+        var exposure = IsrTask.Run(rawHdus, FitsFile.Read(bias)[0], FitsFile.Read(flat)[0], FitsFile.Read(defects)[0], new IsrConfig());
+        var header = new FitsHeader();
+        TanWcs.FromHeader(rawHdus[0].Header).WriteTo(header);
+        header.Set("GAIN", 1.0, "electron/ADU: the image is in electrons").Set("SATURATE", options.FullWellElectrons);
+        FitsFile.Write(path, [new FitsImage(exposure.Width, exposure.Height, FitsBitpix.Float32, header, exposure.Image)]);
+    }
+
+    /// <summary>
+    /// SExtractor has no photometric calibration: give it ours — the median reference flux / FLUX_AUTO over detections
+    /// of S/N ≥ 10 within 1″ of a reference star — so its fluxes are compared on the same footing.
+    /// </summary>
+    internal static double CalibrateOnReferences(IReadOnlyList<(Detection D, double FluxErr)> detections, IReadOnlyList<ReferenceObjectLite> refs)
+    {
+        var ratios = new List<double>();
+        foreach (var r in refs)
+        {
+            double cosDec = Math.Cos(r.Dec * Math.PI / 180);
+            foreach (var (d, err) in detections)
+            {
+                if (Math.Abs(d.Dec - r.Dec) * 3600 < 1 && Math.Abs(d.Ra - r.Ra) * cosDec * 3600 < 1
+                    && TanWcs.AngularSeparationDegrees(d.Ra, d.Dec, r.Ra, r.Dec) * 3600 < 1 && d.Flux > 10 * err)
+                {
+                    ratios.Add(r.FluxNJy / d.Flux);
+                }
+            }
+        }
+        ratios.Sort();
+        return ratios.Count == 0 ? double.NaN : ratios[ratios.Count / 2];
+    }
+
+    internal readonly record struct ReferenceObjectLite(double Ra, double Dec, double FluxNJy);
+
+    private static List<ReferenceObjectLite> ReadRefcat(string path, string band) =>
+        Drp.Pipeline.Catalogs.ReferenceCatalog.ParseCsv(File.ReadAllText(path), band).Select(r => new ReferenceObjectLite(r.Ra, r.Dec, r.FluxNJy)).ToList();
+
+    private static async Task<Run> RunSextractorAsync(string dir, string image, double threshold, IReadOnlyList<ReferenceObjectLite> refs, string name, CancellationToken ct)
+    {
+        string param = Path.Combine(dir, "bench.param"), conv = Path.Combine(dir, "bench.conv"), config = Path.Combine(dir, "bench.sex");
+        File.WriteAllText(param, "NUMBER\nX_IMAGE\nY_IMAGE\nALPHA_J2000\nDELTA_J2000\nFLUX_AUTO\nFLUXERR_AUTO\nFLUX_APER\nFLUXERR_APER\nFLAGS\n");
+        File.WriteAllText(conv, GaussianKernel(FilterSigma, 9));
+        File.WriteAllText(config, "");
+        string cat = Path.Combine(dir, "bench.cat");
+        string t = threshold.ToString("R", CultureInfo.InvariantCulture);
+        var (exit, stdout, stderr, seconds, peak) = await RunProcessAsync("source-extractor",
+            [image, "-c", config, "-PARAMETERS_NAME", param, "-FILTER", "Y", "-FILTER_NAME", conv,
+             "-DETECT_THRESH", t, "-ANALYSIS_THRESH", t, "-DETECT_MINAREA", "5", "-PHOT_APERTURES", "24", "-PHOT_AUTOPARAMS", "2.5,3.5",
+             "-GAIN", "1.0", "-BACK_SIZE", "64", "-CATALOG_TYPE", "ASCII_HEAD", "-CATALOG_NAME", cat, "-NTHREADS", "1",
+             "-VERBOSE_TYPE", "QUIET", "-MEMORY_PIXSTACK", "3000000", "-MEMORY_OBJSTACK", "30000", "-MEMORY_BUFSIZE", "4096"],
+            null, ct);
+        if (exit != 0)
+        {
+            throw new InvalidOperationException($"source-extractor exited {exit}: {stderr}{stdout}");
+        }
+        var raw = new List<(Detection, double)>();
+        foreach (var line in File.ReadLines(cat).Where(l => !l.StartsWith('#')))
+        {
+            var f = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            // SExtractor's pixels are one-based.
+            raw.Add((new Detection(D(f[1]) - 1, D(f[2]) - 1, D(f[3]), D(f[4]), D(f[5])), D(f[6])));
+        }
+        double nJyPerElectron = CalibrateOnReferences(raw, refs);
+        return new Run(name, raw.Select(x => x.Item1 with { Flux = x.Item1.Flux * nJyPerElectron }).ToList(), seconds, peak);
+    }
+
+    /// <summary>A normalised Gaussian filter in SExtractor's .conv format.</summary>
+    internal static string GaussianKernel(double sigma, int size)
+    {
+        var sb = new StringBuilder("CONV NORM\n");
+        int h = size / 2;
+        for (int j = -h; j <= h; j++)
+        {
+            sb.AppendJoin(' ', Enumerable.Range(-h, size).Select(i => Math.Exp(-0.5 * (i * i + j * j) / (sigma * sigma)).ToString("F6", CultureInfo.InvariantCulture))).Append('\n');
+        }
+        return sb.ToString();
+    }
+
+    /// <summary>Runs a program to completion: exit code, output, wall seconds and peak resident megabytes (VmHWM, polled).</summary>
+    private static async Task<(int Exit, string Out, string Err, double Seconds, double PeakMegabytes)> RunProcessAsync(
+        string file, IEnumerable<string> args, IDictionary<string, string>? env, CancellationToken ct)
+    {
+        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in args)
+        {
+            psi.ArgumentList.Add(a);
+        }
+        foreach (var (k, v) in env ?? new Dictionary<string, string>())
+        {
+            psi.Environment[k] = v;
+        }
+        var clock = Stopwatch.StartNew();
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync(ct);
+        var stderr = p.StandardError.ReadToEndAsync(ct);
+        double peak = 0;
+        while (!p.HasExited)
+        {
+            peak = Math.Max(peak, PeakResidentMegabytes(p.Id));
+            await Task.Delay(20, ct);
+        }
+        await p.WaitForExitAsync(ct);
+        double seconds = clock.Elapsed.TotalSeconds;
+        return (p.ExitCode, await stdout, await stderr, seconds, peak);
+    }
+
+    private static double PeakResidentMegabytes(int pid)
+    {
+        try
+        {
+            foreach (var line in File.ReadLines($"/proc/{pid}/status"))
+            {
+                if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+                {
+                    return double.Parse(line[6..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) / 1024.0;
+                }
+            }
+        }
+        catch (IOException)
+        {
+            // The process ended between the check and the read.
+        }
+        return 0;
+    }
+
+    private static List<Truth> ReadTruth(string path) =>
+        File.ReadLines(path).Skip(1).Select(l => l.Split(','))
+            .Select(f => new Truth(f[1], D(f[2]), D(f[3]), D(f[4]), D(f[5]), D(f[6]), D(f[7]))).ToList();
+
+    private static double D(string s) => double.Parse(s, NumberStyles.Float, CultureInfo.InvariantCulture);
+
+    /// <summary>Figures of one catalog against the truth of one frame.</summary>
+    internal sealed record Metrics(
+        IReadOnlyList<(double Lo, double Hi, int N, int Found)> Completeness, double Purity, int Detections,
+        double PhotometricBias, double PhotometricScatter, int PhotometryStars, double AstrometricRmsMas, int AstrometryStars,
+        double Seconds, double PeakMegabytes);
+
+    internal static IReadOnlyList<(double Lo, double Hi)> Bins { get; } = [(3, 4.5), (4.5, 5.5), (5.5, 7), (7, 9), (9, 11), (11, 15), (15, 25), (25, 50), (50, double.PositiveInfinity)];
+
+    internal static Metrics Evaluate(Run run, List<Truth> truth, VisitInfo v, SimulationOptions options)
+    {
+        double sigma = v.SeeingFwhmArcsec / options.PixelScaleArcsec / (2.0 * Math.Sqrt(2.0 * Math.Log(2.0)));
+        double SignalToNoise(Truth t) => t.Electrons / Math.Sqrt(v.SkyElectronsPerPixel * 4 * Math.PI * sigma * sigma);
+        // Moffat alpha = FWHM / (2 sqrt(2^(1/beta) - 1)).
+        double alpha = v.SeeingFwhmArcsec / options.PixelScaleArcsec * 0.5 / Math.Sqrt(Math.Pow(2.0, 1.0 / options.MoffatBeta) - 1.0);
+        double peakFraction = (options.MoffatBeta - 1) / (Math.PI * alpha * alpha);
+        int w = options.DetectorWidth, h = options.DetectorHeight;
+        bool Inside(Truth t) => t.X > 10 && t.Y > 10 && t.X < w - 11 && t.Y < h - 11;
+        var grid = new SpatialGrid<Detection>(run.Detections, d => (d.X, d.Y), 8);
+        var truthGrid = new SpatialGrid<Truth>(truth, t => (t.X, t.Y), 8);
+        bool Isolated(Truth t) => !truthGrid.Near(t.X, t.Y, 10).Any(o => !o.Equals(t) && o.Electrons > 0.1 * t.Electrons);
+
+        var stars = truth.Where(t => t.Type == "star" && Inside(t)).ToList();
+        var completeness = Bins.Select(b =>
+        {
+            var inBin = stars.Where(t => SignalToNoise(t) >= b.Lo && SignalToNoise(t) < b.Hi).ToList();
+            return (b.Lo, b.Hi, inBin.Count, inBin.Count(t => grid.Nearest(t.X, t.Y, MatchRadiusPixels) is not null));
+        }).ToList();
+        int real = run.Detections.Count(d => truthGrid.Nearest(d.X, d.Y, MatchRadiusPixels) is not null);
+
+        var bright = stars.Where(t => SignalToNoise(t) > 50 && Isolated(t) && t.Electrons * peakFraction < 0.5 * options.FullWellElectrons)
+            .Select(t => (Truth: t, Match: grid.Nearest(t.X, t.Y, MatchRadiusPixels)))
+            .Where(x => x.Match is not null).Select(x => (x.Truth, Match: x.Match!.Value)).ToList();
+        var ratios = bright.Where(x => double.IsFinite(x.Match.Flux)).Select(x => x.Match.Flux / x.Truth.FluxNJy).Order().ToList();
+        double median = ratios.Count > 0 ? ratios[ratios.Count / 2] : double.NaN;
+        var absDev = ratios.Select(r => Math.Abs(r - median)).Order().ToList();
+        double scatter = absDev.Count > 0 ? 1.4826 * absDev[absDev.Count / 2] : double.NaN;
+        var offsets = bright.Select(x => TanWcs.AngularSeparationDegrees(x.Match.Ra, x.Match.Dec, x.Truth.Ra, x.Truth.Dec) * 3.6e6).ToList();
+        double rms = offsets.Count > 0 ? Math.Sqrt(offsets.Average(o => o * o)) : double.NaN;
+        return new Metrics(completeness, run.Detections.Count == 0 ? double.NaN : real / (double)run.Detections.Count, run.Detections.Count,
+            median - 1, scatter, ratios.Count, rms, offsets.Count, run.Seconds, run.PeakMegabytes);
+    }
+
+    private static string Table(Dictionary<string, List<Metrics>> results)
+    {
+        var sb = new StringBuilder();
+        var names = results.Keys.ToList();
+        sb.Append("| metric | ").AppendJoin(" | ", names).Append(" |\n|---|").Append(string.Concat(names.Select(_ => "---|"))).Append('\n');
+        void Row(string label, Func<List<Metrics>, string> cell) =>
+            sb.Append("| ").Append(label).Append(" | ").AppendJoin(" | ", names.Select(n => cell(results[n]))).Append(" |\n");
+        for (int b = 0; b < Bins.Count; b++)
+        {
+            var (lo, hi) = Bins[b];
+            string label = double.IsPositiveInfinity(hi) ? $"completeness, stars S/N ≥ {lo}" : $"completeness, stars S/N {lo}–{hi}";
+            Row(label, ms =>
+            {
+                int n = ms.Sum(m => m.Completeness[b].N), found = ms.Sum(m => m.Completeness[b].Found);
+                return n == 0 ? "–" : F($"{found / (double)n:F3} ({n})");
+            });
+        }
+        Row("purity (detections within 1″ of a truth source)", ms => F($"{ms.Sum(m => m.Purity * m.Detections) / ms.Sum(m => m.Detections):F3} ({ms.Sum(m => m.Detections)})"));
+        Row("photometry, isolated unsaturated stars S/N > 50: median flux/true − 1", ms => F($"{ms.Average(m => m.PhotometricBias):+0.0000;-0.0000}"));
+        Row("photometry: robust scatter of flux/true (1.4826 MAD)", ms => F($"{ms.Average(m => m.PhotometricScatter):F4} ({ms.Sum(m => m.PhotometryStars)})"));
+        Row("astrometric rms, same stars (mas)", ms => F($"{Math.Sqrt(ms.Average(m => m.AstrometricRmsMas * m.AstrometricRmsMas)):F1}"));
+        Row("wall time per frame (s, 1 core)", ms => F($"{ms.Average(m => m.Seconds):F2}"));
+        Row("peak resident memory (MB)", ms => F($"{ms.Max(m => m.PeakMegabytes):F0}"));
+        return sb.ToString();
+    }
+
+    private static string F(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>A bucket grid for nearest-neighbour matching within a few pixels.</summary>
+    private sealed class SpatialGrid<T>
+        where T : struct
+    {
+        private readonly ILookup<(int, int), T> _cells;
+        private readonly Func<T, (double X, double Y)> _position;
+        private readonly double _cell;
+
+        public SpatialGrid(IEnumerable<T> items, Func<T, (double X, double Y)> position, double cell)
+        {
+            _position = position;
+            _cell = cell;
+            _cells = items.ToLookup(i => Key(position(i)));
+        }
+
+        private (int, int) Key((double X, double Y) p) => ((int)Math.Floor(p.X / _cell), (int)Math.Floor(p.Y / _cell));
+
+        public IEnumerable<T> Near(double x, double y, double radius)
+        {
+            int r = (int)Math.Ceiling(radius / _cell);
+            var (cx, cy) = Key((x, y));
+            for (int i = cx - r; i <= cx + r; i++)
+            {
+                for (int j = cy - r; j <= cy + r; j++)
+                {
+                    foreach (var item in _cells[(i, j)])
+                    {
+                        var p = _position(item);
+                        if ((p.X - x) * (p.X - x) + (p.Y - y) * (p.Y - y) <= radius * radius)
+                        {
+                            yield return item;
+                        }
+                    }
+                }
+            }
+        }
+
+        public T? Nearest(double x, double y, double radius)
+        {
+            T? best = null;
+            double bestD = double.MaxValue;
+            foreach (var item in Near(x, y, radius))
+            {
+                var p = _position(item);
+                double d = (p.X - x) * (p.X - x) + (p.Y - y) * (p.Y - y);
+                if (d < bestD)
+                {
+                    (best, bestD) = (item, d);
+                }
+            }
+            return best;
+        }
+    }
+}
