@@ -55,6 +55,7 @@ public static class SourceSchema
         ["pixelFlags_saturated"] = "A saturated pixel lies in the source's aperture.",
         ["pixelFlags_edge"] = "The source's aperture reaches off the image.",
         ["pixelFlags_interpolated"] = "An interpolated pixel lies in the source's aperture.",
+        ["pixelFlags_cr"] = "A repaired cosmic-ray pixel lies in the source's aperture.",
         ["pixelFlags_bad"] = "A bad (defect) pixel lies in the source's aperture.",
     };
 

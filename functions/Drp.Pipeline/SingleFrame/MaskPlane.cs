@@ -17,7 +17,7 @@ public enum MaskPlane : ushort
     NoData = 1 << 4,
     /// <summary>DETECTED: inside a detection footprint.</summary>
     Detected = 1 << 5,
-    /// <summary>CR: a cosmic ray (reserved: not set yet).</summary>
+    /// <summary>CR: a cosmic ray, found by <see cref="CosmicRayFinder"/> and repaired by interpolation.</summary>
     CosmicRay = 1 << 6,
 }
 

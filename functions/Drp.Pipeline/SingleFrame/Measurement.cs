@@ -61,6 +61,9 @@ public sealed record MeasuredSource(
     /// </summary>
     public bool CenterMasked { get; init; }
 
+    /// <summary>A repaired cosmic-ray pixel lies within the pixel-flags radius.</summary>
+    public bool PixelFlagsCr { get; init; }
+
     /// <summary>PSF flux (electrons) by <see cref="PsfPhotometry"/>; NaN until measured.</summary>
     public double PsfInstFlux { get; init; } = double.NaN;
 
@@ -130,7 +133,7 @@ public static class SourceMeasurer
         var err = new double[nAp];
         var flag = new bool[nAp];
         ApertureSums(exposure, x, y, Apertures.Radii, flux, err, flag);
-        var (sat, intrp, bad, offImage) = MaskInCircle(exposure, x, y, config.PixelFlagsRadius);
+        var (sat, intrp, bad, offImage, cr) = MaskInCircle(exposure, x, y, config.PixelFlagsRadius);
         int ix = (int)Math.Round(x), iy = (int)Math.Round(y);
         bool centreEdge = ix < 0 || iy < 0 || ix >= exposure.Width || iy >= exposure.Height
             || exposure.HasMask(ix, iy, MaskPlane.Edge | MaskPlane.NoData);
@@ -144,6 +147,7 @@ public static class SourceMeasurer
             !moments.Ok, sat, offImage || centreEdge, intrp, bad)
         {
             CenterMasked = CentreHasMask(exposure, ix, iy, MaskPlane.Saturated | MaskPlane.Bad | MaskPlane.Interpolated),
+            PixelFlagsCr = cr,
         };
     }
 
@@ -368,7 +372,7 @@ public static class SourceMeasurer
         return false;
     }
 
-    private static (bool Sat, bool Intrp, bool Bad, bool OffImage) MaskInCircle(Exposure e, double x, double y, double radius)
+    private static (bool Sat, bool Intrp, bool Bad, bool OffImage, bool Cr) MaskInCircle(Exposure e, double x, double y, double radius)
     {
         bool off = x - radius < -0.5 || y - radius < -0.5 || x + radius > e.Width - 0.5 || y + radius > e.Height - 0.5;
         int x0 = Math.Max(0, (int)Math.Floor(x - radius)), x1 = Math.Min(e.Width - 1, (int)Math.Ceiling(x + radius));
@@ -389,6 +393,7 @@ public static class SourceMeasurer
         return ((any & (ushort)MaskPlane.Saturated) != 0,
             (any & (ushort)MaskPlane.Interpolated) != 0,
             (any & (ushort)MaskPlane.Bad) != 0,
-            off || (any & (ushort)MaskPlane.NoData) != 0);
+            off || (any & (ushort)MaskPlane.NoData) != 0,
+            (any & (ushort)MaskPlane.CosmicRay) != 0);
     }
 }

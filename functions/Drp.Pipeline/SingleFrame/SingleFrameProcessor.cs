@@ -30,6 +30,8 @@ public sealed record SingleFrameConfig
 
     public PsfConfig Psf { get; init; } = new();
 
+    public CosmicRayConfig CosmicRay { get; init; } = new();
+
     public PhotoCalConfig PhotoCal { get; init; } = new() { UsePsfFlux = true };
 
     /// <summary>Re-estimate the background with the first detections masked, then detect again (LSST does the same).</summary>
@@ -57,8 +59,8 @@ public abstract record SingleFrameResult
 }
 
 /// <summary>
-/// Single-frame processing as a pure function: ISR, background, detection, a second background pass with the
-/// detections masked and detection again, measurement, PSF determination (elliptical Moffat from selected stars),
+/// Single-frame processing as a pure function: ISR, background, detection, a first PSF from the bright detections,
+/// cosmic-ray detection and repair, a second background pass with the detections masked and detection again, measurement, PSF determination (elliptical Moffat from selected stars),
 /// PSF photometry, Kron flux and extendedness, photometric calibration on psfFlux, then the Source records and the
 /// CcdVisit summary. Bad inputs throw <see cref="IsrInputException"/>; an exposure
 /// without usable reference objects returns <see cref="SingleFrameResult.Unprocessable"/>.
@@ -75,8 +77,17 @@ public static class SingleFrameProcessor
         var background = BackgroundEstimator.Estimate(exposure, config.Background);
         BackgroundEstimator.Subtract(exposure, background);
         var footprints = SourceDetector.Detect(exposure, config.Detection);
-        if (config.RefineBackground)
+        int cosmicRayPixels = 0;
+        if (config.CosmicRay.Enabled)
         {
+            // A first PSF from the bright footprints only (cheap), sharp enough a yardstick for cosmic rays.
+            var bright = footprints.Where(f => f.Peaks.Count > 0 && f.Peaks[0].Significance >= config.Psf.MinSignalToNoise).ToList();
+            var firstPsf = PsfDeterminer.Determine(exposure, SourceMeasurer.Measure(exposure, bright, config.Measurement), config.Psf);
+            cosmicRayPixels = CosmicRayFinder.FindAndRepair(exposure, firstPsf, config.CosmicRay);
+        }
+        if (config.RefineBackground || cosmicRayPixels > 0)
+        {
+            // The second pass: background with the detections masked and the cosmic rays repaired, detection again.
             background = BackgroundEstimator.Refine(exposure, background, config.Background);
             ClearPlane(exposure, MaskPlane.Detected);
             footprints = SourceDetector.Detect(exposure, config.Detection);
@@ -150,7 +161,7 @@ public static class SingleFrameProcessor
             m.Extendedness,
             m.Ixx, m.Iyy, m.Ixy, m.ShapeFlag,
             psf.Ixx, psf.Iyy, psf.Ixy,
-            m.PixelFlagsSaturated, m.PixelFlagsEdge, m.PixelFlagsInterpolated, m.PixelFlagsBad);
+            m.PixelFlagsSaturated, m.PixelFlagsEdge, m.PixelFlagsInterpolated, m.PixelFlagsCr, m.PixelFlagsBad);
     }
 
     /// <summary>

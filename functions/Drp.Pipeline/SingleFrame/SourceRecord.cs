@@ -65,6 +65,7 @@ public sealed record SourceRecord(
     [property: JsonPropertyName("pixelFlags_saturated")] bool PixelFlagsSaturated,
     [property: JsonPropertyName("pixelFlags_edge")] bool PixelFlagsEdge,
     [property: JsonPropertyName("pixelFlags_interpolated")] bool PixelFlagsInterpolated,
+    [property: JsonPropertyName("pixelFlags_cr")] bool PixelFlagsCr,
     [property: JsonPropertyName("pixelFlags_bad")] bool PixelFlagsBad)
 {
     /// <summary>Catalog column names in declaration order, read from the attributes.</summary>
