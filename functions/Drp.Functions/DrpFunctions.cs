@@ -75,6 +75,18 @@ public sealed class DrpFunctions(IServiceProvider services, ILogger<DrpFunctions
     public static Task<VisitResult> ProcessVisitOrchestrator([OrchestrationTrigger] TaskOrchestrationContext context) =>
         new ProcessVisitOrchestrator().RunAsync(context, context.GetInput<VisitInput>()!);
 
+    [Function(nameof(StepOrchestrator))]
+    public static Task<StepSummary> StepOrchestrator([OrchestrationTrigger] TaskOrchestrationContext context) =>
+        new StepOrchestrator().RunAsync(context, context.GetInput<StepInput>()!);
+
+    [Function(nameof(ChunkOrchestrator))]
+    public static Task<ChunkSummary> ChunkOrchestrator([OrchestrationTrigger] TaskOrchestrationContext context) =>
+        new ChunkOrchestrator().RunAsync(context, context.GetInput<ChunkInput>()!);
+
+    [Function(nameof(ProcessJobOrchestrator))]
+    public static Task<JobSummary> ProcessJobOrchestrator([OrchestrationTrigger] TaskOrchestrationContext context) =>
+        new ProcessJobOrchestrator().RunAsync(context, context.GetInput<JobInput>()!);
+
     // ---- activities ----
 
     [Function(nameof(IngestRawActivity))]
@@ -92,4 +104,12 @@ public sealed class DrpFunctions(IServiceProvider services, ILogger<DrpFunctions
     [Function(nameof(ConsolidateVisitSourcesActivity))]
     public Task<ConsolidateVisitResult> ConsolidateVisitSourcesActivity([ActivityTrigger] ConsolidateVisitInput input, CancellationToken cancellationToken) =>
         services.GetRequiredService<ConsolidateVisitSourcesActivity>().ExecuteAsync(input, cancellationToken);
+
+    [Function(nameof(PlanStepActivity))]
+    public Task<StepPlan> PlanStepActivity([ActivityTrigger] StepInput input, CancellationToken cancellationToken) =>
+        services.GetRequiredService<PlanStepActivity>().ExecuteAsync(input, cancellationToken);
+
+    [Function(nameof(LoadJobActivity))]
+    public Task<JobWork> LoadJobActivity([ActivityTrigger] JobInput input, CancellationToken cancellationToken) =>
+        services.GetRequiredService<LoadJobActivity>().ExecuteAsync(input, cancellationToken);
 }

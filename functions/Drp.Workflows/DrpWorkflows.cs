@@ -25,6 +25,8 @@ public static class DrpWorkflows
         services.AddSingleton<ListVisitsActivity>();
         services.AddSingleton<ProcessDetectorActivity>();
         services.AddSingleton<ConsolidateVisitSourcesActivity>();
+        services.AddSingleton<PlanStepActivity>();
+        services.AddSingleton<LoadJobActivity>();
         services.AddSingleton<RawArrivalHandler>();
         return services;
     }
@@ -35,15 +37,22 @@ public static class DrpWorkflows
         registry.AddOrchestrator<IngestRawOrchestrator>();
         registry.AddOrchestrator<ProcessStep1Orchestrator>();
         registry.AddOrchestrator<ProcessVisitOrchestrator>();
+        registry.AddOrchestrator<StepOrchestrator>();
+        registry.AddOrchestrator<ChunkOrchestrator>();
+        registry.AddOrchestrator<ProcessJobOrchestrator>();
         registry.AddActivity<IngestRawActivity>();
         registry.AddActivity<ListVisitsActivity>();
         registry.AddActivity<ProcessDetectorActivity>();
         registry.AddActivity<ConsolidateVisitSourcesActivity>();
+        registry.AddActivity<PlanStepActivity>();
+        registry.AddActivity<LoadJobActivity>();
         return registry;
     }
 
     /// <summary>The orchestrator and activity types, for hosts that adapt them one by one (the Functions app) and for tests.</summary>
-    public static readonly Type[] Orchestrators = [typeof(IngestRawOrchestrator), typeof(ProcessStep1Orchestrator), typeof(ProcessVisitOrchestrator)];
+    public static readonly Type[] Orchestrators = [typeof(IngestRawOrchestrator), typeof(ProcessStep1Orchestrator), typeof(ProcessVisitOrchestrator),
+        typeof(StepOrchestrator), typeof(ChunkOrchestrator), typeof(ProcessJobOrchestrator)];
 
-    public static readonly Type[] Activities = [typeof(IngestRawActivity), typeof(ListVisitsActivity), typeof(ProcessDetectorActivity), typeof(ConsolidateVisitSourcesActivity)];
+    public static readonly Type[] Activities = [typeof(IngestRawActivity), typeof(ListVisitsActivity), typeof(ProcessDetectorActivity), typeof(ConsolidateVisitSourcesActivity),
+        typeof(PlanStepActivity), typeof(LoadJobActivity)];
 }

@@ -10,7 +10,10 @@ namespace Drp.Workflows.Orchestrators;
 /// </summary>
 public sealed class ProcessVisitOrchestrator : TaskOrchestrator<VisitInput, VisitResult>
 {
-    public override async Task<VisitResult> RunAsync(TaskOrchestrationContext context, VisitInput input)
+    public override Task<VisitResult> RunAsync(TaskOrchestrationContext context, VisitInput input) => RunVisitAsync(context, input);
+
+    /// <summary>The visit's work inside the calling orchestration (also a step-1 job of <see cref="ProcessJobOrchestrator"/>).</summary>
+    public static async Task<VisitResult> RunVisitAsync(TaskOrchestrationContext context, VisitInput input)
     {
         var w = input.Work;
         var tasks = w.Detectors

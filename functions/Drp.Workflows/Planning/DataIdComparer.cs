@@ -27,12 +27,19 @@ public sealed class DataIdComparer : IComparer<DataId>
         return string.CompareOrdinal(x.Band, y.Band);
     }
 
-    /// <summary>The data id reduced to <paramref name="dimensions"/> (a subset of the fixed order); the rest become null.</summary>
-    public static DataId Project(DataId id, IReadOnlyList<string> dimensions) => new(
-        id.Instrument,
-        dimensions.Contains("visit") ? id.Visit : null,
-        dimensions.Contains("detector") ? id.Detector : null,
-        dimensions.Contains("tract") ? id.Tract : null,
-        dimensions.Contains("patch") ? id.Patch : null,
-        dimensions.Contains("band") ? id.Band : null);
+    /// <summary>
+    /// The data id reduced to <paramref name="dimensions"/> (a subset of the fixed order); the rest become null, except
+    /// the band, which a visit implies (a visit is taken in one band) and which stays with the visit.
+    /// </summary>
+    public static DataId Project(DataId id, IReadOnlyList<string> dimensions)
+    {
+        bool visit = dimensions.Contains("visit");
+        return new(
+            id.Instrument,
+            visit ? id.Visit : null,
+            dimensions.Contains("detector") ? id.Detector : null,
+            dimensions.Contains("tract") ? id.Tract : null,
+            dimensions.Contains("patch") ? id.Patch : null,
+            visit || dimensions.Contains("band") ? id.Band : null);
+    }
 }

@@ -22,11 +22,11 @@ public sealed class QuantumPlannerTests
     {
         var jobs = await ToListAsync(new QuantumPlanner(s_mini).PlanAsync("step1", "TestCam", KnownRegistry()));
 
-        Assert.Equal(["step1/instrument=TestCam/visit=10", "step1/instrument=TestCam/visit=11"], jobs.Select(j => j.JobId));
+        Assert.Equal(["step1/instrument=TestCam/visit=10/band=r", "step1/instrument=TestCam/visit=11/band=g"], jobs.Select(j => j.JobId));
         Assert.Equal([6, 4], jobs.Select(j => j.Quanta.Count)); // 2 tasks x detectors
         Assert.Equal(
-            ["isr@instrument=TestCam/visit=10/detector=0", "isr@instrument=TestCam/visit=10/detector=1", "isr@instrument=TestCam/visit=10/detector=2",
-             "calibrate@instrument=TestCam/visit=10/detector=0", "calibrate@instrument=TestCam/visit=10/detector=1", "calibrate@instrument=TestCam/visit=10/detector=2"],
+            ["isr@instrument=TestCam/visit=10/detector=0/band=r", "isr@instrument=TestCam/visit=10/detector=1/band=r", "isr@instrument=TestCam/visit=10/detector=2/band=r",
+             "calibrate@instrument=TestCam/visit=10/detector=0/band=r", "calibrate@instrument=TestCam/visit=10/detector=1/band=r", "calibrate@instrument=TestCam/visit=10/detector=2/band=r"],
             jobs[0].Quanta.Select(q => $"{q.Task}@{q.DataId}"));
         // the job asks for the largest memory class, the shortest interval and the longest timeout of its tasks
         Assert.Equal(MemoryClass.Highmem, jobs[0].Memory);
@@ -43,7 +43,7 @@ public sealed class QuantumPlannerTests
 
         Assert.Equal(["instrument", "visit"], reader.LastQuery!.Dimensions);
         Assert.Equal(["calexp"], reader.LastQuery.Inputs.Select(t => t.Name)); // produced by step 1: the step's external input
-        Assert.Equal(["consolidate@instrument=TestCam/visit=10", "consolidate@instrument=TestCam/visit=11"], jobs.SelectMany(j => j.Quanta).Select(q => $"{q.Task}@{q.DataId}"));
+        Assert.Equal(["consolidate@instrument=TestCam/visit=10/band=r", "consolidate@instrument=TestCam/visit=11/band=g"], jobs.SelectMany(j => j.Quanta).Select(q => $"{q.Task}@{q.DataId}"));
     }
 
     [Fact]
@@ -68,7 +68,7 @@ public sealed class QuantumPlannerTests
 
         var e = await Assert.ThrowsAsync<InvalidOperationException>(() => ToListAsync(new QuantumPlanner(s_mini).PlanAsync("step1", "TestCam", reader)));
 
-        Assert.Contains("cluster instrument=TestCam/visit=10 after instrument=TestCam/visit=11", e.Message);
+        Assert.Contains("cluster instrument=TestCam/visit=10/band=r after instrument=TestCam/visit=11/band=g", e.Message);
     }
 
     [Fact]
@@ -130,11 +130,16 @@ public sealed class QuantumPlannerTests
     [InlineData(0, 10, new int[0])]
     public async Task ChunkAsync_Jobs_ChunksOfAtMostMaxJobsInOrder(int jobCount, int max, int[] sizes)
     {
-        var jobs = Enumerable.Range(0, jobCount)
-            .Select(i => new PlannedJob("s", $"s/{i}", new DataId("TestCam", i), [], MemoryClass.Standard, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(10)))
-            .ToAsyncEnumerable();
+        async IAsyncEnumerable<PlannedJob> Jobs()
+        {
+            for (int i = 0; i < jobCount; i++)
+            {
+                await Task.Yield();
+                yield return new PlannedJob("s", $"s/{i}", new DataId("TestCam", i), [], MemoryClass.Standard, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(10));
+            }
+        }
 
-        var chunks = await ToListAsync(QuantumPlanner.ChunkAsync(jobs, max));
+        var chunks = await ToListAsync(QuantumPlanner.ChunkAsync(Jobs(), max));
 
         Assert.Equal(sizes, chunks.Select(c => c.Jobs.Count));
         Assert.Equal(Enumerable.Range(0, sizes.Length), chunks.Select(c => c.Index));
@@ -189,7 +194,7 @@ public sealed class QuantumPlannerTests
             foreach (var id in ids)
             {
                 await Task.Yield();
-                var p = DataIdComparer.Project(id, query.Dimensions) with { Band = id.Band };
+                var p = DataIdComparer.Project(id, query.Dimensions);
                 if (p != last)
                 {
                     last = p;

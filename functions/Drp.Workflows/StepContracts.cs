@@ -1,0 +1,58 @@
+namespace Drp.Workflows;
+
+// Payloads of the chunked step orchestration: ids, counts and blob references only. A job's quanta live in its plan
+// blob, read by the job's own orchestration, never in a step's or a chunk's history.
+
+/// <summary>
+/// A step of the pipeline over every registered raw of an instrument, written to run collection <paramref name="Run"/>.
+/// <paramref name="MaxJobsPerChunk"/> overrides the pipeline's value for the step (tests, small runs).
+/// </summary>
+public sealed record StepInput(string Run, string Instrument, string Step, string CalibCollection = "calib", int? MaxJobsPerChunk = null);
+
+/// <summary>One planned chunk: its index, its jobs' plan blobs (<c>{Prefix}job-{index:D5}.json</c>, 0..Jobs-1) and its quanta count.</summary>
+public sealed record ChunkRef(int Index, string Prefix, int Jobs, long Quanta);
+
+/// <summary>A step's plan: its chunks in order, each of at most <paramref name="MaxJobsPerChunk"/> jobs.</summary>
+public sealed record StepPlan(string Step, int MaxJobsPerChunk, IReadOnlyList<ChunkRef> Chunks)
+{
+    /// <summary>Jobs over every chunk.</summary>
+    public int Jobs => Chunks.Sum(c => c.Jobs);
+
+    /// <summary>Quanta over every chunk.</summary>
+    public long Quanta => Chunks.Sum(c => c.Quanta);
+}
+
+/// <summary>Input of a chunk orchestration.</summary>
+public sealed record ChunkInput(string Run, string Instrument, string CalibCollection, string Step, ChunkRef Chunk);
+
+/// <summary>Input of one job: where its plan blob is.</summary>
+public sealed record JobInput(string Run, string Instrument, string CalibCollection, string Step, string PlanPath);
+
+/// <summary>
+/// What a job orchestration needs from its plan blob: its id, its planned quanta count and its unit of execution.
+/// Step 1's unit is a visit's detectors (<see cref="Visit"/>): each detector's isr..writeSourceTable quanta run as one
+/// <c>ProcessFrameTask</c> activity. Steps without science code yet have no unit.
+/// </summary>
+public sealed record JobWork(string Step, string JobId, int Quanta, VisitWork? Visit);
+
+/// <summary>Outcome counts of units (step 1: detectors); the planned quanta count alongside.</summary>
+public sealed record OutcomeCounts(long PlannedQuanta, long Units, long Succeeded, long Failed, long Unprocessable, long Skipped)
+{
+    /// <summary>No work.</summary>
+    public static OutcomeCounts Zero { get; } = new(0, 0, 0, 0, 0, 0);
+
+    /// <summary>The sum of two counts.</summary>
+    public OutcomeCounts Add(OutcomeCounts o) => new(PlannedQuanta + o.PlannedQuanta, Units + o.Units, Succeeded + o.Succeeded, Failed + o.Failed, Unprocessable + o.Unprocessable, Skipped + o.Skipped);
+}
+
+/// <summary>Fan-in of a job.</summary>
+public sealed record JobSummary(string JobId, OutcomeCounts Counts);
+
+/// <summary>Fan-in of a chunk: its jobs, the jobs that failed as a whole (e.g. an unreadable plan), and their summed outcomes (no per-quantum detail: that is in the ledger).</summary>
+public sealed record ChunkSummary(int Index, int Jobs, int FailedJobs, OutcomeCounts Counts);
+
+/// <summary>Fan-in of a step.</summary>
+public sealed record StepSummary(string Run, string Step, int Chunks, int Jobs, int FailedJobs, OutcomeCounts Counts);
+
+/// <summary>Progress in a chunked step's custom status.</summary>
+public sealed record ChunkedStepProgress(int ChunksTotal, int ChunksDone, int JobsTotal, int JobsDone, long Failed, long Unprocessable);

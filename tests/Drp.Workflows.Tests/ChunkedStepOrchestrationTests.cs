@@ -1,0 +1,159 @@
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
+using Drp.Storage.Datasets;
+using Drp.Storage.Registry;
+using Drp.Workflows.Activities;
+using Drp.Workflows.Orchestrators;
+using Drp.Workflows.Planning;
+using Microsoft.DurableTask;
+using Microsoft.DurableTask.Client;
+using Microsoft.DurableTask.Testing;
+
+namespace Drp.Workflows.Tests;
+
+/// <summary>
+/// The chunked step (<see cref="StepOrchestrator"/> -> <see cref="ChunkOrchestrator"/> -> <see cref="ProcessJobOrchestrator"/>)
+/// on the in-process Durable test host, with a real plan from the repository pipeline written to an in-memory blob store
+/// and the storage activities replaced by recorders under their real names.
+/// </summary>
+public sealed class ChunkedStepOrchestrationTests
+{
+    private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(90);
+    private static readonly PipelineDefinition s_pipeline = PipelineDefinitionLoader.LoadDefault();
+
+    /// <summary>Visits 100..104, detectors 0..2 each: 5 step-1 jobs.</summary>
+    private static IReadOnlyList<DataId> Registry(int visits = 5, int detectors = 3) =>
+        [.. Enumerable.Range(100, visits).SelectMany(v => Enumerable.Range(0, detectors).Select(d => new DataId("LSSTCam", v, d, Band: v % 2 == 0 ? "r" : "i")))];
+
+    private static async Task<(StepPlan Plan, ConcurrentDictionary<string, BinaryData> Blobs)> PlanAsync(IReadOnlyList<DataId> registry, int maxJobsPerChunk)
+    {
+        var blobs = new ConcurrentDictionary<string, BinaryData>();
+        var plan = await StepPlanWriter.WriteAsync(new QuantumPlanner(s_pipeline), "run", "step1", "LSSTCam", new ListReader(registry), maxJobsPerChunk,
+            (path, data, _) => { blobs[path] = data; return Task.CompletedTask; });
+        return (plan, blobs);
+    }
+
+    [Fact]
+    public async Task StepPlanWriter_FiveJobsInChunksOfTwo_WritesOneBlobPerJobAtDeterministicPaths()
+    {
+        var (plan, blobs) = await PlanAsync(Registry(), maxJobsPerChunk: 2);
+
+        Assert.Equal([2, 2, 1], plan.Chunks.Select(c => c.Jobs));
+        Assert.Equal(5 * 3 * 4, plan.Quanta); // 4 step-1 tasks per (visit, detector)
+        Assert.Equal(
+            ["run/_plans/step1/chunk-00000/job-00000.json", "run/_plans/step1/chunk-00000/job-00001.json",
+             "run/_plans/step1/chunk-00001/job-00000.json", "run/_plans/step1/chunk-00001/job-00001.json",
+             "run/_plans/step1/chunk-00002/job-00000.json"],
+            blobs.Keys.Order(StringComparer.Ordinal));
+        var work = LoadJobActivity.ToWork(blobs["run/_plans/step1/chunk-00002/job-00000.json"].ToObjectFromJson<PlannedJob>(StepPlanWriter.Json)!);
+        Assert.Equal((104L, "r"), (work.Visit!.Visit, work.Visit.Band));
+        Assert.Equal([0, 1, 2], work.Visit.Detectors);
+        Assert.Equal(12, work.Quanta);
+    }
+
+    [Fact]
+    public async Task StepOrchestrator_FiveJobsInChunksOfTwo_ThreeChunkSubOrchestrationsAndEveryQuantumOnce()
+    {
+        var (plan, blobs) = await PlanAsync(Registry(), maxJobsPerChunk: 2);
+        var seen = new ConcurrentDictionary<(long, int), int>();
+        await using var host = await StartAsync(plan, blobs, seen, q =>
+            q is { Visit: 103, Detector: 1 } ? throw new IOException("storage went away")
+            : q is { Visit: 104, Detector: 0 } ? QuantumState.Unprocessable
+            : QuantumState.Succeeded);
+
+        var id = await host.Client.ScheduleNewOrchestrationInstanceAsync(nameof(StepOrchestrator), new StepInput("run", "LSSTCam", "step1", MaxJobsPerChunk: 2));
+        var summary = await WaitAsync<StepSummary>(host.Client, id);
+
+        Assert.Equal(15, seen.Count);
+        Assert.All(seen, kv => Assert.Equal(kv.Key == (103, 1) ? 3 : 1, kv.Value)); // only the transient failure is retried
+        Assert.Equal(new StepSummary("run", "step1", 3, 5, 0, new OutcomeCounts(60, 15, 13, 1, 1, 0)), summary);
+        var chunkJobs = new List<int>();
+        for (int c = 0; c < 3; c++)
+        {
+            var chunk = await host.Client.GetInstanceAsync($"{id}:chunk:{c}", getInputsAndOutputs: true);
+            chunkJobs.Add(chunk!.ReadOutputAs<ChunkSummary>()!.Jobs);
+        }
+        Assert.Equal([2, 2, 1], chunkJobs); // never more than MaxJobsPerChunk jobs in one fan-out
+        var state = await host.Client.GetInstanceAsync(id, getInputsAndOutputs: true);
+        Assert.Equal(new ChunkedStepProgress(3, 3, 5, 5, 1, 1), state!.ReadCustomStatusAs<ChunkedStepProgress>());
+    }
+
+    [Fact]
+    public async Task ChunkOrchestrator_OneJobsPlanUnreadable_CountsItAndRunsTheOthers()
+    {
+        var (plan, blobs) = await PlanAsync(Registry(visits: 3), maxJobsPerChunk: 10);
+        blobs.TryRemove(StepPlanWriter.JobPath(plan.Chunks[0], 1), out _);
+        var seen = new ConcurrentDictionary<(long, int), int>();
+        await using var host = await StartAsync(plan, blobs, seen, _ => QuantumState.Succeeded);
+
+        var id = await host.Client.ScheduleNewOrchestrationInstanceAsync(nameof(ChunkOrchestrator), new ChunkInput("run", "LSSTCam", "calib", "step1", plan.Chunks[0]));
+        var summary = await WaitAsync<ChunkSummary>(host.Client, id);
+
+        Assert.Equal(new ChunkSummary(0, 3, 1, new OutcomeCounts(24, 6, 6, 0, 0, 0)), summary);
+        Assert.Equal([100, 102], seen.Keys.Select(k => k.Item1).Distinct().Order().Select(v => (int)v));
+    }
+
+    [Fact]
+    public async Task StepOrchestrator_StepWithoutExecutor_FailsBeforePlanning()
+    {
+        int plans = 0;
+        await using var host = await DurableTaskTestHost.StartAsync(tasks =>
+        {
+            tasks.AddOrchestrator<StepOrchestrator>();
+            tasks.AddActivityFunc<StepInput, StepPlan>(nameof(PlanStepActivity), (_, i) =>
+            {
+                Interlocked.Increment(ref plans);
+                return new StepPlan(i.Step, 1, []);
+            });
+        });
+
+        var id = await host.Client.ScheduleNewOrchestrationInstanceAsync(nameof(StepOrchestrator), new StepInput("run", "LSSTCam", "step3"));
+        using var cts = new CancellationTokenSource(s_timeout);
+        var state = await host.Client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, cts.Token);
+
+        Assert.Equal(OrchestrationRuntimeStatus.Failed, state.RuntimeStatus);
+        Assert.Contains("step 'step3' has no executor yet", state.FailureDetails!.ErrorMessage);
+        Assert.Equal(0, plans);
+    }
+
+    private static Task<DurableTaskTestHost> StartAsync(
+        StepPlan plan, ConcurrentDictionary<string, BinaryData> blobs, ConcurrentDictionary<(long, int), int> seen, Func<DetectorQuantum, QuantumState> outcome) =>
+        DurableTaskTestHost.StartAsync(tasks =>
+        {
+            tasks.AddOrchestrator<StepOrchestrator>();
+            tasks.AddOrchestrator<ChunkOrchestrator>();
+            tasks.AddOrchestrator<ProcessJobOrchestrator>();
+            tasks.AddActivityFunc<StepInput, StepPlan>(nameof(PlanStepActivity), (_, _) => plan);
+            tasks.AddActivityFunc<JobInput, JobWork>(nameof(LoadJobActivity), (_, j) =>
+                blobs.TryGetValue(j.PlanPath, out var data)
+                    ? LoadJobActivity.ToWork(data.ToObjectFromJson<PlannedJob>(StepPlanWriter.Json)!)
+                    : throw new InvalidOperationException($"no plan blob {j.PlanPath}"));
+            tasks.AddActivityFunc<DetectorQuantum, QuantumResult>(nameof(ProcessDetectorActivity), (_, q) =>
+            {
+                seen.AddOrUpdate((q.Visit, q.Detector), 1, (_, n) => n + 1);
+                return new QuantumResult(q.Visit, q.Detector, outcome(q), 1, 1, null, null, false, 1);
+            });
+            tasks.AddActivityFunc<ConsolidateVisitInput, ConsolidateVisitResult>(nameof(ConsolidateVisitSourcesActivity), (_, i) => new ConsolidateVisitResult("p", i.Detectors.Count));
+        });
+
+    private static async Task<T> WaitAsync<T>(DurableTaskClient client, string id)
+    {
+        using var cts = new CancellationTokenSource(s_timeout);
+        var state = await client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, cts.Token);
+        Assert.True(state.RuntimeStatus == OrchestrationRuntimeStatus.Completed, $"{state.RuntimeStatus}: {state.FailureDetails?.ErrorMessage}");
+        return state.ReadOutputAs<T>()!;
+    }
+
+    /// <summary>A registry in a list, already in (visit, detector) order.</summary>
+    private sealed class ListReader(IReadOnlyList<DataId> ids) : IDataIdReader
+    {
+        public async IAsyncEnumerable<DataId> ReadAsync(PlanningQuery query, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+        {
+            await Task.Yield();
+            foreach (var id in ids)
+            {
+                yield return DataIdComparer.Project(id, query.Dimensions);
+            }
+        }
+    }
+}
