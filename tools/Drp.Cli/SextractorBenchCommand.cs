@@ -283,11 +283,13 @@ internal static class SextractorBenchCommand
 
     internal static Metrics Evaluate(Run run, List<Truth> truth, VisitInfo v, SimulationOptions options)
     {
-        double sigma = v.SeeingFwhmArcsec / options.PixelScaleArcsec / (2.0 * Math.Sqrt(2.0 * Math.Log(2.0)));
-        double SignalToNoise(Truth t) => t.Electrons / Math.Sqrt(v.SkyElectronsPerPixel * 4 * Math.PI * sigma * sigma);
-        // Moffat alpha = FWHM / (2 sqrt(2^(1/beta) - 1)).
-        double alpha = v.SeeingFwhmArcsec / options.PixelScaleArcsec * 0.5 / Math.Sqrt(Math.Pow(2.0, 1.0 / options.MoffatBeta) - 1.0);
-        double peakFraction = (options.MoffatBeta - 1) / (Math.PI * alpha * alpha);
+        // Moffat alpha = FWHM / (2 sqrt(2^(1/beta) - 1)); its effective area 1 / ∫p² = π α² (2β − 1) / (β − 1)².
+        double beta = options.MoffatBeta;
+        double alpha = v.SeeingFwhmArcsec / options.PixelScaleArcsec * 0.5 / Math.Sqrt(Math.Pow(2.0, 1.0 / beta) - 1.0);
+        double effectiveArea = Math.PI * alpha * alpha * (2 * beta - 1) / ((beta - 1) * (beta - 1));
+        // Ideal point-source S/N: the PSF-weighted (optimal) S/N against the sky noise alone.
+        double SignalToNoise(Truth t) => t.Electrons / Math.Sqrt(v.SkyElectronsPerPixel * effectiveArea);
+        double peakFraction = (beta - 1) / (Math.PI * alpha * alpha);
         int w = options.DetectorWidth, h = options.DetectorHeight;
         bool Inside(Truth t) => t.X > 10 && t.Y > 10 && t.X < w - 11 && t.Y < h - 11;
         var grid = new SpatialGrid<Detection>(run.Detections, d => (d.X, d.Y), 8);
@@ -333,7 +335,7 @@ internal static class SextractorBenchCommand
             });
         }
         Row("purity (detections within 1″ of a truth source)", ms => F($"{ms.Sum(m => m.Purity * m.Detections) / ms.Sum(m => m.Detections):F3} ({ms.Sum(m => m.Detections)})"));
-        Row("photometry, isolated unsaturated stars S/N > 50: median flux/true − 1", ms => F($"{ms.Average(m => m.PhotometricBias):+0.0000;-0.0000}"));
+        Row("photometry, isolated unsaturated stars S/N > 50: median flux/true − 1", ms => Signed(ms.Average(m => m.PhotometricBias)));
         Row("photometry: robust scatter of flux/true (1.4826 MAD)", ms => F($"{ms.Average(m => m.PhotometricScatter):F4} ({ms.Sum(m => m.PhotometryStars)})"));
         Row("astrometric rms, same stars (mas)", ms => F($"{Math.Sqrt(ms.Average(m => m.AstrometricRmsMas * m.AstrometricRmsMas)):F1}"));
         Row("wall time per frame (s, 1 core)", ms => F($"{ms.Average(m => m.Seconds):F2}"));
@@ -342,6 +344,8 @@ internal static class SextractorBenchCommand
     }
 
     private static string F(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+
+    private static string Signed(double x) => (x >= 0 ? "+" : "−") + Math.Abs(x).ToString("F4", CultureInfo.InvariantCulture);
 
     /// <summary>A bucket grid for nearest-neighbour matching within a few pixels.</summary>
     private sealed class SpatialGrid<T>

@@ -81,12 +81,17 @@ public sealed class SimulatedFrameTests(SimulatedFrameFixture fixture, ITestOutp
         return list;
     }
 
-    /// <summary>Ideal point-source S/N of a truth source: electrons over the sky noise in the PSF's effective area 4πσ².</summary>
+    /// <summary>
+    /// Ideal point-source S/N of a truth source: electrons over the sky noise in the Moffat PSF's effective area
+    /// 1/∫p² = π α² (2β − 1)/(β − 1)² (the S/N of an optimal PSF fit, as <c>drp bench sextractor</c> bins it).
+    /// </summary>
     private double IdealSignalToNoise(FrameSource t)
     {
         var v = fixture.Frame.Visit;
-        double sigma = v.SeeingFwhmArcsec / ArcsecPerPixel / 2.3548;
-        return t.Electrons / Math.Sqrt(v.SkyElectronsPerPixel * 4 * Math.PI * sigma * sigma);
+        double beta = fixture.Simulator.Options.MoffatBeta;
+        double alpha = v.SeeingFwhmArcsec / ArcsecPerPixel * 0.5 / Math.Sqrt(Math.Pow(2.0, 1.0 / beta) - 1.0);
+        double area = Math.PI * alpha * alpha * (2 * beta - 1) / ((beta - 1) * (beta - 1));
+        return t.Electrons / Math.Sqrt(v.SkyElectronsPerPixel * area);
     }
 
     /// <summary>No other truth source brighter than a tenth of this one within 2 arcsec (no deblender yet).</summary>
@@ -234,12 +239,8 @@ public sealed class SimulatedFrameTests(SimulatedFrameFixture fixture, ITestOutp
     [Fact]
     public void Detection_BrightStarsAreFoundAndDetectionsAreReal()
     {
-        var v = fixture.Frame.Visit;
-        double sigma = v.SeeingFwhmArcsec / ArcsecPerPixel / 2.3548;
         var m = Matched();
-        // Ideal point-source S/N: electrons over the sky noise in the PSF's effective area 4 pi sigma².
-        var strong = m.Where(x => x.Truth.Type == SourceType.Star
-            && x.Truth.Electrons / Math.Sqrt(v.SkyElectronsPerPixel * 4 * Math.PI * sigma * sigma) >= 20).ToList();
+        var strong = m.Where(x => x.Truth.Type == SourceType.Star && IdealSignalToNoise(x.Truth) >= 20).ToList();
         double completeness = strong.Count(x => x.Match is not null) / (double)strong.Count;
         int real = m.Where(x => x.Match is not null).Select(x => x.Match!.SourceId).Distinct().Count();
         double purity = real / (double)Sources.Count;
