@@ -61,6 +61,51 @@ public sealed class DrpFunctions(IServiceProvider services, ILogger<DrpFunctions
         return await client.CreateCheckStatusResponseAsync(request, id);
     }
 
+    /// <summary>
+    /// POST /api/runs/{run}/steps/{step}?instrument=X[&amp;maxJobsPerChunk=N]: start a pipeline step, chunked
+    /// (<see cref="Workflows.Orchestrators.StepOrchestrator"/>). An unknown step is a 404 naming the pipeline's steps.
+    /// </summary>
+    [Function(nameof(StartStep))]
+    public async Task<HttpResponseData> StartStep(
+        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "runs/{run}/steps/{step}")] HttpRequestData request,
+        string run,
+        string step,
+        [DurableClient] DurableTaskClient client)
+    {
+        var query = System.Web.HttpUtility.ParseQueryString(request.Url.Query);
+        var instrument = query["instrument"];
+        if (string.IsNullOrWhiteSpace(instrument))
+        {
+            var bad = request.CreateResponse(HttpStatusCode.BadRequest);
+            await bad.WriteStringAsync("query parameter 'instrument' is required");
+            return bad;
+        }
+        int? maxJobsPerChunk = null;
+        if (query["maxJobsPerChunk"] is { } maxText)
+        {
+            if (!int.TryParse(maxText, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int max) || max < 1)
+            {
+                var bad = request.CreateResponse(HttpStatusCode.BadRequest);
+                await bad.WriteStringAsync("query parameter 'maxJobsPerChunk' must be a positive whole number");
+                return bad;
+            }
+            maxJobsPerChunk = max;
+        }
+        var pipeline = Workflows.Planning.PipelineDefinitionLoader.LoadDefault();
+        if (pipeline.Steps.All(s => s.Name != step))
+        {
+            var missing = request.CreateResponse(HttpStatusCode.NotFound);
+            await missing.WriteStringAsync($"pipeline '{pipeline.Name}' has no step '{step}' (steps: {string.Join(", ", pipeline.Steps.Select(s => s.Name))})");
+            return missing;
+        }
+        string id = await client.ScheduleNewOrchestrationInstanceAsync(
+            nameof(StepOrchestrator),
+            new StepInput(run, instrument, step, MaxJobsPerChunk: maxJobsPerChunk),
+            new StartOrchestrationOptions(Workflows.Orchestrators.StepOrchestrator.InstanceIdFor(run, step)));
+        logger.LogInformation("Started {Step} of run {Run} as {InstanceId}", step, run, id);
+        return await client.CreateCheckStatusResponseAsync(request, id);
+    }
+
     // ---- orchestrators ----
 
     [Function(nameof(IngestRawOrchestrator))]
