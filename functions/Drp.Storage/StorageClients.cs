@@ -1,24 +1,82 @@
+using System.ComponentModel.DataAnnotations;
+using Azure.Core;
 using Azure.Data.Tables;
+using Azure.Identity;
 using Azure.Storage.Blobs;
 using Azure.Storage.Queues;
+using Drp.Storage.Caching;
+using Drp.Storage.Datasets;
+using Drp.Storage.Resilience;
+using Microsoft.Extensions.Logging;
 
 namespace Drp.Storage;
 
-/// <summary>The Azure Storage clients of one account, and the containers, queue and tables this system uses.</summary>
+/// <summary>
+/// The Azure Storage clients of one account, and the containers, queue and tables this system uses. Blob and Table
+/// calls go through one <see cref="StorageResilience"/> pipeline per account, which is the only retry in force: the
+/// Blob clients have the SDK's retry switched off (the dataset store retries whole operations, so a body cut short is
+/// read again too), and the Table clients have the pipeline in the SDK's retry slot (each request retried).
+/// The queue client keeps the SDK's default retry (its callers are the event listeners, not the data path).
+/// </summary>
 public sealed class StorageClients
 {
-    public StorageClients(DrpStorageOptions options)
+    /// <param name="options">Account and names.</param>
+    /// <param name="resilience">Retry, timeouts and concurrency (defaults when null).</param>
+    /// <param name="cache">The local read-through cache (none when null).</param>
+    /// <param name="faults">Fault injection (tests, <c>drp demo --inject-faults</c>); off when null or its rate is 0.</param>
+    /// <param name="loggerFactory">Where retries and cache decisions are logged.</param>
+    /// <param name="credential">Overrides the credential the service URIs are used with (tests, tools).</param>
+    public StorageClients(DrpStorageOptions options, StorageResilienceOptions? resilience = null, DatasetCacheOptions? cache = null,
+        FaultInjectionOptions? faults = null, ILoggerFactory? loggerFactory = null, TokenCredential? credential = null)
     {
-        if (string.IsNullOrWhiteSpace(options.ConnectionString))
+        var problems = new List<ValidationResult>();
+        if (!Validator.TryValidateObject(options, new ValidationContext(options), problems, validateAllProperties: true))
         {
-            throw new InvalidOperationException($"{DrpStorageOptions.SectionName}:ConnectionString is not set");
+            throw new InvalidOperationException(string.Join("; ", problems.Select(p => p.ErrorMessage)));
         }
+        // Service URIs (Azure): one Microsoft Entra credential for all three services; else the connection string.
+        credential = options.UsesServiceUris ? credential ?? CredentialFor(options) : null;
         Options = options;
-        Blobs = new BlobServiceClient(options.ConnectionString);
+        Metrics = new DatasetStoreMetrics();
+        var blobOptions = new BlobClientOptions();
+        blobOptions.Retry.MaxRetries = 0;
+        var tableOptions = new TableClientOptions();
+        if (faults is { Rate: > 0 })
+        {
+            BlobFaults = new FaultInjectionPolicy(faults);
+            blobOptions.AddPolicy(BlobFaults, HttpPipelinePosition.PerRetry);
+            if (faults.ApplyToTables)
+            {
+                TableFaults = new FaultInjectionPolicy(faults, FaultKinds.All & ~FaultKinds.TruncatedBody);
+                tableOptions.AddPolicy(TableFaults, HttpPipelinePosition.PerRetry);
+            }
+        }
+        Blobs = credential is null
+            ? new BlobServiceClient(options.ConnectionString, blobOptions)
+            : new BlobServiceClient(new Uri(options.BlobServiceUri!), credential, blobOptions);
+        Resilience = new StorageResilience(resilience ?? new StorageResilienceOptions(), Blobs.AccountName, Metrics,
+            loggerFactory?.CreateLogger<StorageResilience>());
+        tableOptions.RetryPolicy = Resilience.AsHttpPolicy("table");
         // Queue messages are base64, the encoding Event Grid and the Functions QueueTrigger use.
-        Queues = new QueueServiceClient(options.ConnectionString, new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 });
-        Tables = new TableServiceClient(options.ConnectionString);
+        var queueOptions = new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 };
+        Queues = credential is null
+            ? new QueueServiceClient(options.ConnectionString, queueOptions)
+            : new QueueServiceClient(new Uri(options.QueueServiceUri!), credential, queueOptions);
+        Tables = credential is null
+            ? new TableServiceClient(options.ConnectionString, tableOptions)
+            : new TableServiceClient(new Uri(options.TableServiceUri!), credential, tableOptions);
+        Cache = cache is { MaxBytes: > 0 } ? new DatasetCache(cache, loggerFactory?.CreateLogger<DatasetCache>()) : null;
+        Data = StoreFor(options.DataContainer);
     }
+
+    /// <summary>
+    /// The managed identity named by <see cref="DrpStorageOptions.ManagedIdentityClientId"/> (no probing of other
+    /// credential sources in Azure), else <see cref="DefaultAzureCredential"/> (e.g. a developer's az login).
+    /// </summary>
+    public static TokenCredential CredentialFor(DrpStorageOptions options) =>
+        string.IsNullOrWhiteSpace(options.ManagedIdentityClientId)
+            ? new DefaultAzureCredential()
+            : new ManagedIdentityCredential(ManagedIdentityId.FromUserAssignedClientId(options.ManagedIdentityClientId));
 
     public DrpStorageOptions Options { get; }
 
@@ -27,6 +85,24 @@ public sealed class StorageClients
     public QueueServiceClient Queues { get; }
 
     public TableServiceClient Tables { get; }
+
+    /// <summary>The account's resilience pipeline.</summary>
+    public StorageResilience Resilience { get; }
+
+    /// <summary>The local cache, or null when it is off.</summary>
+    public DatasetCache? Cache { get; }
+
+    /// <summary>Counters of the dataset store's reads, writes, retries and cache hits.</summary>
+    public DatasetStoreMetrics Metrics { get; }
+
+    /// <summary>The fault injection policy on the Blob clients, or null when it is off.</summary>
+    public FaultInjectionPolicy? BlobFaults { get; }
+
+    /// <summary>The fault injection policy on the Table clients, or null when it is off.</summary>
+    public FaultInjectionPolicy? TableFaults { get; }
+
+    /// <summary>The dataset store of the data container.</summary>
+    public DatasetStore Data { get; }
 
     public BlobContainerClient RawContainer => Blobs.GetBlobContainerClient(Options.RawContainer);
 
@@ -39,6 +115,9 @@ public sealed class StorageClients
     public TableClient Ledger => Tables.GetTableClient(Options.LedgerTable);
 
     public TableClient Sources => Tables.GetTableClient(Options.SourceTable);
+
+    /// <summary>A dataset store on another container of this account, sharing its resilience pipeline and cache.</summary>
+    public DatasetStore StoreFor(string container) => new(Blobs.GetBlobContainerClient(container), Resilience, Cache);
 
     /// <summary>Creates every container, queue and table that is missing (idempotent).</summary>
     public async Task EnsureCreatedAsync(CancellationToken cancellationToken = default)

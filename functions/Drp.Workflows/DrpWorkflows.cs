@@ -1,10 +1,13 @@
 using Drp.Storage;
+using Drp.Storage.Caching;
+using Drp.Storage.Resilience;
 using Drp.Workflows.Activities;
 using Drp.Workflows.Arrivals;
 using Drp.Workflows.Orchestrators;
 using Microsoft.DurableTask;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Drp.Workflows;
@@ -17,10 +20,17 @@ public static class DrpWorkflows
     {
         services.AddOptions<DrpStorageOptions>()
             .Bind(configuration.GetSection(DrpStorageOptions.SectionName))
-            .ValidateDataAnnotations()
-            .Validate(o => !string.IsNullOrWhiteSpace(o.ConnectionString), $"{DrpStorageOptions.SectionName}:ConnectionString is required")
+            .ValidateDataAnnotations() // includes DrpStorageOptions.Validate: a connection string or the service URIs
             .ValidateOnStart();
-        services.AddSingleton(sp => new StorageClients(sp.GetRequiredService<IOptions<DrpStorageOptions>>().Value));
+        services.AddOptions<StorageResilienceOptions>().Bind(configuration.GetSection(StorageResilienceOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<DatasetCacheOptions>().Bind(configuration.GetSection(DatasetCacheOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<FaultInjectionOptions>().Bind(configuration.GetSection(FaultInjectionOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton(sp => new StorageClients(
+            sp.GetRequiredService<IOptions<DrpStorageOptions>>().Value,
+            sp.GetRequiredService<IOptions<StorageResilienceOptions>>().Value,
+            sp.GetRequiredService<IOptions<DatasetCacheOptions>>().Value,
+            sp.GetRequiredService<IOptions<FaultInjectionOptions>>().Value,
+            sp.GetService<ILoggerFactory>()));
         services.AddSingleton<IngestRawActivity>();
         services.AddSingleton<ListVisitsActivity>();
         services.AddSingleton<ProcessDetectorActivity>();

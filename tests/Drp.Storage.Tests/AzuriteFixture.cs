@@ -1,5 +1,7 @@
 using Drp.Local;
 using Drp.Storage;
+using Drp.Storage.Caching;
+using Drp.Storage.Resilience;
 
 namespace Drp.Storage.Tests;
 
@@ -29,6 +31,31 @@ public sealed class AzuriteFixture : IAsyncLifetime
         await clients.EnsureCreatedAsync();
         return clients;
     }
+
+    /// <summary>Quick retries for tests: the bound on attempts is what matters here, not the waits.</summary>
+    public static StorageResilienceOptions FastRetries(int maxRetryAttempts = 10) => new()
+    {
+        MaxRetryAttempts = maxRetryAttempts,
+        BaseDelay = TimeSpan.FromMilliseconds(1),
+        MaxDelay = TimeSpan.FromMilliseconds(10),
+        AttemptTimeout = TimeSpan.FromSeconds(20),
+        TotalTimeout = TimeSpan.FromSeconds(120),
+    };
+
+    /// <summary>Faults at <paramref name="rate"/> with waits short enough for tests.</summary>
+    public static FaultInjectionOptions Faults(double rate, int seed = 7, bool tables = true) => new()
+    {
+        Rate = rate,
+        Seed = seed,
+        RetryAfter = TimeSpan.FromMilliseconds(2),
+        SlowResponseDelay = TimeSpan.FromMilliseconds(5),
+        ApplyToTables = tables,
+    };
+
+    /// <summary>New clients on the same containers and tables as <paramref name="storage"/>, with other resilience, cache and faults.</summary>
+    public static StorageClients Reopen(StorageClients storage, StorageResilienceOptions? resilience = null, DatasetCacheOptions? cache = null,
+        FaultInjectionOptions? faults = null) =>
+        new(storage.Options, resilience ?? FastRetries(), cache, faults);
 }
 
 [CollectionDefinition(Name)]

@@ -6,13 +6,16 @@ using Drp.Pipeline.Catalogs;
 using Drp.Storage;
 using Drp.Storage.Catalogs;
 using Drp.Storage.Datasets;
+using Drp.Storage.Caching;
 using Drp.Storage.Registry;
+using Drp.Storage.Resilience;
 using Drp.Workflows;
 using Drp.Workflows.Orchestrators;
 using Microsoft.DurableTask;
 using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 
 namespace Drp.Cli;
 
@@ -35,6 +38,15 @@ public sealed record DemoSettings
     public int DuplicateEvents { get; init; }
 
     public TimeSpan Timeout { get; init; } = TimeSpan.FromMinutes(20);
+
+    /// <summary>Fraction of the workers' Blob and Table requests that get an injected fault (0 = none).</summary>
+    public double InjectFaults { get; init; }
+
+    /// <summary>Seed of the injected faults.</summary>
+    public int FaultSeed { get; init; } = 1;
+
+    /// <summary>Byte budget of the workers' dataset cache (in <c>{OutDir}/cache</c>); 0 switches it off.</summary>
+    public long CacheMaxBytes { get; init; } = 1L << 30;
 }
 
 /// <summary>The demo could not run (bad settings, storage unreachable, a stage timed out); the message says which.</summary>
@@ -49,6 +61,10 @@ public sealed class DemoRunner(DemoSettings settings, TextWriter console)
 {
     public async Task<DemoSummary> RunAsync(CancellationToken cancellationToken = default)
     {
+        if (!(settings.InjectFaults is >= 0 and <= 1))
+        {
+            throw new DemoException($"--inject-faults must be a rate in [0, 1], not {settings.InjectFaults}");
+        }
         var total = Stopwatch.StartNew();
         var timings = new Dictionary<string, double>();
         Directory.CreateDirectory(settings.OutDir);
@@ -78,7 +94,13 @@ public sealed class DemoRunner(DemoSettings settings, TextWriter console)
             var campaign = await Stage("simulate", timings, () => Task.Run(() => DemoSimulation.Simulate(settings, Say), cancellationToken));
             await Stage("upload calibrations", timings, () => DemoSimulation.UploadCalibrationsAsync(campaign, storage, cancellationToken));
 
-            using var host = LocalPlatform.BuildHost(connectionString, settings.TaskHub, settings.Verbose);
+            var faults = new FaultInjectionOptions { Rate = settings.InjectFaults, Seed = settings.FaultSeed };
+            var cacheOptions = new DatasetCacheOptions { Root = Path.Combine(settings.OutDir, "cache"), MaxBytes = settings.CacheMaxBytes };
+            StorageClients? workerStorage = null;
+            // The workers' clients: the store's pipeline, cache and (if asked) fault injection; the metrics go to summary.json.
+            using var host = LocalPlatform.BuildHost(connectionString, settings.TaskHub, settings.Verbose, services =>
+                services.AddSingleton(sp => workerStorage = new StorageClients(storageOptions, new StorageResilienceOptions(), cacheOptions, faults,
+                    sp.GetService<ILoggerFactory>())));
             await host.StartAsync(cancellationToken);
             try
             {
@@ -111,6 +133,7 @@ public sealed class DemoRunner(DemoSettings settings, TextWriter console)
                 var summary = await Stage("export", timings, () => ExportAsync(storage, registry, campaign, step, duplicates, cancellationToken));
                 summary = summary with
                 {
+                    DatasetAccess = DatasetAccessSummary.From(workerStorage, settings.InjectFaults),
                     StorageLocation = storageLocation,
                     TimingsSeconds = timings,
                     ElapsedSeconds = total.Elapsed.TotalSeconds,
@@ -284,6 +307,11 @@ public sealed class DemoRunner(DemoSettings settings, TextWriter console)
         foreach (var f in s.Failures)
         {
             console.WriteLine($"  ! {f}");
+        }
+        if (s.DatasetAccess is { } d)
+        {
+            console.WriteLine($"  data access: fault rate {d.FaultRate:P0}, {d.InjectedFaults.Values.Sum()} faults injected, "
+                + string.Join("; ", d.ByDatasetType.Select(kv => $"{kv.Key}: {kv.Value.Gets} GETs, {kv.Value.BytesRead / 1e6:F1} MB, {kv.Value.CacheHits} hits / {kv.Value.CacheMisses} misses, {kv.Value.Retries} retries")));
         }
         console.WriteLine("  timings: " + string.Join(", ", s.TimingsSeconds.Select(kv => $"{kv.Key} {kv.Value:F1} s")));
         console.WriteLine($"  catalogs: {s.Outputs.CatalogFolder}");

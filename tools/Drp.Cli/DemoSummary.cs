@@ -1,4 +1,6 @@
 using System.Text.Json;
+using Drp.Storage;
+using Drp.Storage.Resilience;
 
 namespace Drp.Cli;
 
@@ -22,7 +24,34 @@ public sealed record DemoSummary
     public required IReadOnlyList<string> Failures { get; init; }
     public required Dictionary<string, TableCounts> Tables { get; init; }
     public required OutputLocations Outputs { get; init; }
+    public DatasetAccessSummary? DatasetAccess { get; init; }
     public string StorageLocation { get; init; } = "";
     public Dictionary<string, double> TimingsSeconds { get; init; } = [];
     public double ElapsedSeconds { get; init; }
+}
+
+/// <summary>The workers' dataset access: injected faults and, per dataset type, GETs, bytes, cache hits and misses, retries.</summary>
+public sealed record DatasetAccessSummary(
+    double FaultRate,
+    Dictionary<string, long> InjectedFaults,
+    IReadOnlyDictionary<string, DatasetTypeMetrics> ByDatasetType,
+    long CacheHighWaterBytes)
+{
+    /// <summary>From the workers' clients (null when the workers never built them).</summary>
+    public static DatasetAccessSummary? From(StorageClients? storage, double faultRate)
+    {
+        if (storage is null)
+        {
+            return null;
+        }
+        var injected = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var policy in new[] { storage.BlobFaults, storage.TableFaults })
+        {
+            foreach (var (kind, n) in policy?.Injected ?? new Dictionary<FaultKinds, long>())
+            {
+                injected[kind.ToString()] = injected.GetValueOrDefault(kind.ToString()) + n;
+            }
+        }
+        return new DatasetAccessSummary(faultRate, injected, storage.Metrics.Snapshot(), storage.Cache?.HighWaterBytes ?? 0);
+    }
 }

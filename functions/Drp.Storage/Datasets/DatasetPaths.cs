@@ -8,17 +8,34 @@ public static class DatasetPaths
     /// <summary>The collection that holds calibrations (bias, flat, defects) and reference catalogs.</summary>
     public const string CalibCollection = "calib";
 
+    /// <summary>Where a chained collection's definition (its run collections, in search order) is kept.</summary>
+    public const string ChainFolder = "_chains";
+
+    /// <summary>Throws <see cref="ArgumentException"/> for an empty collection name, one with "..", a leading '/' or the chain folder.</summary>
+    public static void ValidateCollection(string collection)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(collection);
+        if (collection.Contains("..", StringComparison.Ordinal) || collection.StartsWith('/') || collection.Contains('\\')
+            || collection == ChainFolder || collection.StartsWith(ChainFolder + "/", StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"invalid collection name '{collection}'", nameof(collection));
+        }
+    }
+
+    /// <summary><c>_chains/{name}.json</c>: the definition of a chained collection.</summary>
+    public static string ForChain(string name)
+    {
+        ValidateCollection(name);
+        return $"{ChainFolder}/{name}.json";
+    }
+
     /// <summary>
     /// <c>{collection}/{datasetType}/{dim=value/...}/{datasetType}_{values}.{ext}</c>. The data id must carry exactly
     /// the dataset type's dimensions: a missing or extra dimension is a programming error and throws.
     /// </summary>
     public static string For(DatasetType type, DataId id, string collection)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(collection);
-        if (collection.Contains("..", StringComparison.Ordinal) || collection.StartsWith('/'))
-        {
-            throw new ArgumentException($"invalid collection name '{collection}'", nameof(collection));
-        }
+        ValidateCollection(collection);
         var present = new List<(string Name, string Value)> { ("instrument", id.Instrument) };
         if (id.Visit is { } v) present.Add(("visit", v.ToString(System.Globalization.CultureInfo.InvariantCulture)));
         if (id.Detector is { } d) present.Add(("detector", d.ToString("D3", System.Globalization.CultureInfo.InvariantCulture)));

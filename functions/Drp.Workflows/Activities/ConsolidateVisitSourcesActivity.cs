@@ -21,24 +21,23 @@ public sealed class ConsolidateVisitSourcesActivity(StorageClients storage, ILog
 
     public async Task<ConsolidateVisitResult> ExecuteAsync(ConsolidateVisitInput input, CancellationToken cancellationToken = default)
     {
-        var store = new DatasetStore(storage.DataContainer);
+        var store = storage.Data;
         var visitTable = new CatalogTable(SourceSchema.TableName, SourceSchema.Columns);
         foreach (int detector in input.Detectors)
         {
-            var path = DatasetPaths.For(DatasetType.SourceTable, new DataId(input.Instrument, input.Visit, detector), input.Run);
-            var bytes = await store.ReadAllAsync(path, cancellationToken);
+            var bytes = await store.ReadAsync(DatasetType.SourceTable, new DataId(input.Instrument, input.Visit, detector), input.Run, cancellationToken);
             using var ms = new MemoryStream(bytes);
             var part = await ParquetCatalogWriter.ReadAsync(ms, SourceSchema.TableName, SourceSchema.Columns, cancellationToken);
             visitTable.Rows.AddRange(part.Rows);
         }
-        var outPath = DatasetPaths.For(DatasetType.SourceTableVisit, new DataId(input.Instrument, input.Visit), input.Run);
         using var output = new MemoryStream();
         await ParquetCatalogWriter.WriteAsync(output, visitTable, new Dictionary<string, string>
         {
             ["drp.run"] = input.Run,
             ["drp.visit"] = input.Visit.ToString(System.Globalization.CultureInfo.InvariantCulture),
         }, cancellationToken);
-        await store.WriteAsync(outPath, output.ToArray(), "application/vnd.apache.parquet", cancellationToken);
+        var outPath = await store.WriteAsync(DatasetType.SourceTableVisit, new DataId(input.Instrument, input.Visit), input.Run, output.ToArray(),
+            producer: $"{input.Run}/consolidate/visit={input.Visit}", "application/vnd.apache.parquet", cancellationToken);
         logger.LogInformation("Consolidated {Rows} Source rows of visit {Visit} from {Detectors} detectors into {Path}",
             visitTable.Rows.Count, input.Visit, input.Detectors.Count, outPath);
         return new ConsolidateVisitResult(outPath, visitTable.Rows.Count);

@@ -28,7 +28,7 @@ public sealed class IngestRawActivity(StorageClients storage, ILogger<IngestRawA
     public async Task<IngestRawResult> ExecuteAsync(IngestRawInput input, CancellationToken cancellationToken = default)
     {
         var a = input.Arrival;
-        var store = new DatasetStore(storage.Blobs.GetBlobContainerClient(a.Container));
+        var store = storage.StoreFor(a.Container);
         var registry = new RegistryTable(storage.Registry);
         FitsHeader header;
         try
@@ -91,7 +91,7 @@ public sealed class IngestRawActivity(StorageClients storage, ILogger<IngestRawA
         int length = FirstReadBytes;
         while (true)
         {
-            var prefix = await store.ReadPrefixAsync(blobName, length, cancellationToken);
+            var prefix = await store.ReadPrefixAsync(blobName, length, "raw", cancellationToken);
             if (FitsHeaderReader.TryParse(prefix, out var header, out _))
             {
                 return header;

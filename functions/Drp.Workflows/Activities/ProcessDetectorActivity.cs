@@ -55,19 +55,18 @@ public sealed class ProcessDetectorActivity(StorageClients storage, ILogger<Proc
 
     private async Task<(QuantumState State, long Rows, string? Reason, string? Outputs)> RunQuantumAsync(DetectorQuantum q, CancellationToken ct)
     {
-        var data = new DatasetStore(storage.DataContainer);
+        var data = storage.Data;
         var raw = await new RegistryTable(storage.Registry).GetAsync(q.Instrument, q.Visit, q.Detector, ct)
             ?? throw new DatasetNotFoundException($"registry: {q.Instrument} visit {q.Visit} detector {q.Detector}");
-        var rawStore = new DatasetStore(storage.Blobs.GetBlobContainerClient(raw.Container));
+        var rawStore = storage.StoreFor(raw.Container);
 
-        var rawHdus = ReadFits(await rawStore.ReadAllAsync(raw.BlobName, ct));
+        var rawHdus = ReadFits(await rawStore.ReadAllAsync(raw.BlobName, "raw", ct));
         var calibId = new DataId(q.Instrument, Detector: q.Detector);
-        var bias = ReadFits(await data.ReadAllAsync(DatasetPaths.For(DatasetType.Bias, calibId, q.CalibCollection), ct));
-        var flat = ReadFits(await data.ReadAllAsync(DatasetPaths.For(DatasetType.Flat, calibId with { Band = q.Band }, q.CalibCollection), ct));
-        var defectsPath = DatasetPaths.For(DatasetType.Defects, calibId, q.CalibCollection);
-        var defects = await data.ExistsAsync(defectsPath, ct) ? ReadFits(await data.ReadAllAsync(defectsPath, ct)) : null;
-        var refcatText = System.Text.Encoding.UTF8.GetString(await data.ReadAllAsync(
-            DatasetPaths.For(DatasetType.RefCat, new DataId(q.Instrument), q.CalibCollection), ct));
+        var bias = ReadFits(await data.ReadAsync(DatasetType.Bias, calibId, q.CalibCollection, ct));
+        var flat = ReadFits(await data.ReadAsync(DatasetType.Flat, calibId with { Band = q.Band }, q.CalibCollection, ct));
+        var defects = await data.ExistsAsync(DatasetType.Defects, calibId, q.CalibCollection, ct)
+            ? ReadFits(await data.ReadAsync(DatasetType.Defects, calibId, q.CalibCollection, ct)) : null;
+        var refcatText = System.Text.Encoding.UTF8.GetString(await data.ReadAsync(DatasetType.RefCat, new DataId(q.Instrument), q.CalibCollection, ct));
 
         var result = ProcessFrameTask.Run(new ProcessFrameInputs(
             rawHdus, Single(bias), Single(flat), defects is null ? null : Single(defects),
@@ -78,21 +77,22 @@ public sealed class ProcessDetectorActivity(StorageClients storage, ILogger<Proc
         }
 
         var id = new DataId(q.Instrument, q.Visit, q.Detector);
-        var calexpPath = DatasetPaths.For(DatasetType.Calexp, id, q.Run);
+        // Outputs are write-once: only this quantum (a retry of it) may overwrite them.
+        string producer = $"{q.Run}/{q.Key}";
+        string calexpPath, sourcePath;
         using (var calexp = new MemoryStream())
         {
             FitsFile.Write(calexp, result.Calexp!);
-            await data.WriteAsync(calexpPath, calexp.ToArray(), "application/fits", ct);
+            calexpPath = await data.WriteAsync(DatasetType.Calexp, id, q.Run, calexp.ToArray(), producer, "application/fits", ct);
         }
-        var sourcePath = DatasetPaths.For(DatasetType.SourceTable, id, q.Run);
         using (var parquet = new MemoryStream())
         {
             await ParquetCatalogWriter.WriteAsync(parquet, result.Sources!, new Dictionary<string, string> { ["drp.run"] = q.Run }, ct);
-            await data.WriteAsync(sourcePath, parquet.ToArray(), "application/vnd.apache.parquet", ct);
+            sourcePath = await data.WriteAsync(DatasetType.SourceTable, id, q.Run, parquet.ToArray(), producer, "application/vnd.apache.parquet", ct);
         }
         int written = await new TableCatalogWriter(storage.Sources).UpsertAsync(result.Sources!, SourceSchema.PartitionColumn, SourceSchema.RowKeyColumn, ct);
-        var summaryPath = DatasetPaths.For(DatasetType.CcdVisitSummary, id, q.Run);
-        await data.WriteAsync(summaryPath, JsonSerializer.SerializeToUtf8Bytes(result.Summary, new JsonSerializerOptions { WriteIndented = true }), "application/json", ct);
+        var summaryPath = await data.WriteAsync(DatasetType.CcdVisitSummary, id, q.Run,
+            JsonSerializer.SerializeToUtf8Bytes(result.Summary, new JsonSerializerOptions { WriteIndented = true }), producer, "application/json", ct);
         return (QuantumState.Succeeded, written, null, JsonSerializer.Serialize(new[] { calexpPath, sourcePath, summaryPath }));
     }
 
