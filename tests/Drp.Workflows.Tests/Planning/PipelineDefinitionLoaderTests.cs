@@ -125,6 +125,15 @@ public sealed class PipelineDefinitionLoaderTests
     }
 
     [Fact]
+    public void Parse_DuplicateField_ReportsItsLine()
+    {
+        var e = Assert.Throws<PipelineDefinitionException>(() => PipelineDefinitionLoader.Parse("name: a\ninputs: [raw]\nname: b\nsteps: []\n", "dup.yaml"));
+
+        Assert.Equal(3, e.Line);
+        Assert.Contains("name", e.Problem);
+    }
+
+    [Fact]
     public void Parse_BrokenYaml_ReportsTheParserLine()
     {
         var e = Assert.Throws<PipelineDefinitionException>(() => PipelineDefinitionLoader.Parse("name: x\nsteps: [a, b\ninputs: []\n", "broken.yaml"));
