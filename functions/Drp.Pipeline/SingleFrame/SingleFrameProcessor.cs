@@ -1,4 +1,5 @@
 using Drp.Pipeline.Fits;
+using Drp.Pipeline.Wcs;
 
 namespace Drp.Pipeline.SingleFrame;
 
@@ -15,7 +16,14 @@ public sealed record SingleFrameInputs(
     IReadOnlyList<ReferenceObject> ReferenceObjects,
     long Visit,
     int Detector,
-    string Band);
+    string Band)
+{
+    /// <summary>
+    /// The raw's TAN WCS behind <see cref="PixelToSky"/>. When set, the astrometric fit against the reference objects
+    /// refines it (TAN + linear correction) and the sources' coordinates come from the fitted WCS.
+    /// </summary>
+    public TanWcs? Wcs { get; init; }
+}
 
 /// <summary>Configuration of <see cref="SingleFrameProcessor"/>: one record per stage.</summary>
 public sealed record SingleFrameConfig
@@ -31,6 +39,8 @@ public sealed record SingleFrameConfig
     public PsfConfig Psf { get; init; } = new();
 
     public CosmicRayConfig CosmicRay { get; init; } = new();
+
+    public AstrometryConfig Astrometry { get; init; } = new();
 
     public PhotoCalConfig PhotoCal { get; init; } = new() { UsePsfFlux = true };
 
@@ -52,7 +62,11 @@ public abstract record SingleFrameResult
 
     /// <summary>The calexp (background subtracted, electrons), its background, the sources and the CcdVisit summary.</summary>
     public sealed record Processed(
-        Exposure Calexp, BackgroundModel Background, IReadOnlyList<SourceRecord> Sources, CcdVisitSummary Summary) : SingleFrameResult;
+        Exposure Calexp, BackgroundModel Background, IReadOnlyList<SourceRecord> Sources, CcdVisitSummary Summary) : SingleFrameResult
+    {
+        /// <summary>The astrometric solution (null when the inputs carried no <see cref="SingleFrameInputs.Wcs"/>).</summary>
+        public AstrometricSolution? Astrometry { get; init; }
+    }
 
     /// <summary>A typed "cannot be processed" outcome (not an error): record it with its reason and move on.</summary>
     public sealed record Unprocessable(UnprocessableReason Reason, string Message) : SingleFrameResult;
@@ -61,7 +75,8 @@ public abstract record SingleFrameResult
 /// <summary>
 /// Single-frame processing as a pure function: ISR, background, detection, a first PSF from the bright detections,
 /// cosmic-ray detection and repair, a second background pass with the detections masked and detection again, measurement, PSF determination (elliptical Moffat from selected stars),
-/// PSF photometry, Kron flux and extendedness, photometric calibration on psfFlux, then the Source records and the
+/// PSF photometry, Kron flux and extendedness, the astrometric fit (when the inputs carry the raw's TAN WCS),
+/// photometric calibration on psfFlux, then the Source records and the
 /// CcdVisit summary. Bad inputs throw <see cref="IsrInputException"/>; an exposure
 /// without usable reference objects returns <see cref="SingleFrameResult.Unprocessable"/>.
 /// </summary>
@@ -96,12 +111,19 @@ public static class SingleFrameProcessor
         var psf = PsfDeterminer.Determine(exposure, measured, config.Psf);
         measured = PsfPhotometry.Measure(exposure, measured, psf, config.Psf);
 
+        var pixelToSky = inputs.PixelToSky;
+        AstrometricSolution? astrometry = null;
+        if (inputs.Wcs is { } rawWcs)
+        {
+            astrometry = AstrometricFit.Fit(measured, rawWcs, inputs.ReferenceObjects, exposure.Width, exposure.Height, config.Astrometry);
+            pixelToSky = astrometry.Wcs.PixelToSky;
+        }
         var coords = new (double Ra, double Dec)[measured.Count];
         for (int i = 0; i < measured.Count; i++)
         {
-            coords[i] = inputs.PixelToSky(measured[i].X, measured[i].Y);
+            coords[i] = pixelToSky(measured[i].X, measured[i].Y);
         }
-        var sky = DetectorSky.From(inputs.PixelToSky, exposure.Width, exposure.Height);
+        var sky = DetectorSky.From(pixelToSky, exposure.Width, exposure.Height);
         var outcome = PhotometricCalibration.Run(measured, coords, inputs.ReferenceObjects, sky, config.PhotoCal);
         if (outcome is PhotoCalOutcome.Failed failed)
         {
@@ -125,7 +147,7 @@ public static class SingleFrameProcessor
             background.Level, background.Noise,
             psfSigma * 2.0 * Math.Sqrt(2.0 * Math.Log(2.0)) * sky.PixelScaleArcsec, psfSigma, sky.PixelScaleArcsec,
             c[0].Ra, c[0].Dec, c[3].Ra, c[3].Dec, c[2].Ra, c[2].Dec, c[1].Ra, c[1].Dec);
-        return new SingleFrameResult.Processed(exposure, background, sources, summary);
+        return new SingleFrameResult.Processed(exposure, background, sources, summary) { Astrometry = astrometry };
     }
 
     private static void ClearPlane(Exposure exposure, MaskPlane plane)

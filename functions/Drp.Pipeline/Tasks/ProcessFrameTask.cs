@@ -45,7 +45,7 @@ public static class ProcessFrameTask
         }
     }
 
-    /// <summary>The in-memory result (for benchmarks and tests against truth) and the raw's WCS.</summary>
+    /// <summary>The in-memory result (for benchmarks and tests against truth) and the WCS the calexp carries: the fitted one, else the raw's.</summary>
     public static (SingleFrameResult Result, TanWcs Wcs) RunProcessed(ProcessFrameInputs inputs, SingleFrameConfig? config = null)
     {
         ArgumentNullException.ThrowIfNull(inputs);
@@ -53,8 +53,9 @@ public static class ProcessFrameTask
         var wcs = TanWcs.FromHeader(inputs.Raw[0].Header);
         var result = SingleFrameProcessor.Run(new SingleFrameInputs(
             inputs.Raw, inputs.Bias, inputs.Flat, inputs.Defects, wcs.PixelToSky, inputs.ReferenceObjects,
-            inputs.Visit, inputs.Detector, inputs.Band), config ?? SingleFrameConfig.Default);
-        return (result, wcs);
+            inputs.Visit, inputs.Detector, inputs.Band) { Wcs = wcs }, config ?? SingleFrameConfig.Default);
+        // The calexp carries the fitted WCS when the astrometric fit succeeded.
+        return (result, result is SingleFrameResult.Processed { Astrometry.Fitted: true } p ? p.Astrometry!.Wcs : wcs);
     }
 
     /// <summary>
@@ -92,6 +93,15 @@ public static class ProcessFrameTask
         h.Set("NJYPERE", p.Summary.NanojanskyPerElectron, "nJy per electron");
         h.Set("SKYBG", p.Summary.SkyBg, "[electron] subtracted sky level");
         h.Set("NSOURCES", p.Summary.SourceCount, "sources in the Source table");
+        if (p.Astrometry is { } a)
+        {
+            h.Set("ASTFIT", a.Fitted, "WCS refined by the astrometric fit (TAN + linear)");
+            h.Set("ASTNMAT", a.MatchCount, "reference matches used by the astrometric fit");
+            if (a.Fitted)
+            {
+                h.Set("ASTRMS", a.RmsArcsec, "[arcsec] rms of the astrometric fit residuals");
+            }
+        }
         var primary = FitsImage.HeaderOnly(h);
 
         FitsImage Plane(string name, float[] pixels, FitsBitpix bitpix)
