@@ -128,6 +128,10 @@ public sealed class DrpFunctions(IServiceProvider services, ILogger<DrpFunctions
     public static Task<ChunkSummary> ChunkOrchestrator([OrchestrationTrigger] TaskOrchestrationContext context) =>
         new ChunkOrchestrator().RunAsync(context, context.GetInput<ChunkInput>()!);
 
+    [Function(nameof(CampaignOrchestrator))]
+    public static Task<CampaignResult> CampaignOrchestrator([OrchestrationTrigger] TaskOrchestrationContext context) =>
+        new CampaignOrchestrator().RunAsync(context, context.GetInput<CampaignInput>()!);
+
     [Function(nameof(ProcessJobOrchestrator))]
     public static Task<JobSummary> ProcessJobOrchestrator([OrchestrationTrigger] TaskOrchestrationContext context) =>
         new ProcessJobOrchestrator().RunAsync(context, context.GetInput<JobInput>()!);

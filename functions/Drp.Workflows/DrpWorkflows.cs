@@ -50,6 +50,7 @@ public static class DrpWorkflows
         registry.AddOrchestrator<StepOrchestrator>();
         registry.AddOrchestrator<ChunkOrchestrator>();
         registry.AddOrchestrator<ProcessJobOrchestrator>();
+        registry.AddOrchestrator<CampaignOrchestrator>();
         registry.AddActivity<IngestRawActivity>();
         registry.AddActivity<ListVisitsActivity>();
         registry.AddActivity<ProcessDetectorActivity>();
@@ -61,7 +62,7 @@ public static class DrpWorkflows
 
     /// <summary>The orchestrator and activity types, for hosts that adapt them one by one (the Functions app) and for tests.</summary>
     public static readonly Type[] Orchestrators = [typeof(IngestRawOrchestrator), typeof(ProcessStep1Orchestrator), typeof(ProcessVisitOrchestrator),
-        typeof(StepOrchestrator), typeof(ChunkOrchestrator), typeof(ProcessJobOrchestrator)];
+        typeof(StepOrchestrator), typeof(ChunkOrchestrator), typeof(ProcessJobOrchestrator), typeof(CampaignOrchestrator)];
 
     public static readonly Type[] Activities = [typeof(IngestRawActivity), typeof(ListVisitsActivity), typeof(ProcessDetectorActivity), typeof(ConsolidateVisitSourcesActivity),
         typeof(PlanStepActivity), typeof(LoadJobActivity)];

@@ -56,3 +56,32 @@ public sealed record StepSummary(string Run, string Step, int Chunks, int Jobs, 
 
 /// <summary>Progress in a chunked step's custom status.</summary>
 public sealed record ChunkedStepProgress(int ChunksTotal, int ChunksDone, int JobsTotal, int JobsDone, long Failed, long Unprocessable);
+
+/// <summary>
+/// A campaign: the pipeline's <paramref name="Steps"/> in order over an instrument's registered raws, into run
+/// collection <paramref name="Run"/>, with a QA gate after each step: at most <paramref name="MaxFailedFraction"/> of
+/// its units failed and no job failed as a whole; with <paramref name="RequireApproval"/>, an operator's approval too.
+/// </summary>
+public sealed record CampaignInput(string Run, string Instrument, IReadOnlyList<string> Steps, string CalibCollection = "calib", double MaxFailedFraction = 0.05, bool RequireApproval = false);
+
+/// <summary>An operator's decision at a gate (the payload of the campaign's approval event).</summary>
+public sealed record GateDecision(bool Approved, string? Reason = null);
+
+/// <summary>A campaign's custom status: what it is doing, at which step, and why (a gate's reason while it waits or stops).</summary>
+public sealed record CampaignProgress(string Phase, string? Step, int StepsDone, int StepsTotal, string? Reason)
+{
+    /// <summary>Running a step.</summary>
+    public const string Running = "running";
+
+    /// <summary>Waiting for an operator's approval at a gate.</summary>
+    public const string WaitingForApproval = "waiting-for-approval";
+
+    /// <summary>Stopped at a gate (failed checks or a rejection) or by a failed step.</summary>
+    public const string Stopped = "stopped";
+
+    /// <summary>Every step done and every gate passed.</summary>
+    public const string Completed = "completed";
+}
+
+/// <summary>Fan-in of a campaign: each step's summary, and where and why it stopped if it did.</summary>
+public sealed record CampaignResult(string Run, IReadOnlyList<StepSummary> Steps, bool Completed, string? StoppedAfter, string? Reason);
