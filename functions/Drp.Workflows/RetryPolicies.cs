@@ -5,11 +5,14 @@ namespace Drp.Workflows;
 /// <summary>Retry options shared by the orchestrators: transient faults only, bounded attempts, exponential backoff.</summary>
 public static class RetryPolicies
 {
-    /// <summary>Exception types that mean the input is bad: retrying cannot help.</summary>
+    /// <summary>Exception types (exact names: a failure carries its concrete type) that mean the input is bad: retrying cannot help.</summary>
     private static readonly string[] Permanent =
     [
         "Drp.Pipeline.Fits.FitsFormatException",
+        "Drp.Pipeline.SingleFrame.IsrInputException",
+        "Drp.Pipeline.Catalogs.ReferenceCatalogException",
         "Drp.Storage.Datasets.DatasetNotFoundException",
+        "Drp.Storage.Datasets.DatasetConflictException",
         "System.ArgumentException",
         "System.FormatException",
         "System.InvalidOperationException",

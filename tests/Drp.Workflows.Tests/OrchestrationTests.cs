@@ -159,6 +159,8 @@ public sealed class OrchestrationTests
         Assert.True(RetryPolicies.IsPermanent(inner));
         Assert.True(RetryPolicies.IsPermanent(new TaskFailureDetails("Wrapper", "x", null, inner, null)));
         Assert.False(RetryPolicies.IsPermanent(new TaskFailureDetails(typeof(IOException).FullName!, "x", null, null, null)));
+        Assert.True(RetryPolicies.IsPermanent(new TaskFailureDetails(typeof(Drp.Pipeline.SingleFrame.IsrInputException).FullName!, "bad raw", null, null, null)));
+        Assert.True(RetryPolicies.IsPermanent(new TaskFailureDetails(typeof(Drp.Pipeline.Catalogs.ReferenceCatalogException).FullName!, "bad refcat", null, null, null)));
     }
 
     private static T Fail<T>(Exception e) => throw e;

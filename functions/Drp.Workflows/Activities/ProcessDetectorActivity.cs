@@ -69,7 +69,7 @@ public sealed class ProcessDetectorActivity(StorageClients storage, ILogger<Proc
         var refcatText = System.Text.Encoding.UTF8.GetString(await data.ReadAsync(DatasetType.RefCat, new DataId(q.Instrument), q.CalibCollection, ct));
 
         var result = ProcessFrameTask.Run(new ProcessFrameInputs(
-            rawHdus, Single(bias), Single(flat), defects is null ? null : Single(defects),
+            rawHdus, ProcessFrameTask.SingleImage(bias, "bias"), ProcessFrameTask.SingleImage(flat, "flat"), defects is null ? null : ProcessFrameTask.SingleImage(defects, "defects"),
             ReferenceCatalog.ParseCsv(refcatText, q.Band), q.Visit, q.Detector, q.Band));
         if (result.Unprocessable is { } reason)
         {
@@ -101,9 +101,4 @@ public sealed class ProcessDetectorActivity(StorageClients storage, ILogger<Proc
         using var ms = new MemoryStream(bytes, writable: false);
         return FitsFile.Read(ms);
     }
-
-    /// <summary>A calibration is one image: the primary HDU, or the first extension of a file whose primary has no data.</summary>
-    private static FitsImage Single(IReadOnlyList<FitsImage> hdus) =>
-        hdus.FirstOrDefault(h => h.Width > 0 && h.Height > 0)
-        ?? throw new FitsFormatException(FitsErrorKind.MissingKeyword, "calibration file holds no image");
 }
