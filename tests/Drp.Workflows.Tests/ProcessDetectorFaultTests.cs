@@ -1,0 +1,61 @@
+using Drp.Storage;
+using Drp.Storage.Datasets;
+using Drp.Storage.Registry;
+using Drp.Storage.Resilience;
+using Drp.Workflows.Activities;
+using Drp.Workflows.Tests.Planning;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Drp.Workflows.Tests;
+
+/// <summary>
+/// DM-33786's lesson end to end at the quantum: when every blob read fails, the step-1 activity fails loudly with the
+/// typed error after bounded attempts, records the quantum as failed, and writes no product — nothing downstream can
+/// take it for a success.
+/// </summary>
+public sealed class ProcessDetectorFaultTests(PlanningAzuriteFixture fixture) : IClassFixture<PlanningAzuriteFixture>
+{
+    [Fact]
+    public async Task Execute_EveryBlobReadFaulted_ThrowsDatasetUnavailableRecordsFailedAndWritesNothing()
+    {
+        string s = Guid.NewGuid().ToString("N")[..10];
+        var options = new DrpStorageOptions
+        {
+            ConnectionString = fixture.Azurite.ConnectionString,
+            RawContainer = "raw" + s,
+            DataContainer = "data" + s,
+            ArrivalsQueue = "arrivals" + s,
+            RegistryTable = "Reg" + s,
+            LedgerTable = "Ledger" + s,
+            SourceTable = "Source" + s,
+        };
+        var clean = new StorageClients(options);
+        await clean.EnsureCreatedAsync();
+        await clean.RawContainer.UploadBlobAsync("raw_1_000.fits", BinaryData.FromBytes(new byte[2880 * 4]));
+        await new RegistryTable(clean.Registry).RegisterAsync(
+            new RawRecord("LSSTCam-sim", 1, 0, "r", 30, 60000, options.RawContainer, "raw_1_000.fits", null));
+        var faulted = new StorageClients(options,
+            new StorageResilienceOptions { MaxRetryAttempts = 2, BaseDelay = TimeSpan.FromMilliseconds(5), MaxDelay = TimeSpan.FromMilliseconds(20) },
+            faults: new FaultInjectionOptions { Rate = 1.0, ApplyToTables = false, RetryAfter = TimeSpan.FromMilliseconds(5), SlowResponseDelay = TimeSpan.FromMilliseconds(5) });
+        var activity = new ProcessDetectorActivity(faulted, NullLogger<ProcessDetectorActivity>.Instance);
+        var quantum = new DetectorQuantum("run" + s, "LSSTCam-sim", "calib", 1, 0, "r");
+
+        await Assert.ThrowsAsync<DatasetUnavailableException>(() => activity.ExecuteAsync(quantum));
+
+        var record = await new QuantumLedger(clean.Ledger).GetAsync(quantum.Run, quantum.Key);
+        Assert.NotNull(record);
+        Assert.Equal(QuantumState.Failed, record.State);
+        Assert.Contains(nameof(DatasetUnavailableException), record.ErrorClass);
+        Assert.Equal(0, record.OutputRows);
+        var written = new List<string>();
+        await foreach (var blob in clean.DataContainer.GetBlobsAsync(Azure.Storage.Blobs.Models.BlobTraits.None, Azure.Storage.Blobs.Models.BlobStates.None, quantum.Run, CancellationToken.None))
+        {
+            written.Add(blob.Name);
+        }
+        Assert.Empty(written);
+        await foreach (var _ in clean.Sources.QueryAsync<Azure.Data.Tables.TableEntity>())
+        {
+            Assert.Fail("a Source row was written for a failed quantum");
+        }
+    }
+}
