@@ -3,7 +3,11 @@ using System.Globalization;
 namespace Drp.Pipeline.Catalogs;
 
 /// <summary>One failed check: which table and column, which check, how many rows, and a sentence for the operator.</summary>
-public sealed record QaFinding(string Table, string? Column, string Check, long Count, string Message);
+public sealed record QaFinding(string Table, string? Column, string Check, long Count, string Message)
+{
+    /// <summary>The predicate of <see cref="Message"/> ("are NaN or infinite"), so findings of several parts can be merged.</summary>
+    public string What { get; init; } = "";
+}
 
 /// <summary>Null or NaN values of one column: what the report's "NaN fraction per column" plot shows.</summary>
 public sealed record ColumnNulls(string Column, long Missing);
@@ -171,8 +175,31 @@ public static class CatalogQa
     /// <summary>Every value of <see cref="Column"/> must be one of <see cref="ParentKeys"/> (the keys of <see cref="ParentTable"/>).</summary>
     public sealed record ForeignKey(string Column, string ParentTable, IReadOnlySet<object> ParentKeys);
 
+    /// <summary>
+    /// One report for a table checked in parts (e.g. one Parquet file per detector): rows, missing values and finding
+    /// counts are summed per column and check; checks run is that of one part (every part runs the same checks).
+    /// </summary>
+    public static QaReport Merge(string table, IReadOnlyList<QaReport> parts)
+    {
+        long rows = parts.Sum(p => p.Rows);
+        var findings = parts.SelectMany(p => p.Findings)
+            .GroupBy(f => (f.Column, f.Check, f.What))
+            .Select(g => Finding(table, g.Key.Column ?? "", g.Key.Check, g.Sum(f => f.Count), rows, g.Key.What))
+            .ToList();
+        var missing = parts.SelectMany(p => p.Missing).GroupBy(m => m.Column).Select(g => new ColumnNulls(g.Key, g.Sum(m => m.Missing))).ToList();
+        return new QaReport(table, rows, parts.Count == 0 ? 0 : parts.Max(p => p.ChecksRun), findings)
+        {
+            Missing = missing,
+            NotRun = parts.SelectMany(p => p.NotRun).Distinct(StringComparer.Ordinal).ToList(),
+        };
+    }
+
+    /// <summary>A finding with its operator sentence: "Source.psfFlux: 3 of 1,200 rows are NaN or infinite".</summary>
+    public static QaFinding Finding(string table, string column, string check, long count, long rows, string what) =>
+        new(table, column, check, count, string.Create(CultureInfo.InvariantCulture, $"{table}.{column}: {count:N0} of {rows:N0} rows {what}")) { What = what };
+
     private static QaFinding Finding(CatalogTable table, string column, string check, long count, long rows, string what) =>
-        new(table.Name, column, check, count, string.Create(CultureInfo.InvariantCulture, $"{table.Name}.{column}: {count:N0} of {rows:N0} rows {what}"));
+        Finding(table.Name, column, check, count, rows, what);
 
     private sealed record Range(double Min, double Max, bool MaxInclusive, bool MinExclusive)
     {
