@@ -92,7 +92,9 @@ public static class RunReportBuilder
     private static string DensityPlot(RunReportInput input)
     {
         var positions = ReportStatistics.Positions(input.Sources);
-        if (ReportStatistics.Density(positions) is not { } d)
+        // About four sources per occupied bin on average over a uniform field, between 4 x 4 and 60 x 60 bins.
+        int bins = Math.Clamp((int)Math.Round(Math.Sqrt(positions.Count / 4.0)), 4, 60);
+        if (ReportStatistics.Density(positions, bins) is not { } d)
         {
             return NoData(DensityId, input.Sources.Rows.Count == 0 ? "the run has no Source rows." : "no Source row has a finite coord_ra and coord_dec.");
         }
@@ -235,11 +237,12 @@ public static class RunReportBuilder
 
     private static void Legend(SvgChart chart, IEnumerable<string> bands)
     {
-        double lx = chart.Left + 10;
+        // Above the plot area, left: it never hides a point.
+        double lx = chart.Left + 6;
         foreach (var b in bands)
         {
-            chart.Circle(lx, chart.Top + 12, 4, ColorMap.Band(b));
-            chart.Text(lx + 7, chart.Top + 16, b);
+            chart.Circle(lx, chart.Top - 8, 4, ColorMap.Band(b));
+            chart.Text(lx + 7, chart.Top - 4, b);
             lx += 30;
         }
     }
@@ -279,11 +282,16 @@ public static class RunReportBuilder
         }
         chart.Axes(x, y, "true magnitude (AB)", "psfFlux / true flux");
         Legend(chart, matches.Select(m => m.Band).Distinct().Order());
-        var perBand = matches.GroupBy(m => m.Band).OrderBy(g => g.Key)
-            .Select(g => string.Create(CultureInfo.InvariantCulture, $"{g.Key}: {g.Count():N0} matched, median ratio {ReportStatistics.Median(g.Select(m => m.Ratio)):F3}"));
+        // Faint sources scatter (and detection favours upward fluctuations): the bright quarter says more about calibration.
+        var perBand = matches.GroupBy(m => m.Band).OrderBy(g => g.Key).Select(g =>
+        {
+            var bright = g.OrderBy(m => m.TrueMag).Take(Math.Max(1, g.Count() / 4)).ToList();
+            return string.Create(CultureInfo.InvariantCulture,
+                $"{g.Key}: {g.Count():N0} matched, median ratio {ReportStatistics.Median(g.Select(m => m.Ratio)):F3}, {ReportStatistics.Median(bright.Select(m => m.Ratio)):F3} for the brightest quarter (true mag < {bright[^1].TrueMag:F1})");
+        });
         string sampled = stride > 1 ? string.Create(CultureInfo.InvariantCulture, $" Every {stride}th match drawn.") : "";
         return chart + Caption(string.Create(CultureInfo.InvariantCulture,
-            $"Sources matched one to one within {input.MatchRadiusArcsec}″ of a truth object of their band, per detector-visit ({string.Join("; ", perBand)}).{sampled} Points beyond the y range are drawn faint at its edge. Truth: {input.TruthSource ?? "given"}."));
+            $"Sources matched one to one within {input.MatchRadiusArcsec}″ of a truth object of their band, per detector-visit ({string.Join("; ", perBand)}).{sampled} The truth holds stars and galaxies alike, and a resolved galaxy's psfFlux falls short of its total flux. Points beyond the y range are drawn faint at its edge. Truth: {input.TruthSource ?? "given"}."));
     }
 
     private static string FailuresPlot(RunReportInput input)
@@ -319,10 +327,10 @@ public static class RunReportBuilder
                 $"class=\"failure\" data-state=\"{Esc(f.State)}\" fill-opacity=\"0.8\"");
         }
         chart.Axes(x, y, "RA (deg, east to the left)", "Dec (deg)", v => v.ToString("0.###", CultureInfo.InvariantCulture), v => v.ToString("0.###", CultureInfo.InvariantCulture));
-        chart.Circle(chart.Left + 10, chart.Top + 12, 5, "#c62828");
-        chart.Text(chart.Left + 18, chart.Top + 16, "failed");
-        chart.Circle(chart.Left + 70, chart.Top + 12, 5, "#ef8f00");
-        chart.Text(chart.Left + 78, chart.Top + 16, "unprocessable");
+        chart.Circle(chart.Left + 6, chart.Top - 8, 5, "#c62828");
+        chart.Text(chart.Left + 14, chart.Top - 4, "failed");
+        chart.Circle(chart.Left + 60, chart.Top - 8, 5, "#ef8f00");
+        chart.Text(chart.Left + 68, chart.Top - 4, "unprocessable");
         return chart + Caption(string.Create(CultureInfo.InvariantCulture,
             $"{placed.Count} of {input.Failures.Count} failed or unprocessable quanta placed at their detector's centre; grey: the {outlines.Count} detector-visits that succeeded."));
     }
