@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Drp.Cli;
+using Drp.Cli.Report;
 
 var root = new RootCommand("drp: Serverless.Drp's operator command — run a Data Release Production locally, simulate a survey.");
 root.Subcommands.Add(DemoCommand.Create());
@@ -14,4 +15,5 @@ foreach (var command in OperatorCommands.Create())
 {
     root.Subcommands.Add(command);
 }
+root.Subcommands.Add(ReportCommand.Create());
 return await root.Parse(args).InvokeAsync();
