@@ -88,15 +88,29 @@ public sealed class RunReportGatherer(StorageClients storage)
                 summaries.Add(summary);
             }
         }
-        var ccdVisitIds = summaries.Select(s => (object)s.CcdVisitId).ToHashSet();
-        var qa = CatalogQa.Check(table, SourceSchema.RowKeyColumn,
-            [new CatalogQa.ForeignKey(SourceSchema.PartitionColumn, "CcdVisit", ccdVisitIds)]);
+        // The checks of the schema (the same the step's gate runs), on what the report shows.
+        var parents = new Dictionary<string, IReadOnlySet<object>>
+        {
+            [$"{CcdVisitSchema.TableName}.ccdVisitId"] = summaries.Select(s => (object)s.CcdVisitId).ToHashSet(),
+        };
+        var sourceQa = CatalogQa.Check(table, SourceSchema.Table, parents);
+        var ccdQa = CatalogQa.Check(CcdVisitSchema.ToTable(summaries), CcdVisitSchema.Table);
+        // The gate's stored results add the coverage maps: empty cells where a detector was processed.
+        var qaPath = DatasetPaths.For(DatasetType.CatalogQaOf("step1"), new DataId(instrument), run);
+        if (await storage.Data.ExistsAsync(qaPath, cancellationToken))
+        {
+            var doc = JsonSerializer.Deserialize<Drp.Workflows.Activities.StepQaDocument>(await storage.Data.ReadAllAsync(qaPath, cancellationToken));
+            foreach (var w in doc?.Warnings ?? [])
+            {
+                notes.Add($"coverage: {w}");
+            }
+        }
         return new RunReportInput
         {
             Run = run,
             Sources = table,
             CcdVisits = summaries,
-            Qa = [qa],
+            Qa = [sourceQa, ccdQa],
             Failures = failures.OrderBy(f => f.Visit).ThenBy(f => f.Detector).ThenBy(f => f.QuantumKey, StringComparer.Ordinal).ToList(),
             QuantaTotal = ledger.Count,
             Notes = notes.Order(StringComparer.Ordinal).ToList(),
