@@ -94,6 +94,28 @@ public sealed class ExportCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Export_RerunWithOtherStripes_ReplacesThePreviousExport_AndAFailedRunLeavesItWhole()
+    {
+        await WriteSourcesAsync(Path.Combine(Input, "source.parquet"), 300, 0, 5);
+        var (exit, _, stderr) = await DrpProcess.RunDrpAsync("export", "--input", Input, "--out", Out);
+        Assert.True(exit == 0, stderr);
+
+        (exit, _, stderr) = await DrpProcess.RunDrpAsync("export", "--input", Input, "--out", Out, "--stripes", "18", "--substripes", "4");
+        Assert.True(exit == 0, stderr);
+        string manifestJson = await File.ReadAllTextAsync(Path.Combine(Out, PartitionedCatalogExport.ManifestName));
+        var manifest = PartitionManifest.Parse(manifestJson);
+        Assert.Equal(18, manifest.Partitioning.NumStripes);
+        Assert.Equal(manifest.Files.Select(f => f.Path).Append(PartitionedCatalogExport.ManifestName).Order(),
+            Directory.GetFiles(Out).Select(Path.GetFileName).Order()); // no chunk of the 85-stripe export is left
+
+        await File.WriteAllTextAsync(Path.Combine(Input, "zz-broken.parquet"), "not parquet");
+        (exit, _, _) = await DrpProcess.RunDrpAsync("export", "--input", Input, "--out", Out);
+        Assert.Equal(3, exit);
+        Assert.Equal(manifestJson, await File.ReadAllTextAsync(Path.Combine(Out, PartitionedCatalogExport.ManifestName)));
+        Assert.All(manifest.Files, f => Assert.True(File.Exists(Path.Combine(Out, f.Path))));
+    }
+
+    [Fact]
     public async Task Export_InputThatDoesNotExist_ExitsUsageNamingIt()
     {
         var (exit, _, stderr) = await DrpProcess.RunDrpAsync("export", "--input", Path.Combine(_dir, "nope"), "--out", Out);

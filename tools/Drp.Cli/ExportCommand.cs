@@ -97,9 +97,10 @@ internal static class ExportCommand
             await stderr.WriteLineAsync($"drp export: --input: no *.parquet file in {string.Join(", ", inputs)}");
             return ExitCodes.Usage;
         }
-        if (await PrepareOutputAsync(outDir, stderr, ct) is { } refused)
+        var (refused, previousFiles) = await CheckOutputAsync(outDir, stderr, ct);
+        if (refused is not null)
         {
-            return refused;
+            return refused.Value;
         }
 
         var export = new PartitionedCatalogExport(partitioner);
@@ -114,6 +115,10 @@ internal static class ExportCommand
             await stderr.WriteLineAsync($"drp export: invalid input: {e.Message}");
             return ExitCodes.InvalidInput;
         }
+        foreach (var stale in previousFiles.Except(manifest.Files.Select(f => Path.GetFullPath(Path.Combine(outDir, f.Path)))))
+        {
+            File.Delete(stale); // a chunk of the previous export that this one does not have
+        }
         var t = manifest.Totals;
         await stdout.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
             $"exported {t.InputRows} rows from {files.Count} files into {t.Files} chunks ({config.NumStripes} stripes, {config.NumSubStripesPerStripe} sub-stripes, overlap {config.OverlapDeg} deg): "
@@ -121,14 +126,17 @@ internal static class ExportCommand
         return ExitCodes.Exported;
     }
 
-    /// <summary>Refuses a folder that holds anything but a previous export; removes a previous export's files.</summary>
-    private static async Task<int?> PrepareOutputAsync(string outDir, TextWriter stderr, CancellationToken ct)
+    /// <summary>
+    /// Refuses an --out that holds anything but a previous export; returns the previous export's chunk files, removed
+    /// after a successful export when it has no such chunk (left alone when this export fails).
+    /// </summary>
+    private static async Task<(int? Refused, IReadOnlyList<string> PreviousFiles)> CheckOutputAsync(string outDir, TextWriter stderr, CancellationToken ct)
     {
         if (!Directory.Exists(outDir) || !Directory.EnumerateFileSystemEntries(outDir).Any())
         {
-            return null;
+            return (null, []);
         }
-        string manifestPath = Path.Combine(outDir, PartitionedCatalogExport.ManifestName);
+        string manifestPath = Path.GetFullPath(Path.Combine(outDir, PartitionedCatalogExport.ManifestName));
         PartitionManifest? previous = null;
         if (File.Exists(manifestPath))
         {
@@ -141,18 +149,14 @@ internal static class ExportCommand
                 // Not our manifest: refused below like any other content.
             }
         }
-        var ours = previous?.Files.Select(f => Path.GetFullPath(Path.Combine(outDir, f.Path))).Append(Path.GetFullPath(manifestPath)).ToHashSet(StringComparer.Ordinal);
-        var present = Directory.EnumerateFileSystemEntries(outDir, "*", SearchOption.AllDirectories).Select(Path.GetFullPath).ToArray();
-        if (ours is null || present.Any(p => !ours.Contains(p)))
+        var ours = previous?.Files.Select(f => Path.GetFullPath(Path.Combine(outDir, f.Path))).ToList();
+        var present = Directory.EnumerateFileSystemEntries(outDir, "*", SearchOption.AllDirectories).Select(Path.GetFullPath);
+        if (ours is null || present.Any(p => p != manifestPath && !ours.Contains(p, StringComparer.Ordinal)))
         {
             await stderr.WriteLineAsync($"drp export: --out '{Path.GetFullPath(outDir)}' is not empty and not a previous export: give an empty or new folder");
-            return ExitCodes.Usage;
+            return (ExitCodes.Usage, []);
         }
-        foreach (var p in present)
-        {
-            File.Delete(p);
-        }
-        return null;
+        return (null, ours.Where(File.Exists).ToList());
     }
 
     private static async IAsyncEnumerable<CatalogTable> ReadAllAsync(IReadOnlyList<string> files, ConsoleProgress progress, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct = default)

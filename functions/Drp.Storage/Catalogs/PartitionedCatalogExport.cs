@@ -27,7 +27,8 @@ public sealed class DirectoryExportTarget(string root) : IExportTarget
             throw new ArgumentException($"'{name}' is outside the export folder", nameof(name));
         }
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        await File.WriteAllBytesAsync(path, content.ToArray(), cancellationToken);
+        await using var file = File.Create(path);
+        await file.WriteAsync(content, cancellationToken);
     }
 }
 

@@ -3,7 +3,9 @@ namespace Drp.Pipeline.Catalogs.Partitioning;
 /// <summary>
 /// Parameters of Qserv's spherical partitioning: the sky is cut into <see cref="NumStripes"/> declination stripes of
 /// equal height, each stripe into <see cref="NumSubStripesPerStripe"/> sub-stripes; <see cref="OverlapDeg"/> is the
-/// radius of the margin copied into neighbouring chunks. Qserv's defaults are 85, 12 and 0.01667 deg (1 arcmin).
+/// radius of the margin copied into neighbouring chunks. The defaults are 85 stripes, 12 sub-stripes (the layout of
+/// lsst.sphgeom's Chunker examples, chunks of about 2.1 deg) and 1 arcmin (Qserv's partitioner tool itself defaults
+/// to 18, 100 and 0.01 deg).
 /// </summary>
 public sealed record SkyPartitioningConfig(int NumStripes = 85, int NumSubStripesPerStripe = 12, double OverlapDeg = 0.01667);
 
