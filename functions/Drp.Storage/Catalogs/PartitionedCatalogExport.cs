@@ -168,6 +168,10 @@ public sealed class PartitionedCatalogExport(SkyPartitioner partitioner, string 
             foreach (var id in group)
             {
                 var (own, overlap) = rows[id];
+                if (own.Count != counts[id].Own || overlap.Count != counts[id].Overlap)
+                {
+                    throw new CatalogExportException($"the input changed during the export: chunk {id} had {counts[id].Own} + {counts[id].Overlap} rows at first, {own.Count} + {overlap.Count} now");
+                }
                 var chunk = new CatalogTable(table!, outColumns);
                 chunk.Rows.AddRange(own);
                 chunk.Rows.AddRange(overlap);
