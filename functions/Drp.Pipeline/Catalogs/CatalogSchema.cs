@@ -95,8 +95,9 @@ public sealed class CatalogSchema
 
     private readonly Dictionary<string, TableSchema> _tables;
 
-    private CatalogSchema(string name, string description, string version, IReadOnlyList<TableSchema> tables)
+    private CatalogSchema(string name, string description, string version, IReadOnlyList<TableSchema> tables, IReadOnlyList<ColumnDef> partitionColumns)
     {
+        PartitionColumns = partitionColumns;
         Name = name;
         Description = description;
         Version = version;
@@ -114,6 +115,9 @@ public sealed class CatalogSchema
     public string Version { get; }
 
     public IReadOnlyList<TableSchema> Tables { get; }
+
+    /// <summary>The columns the Qserv-partitioned export appends to every row (<c>drp:partitionColumns</c>).</summary>
+    public IReadOnlyList<ColumnDef> PartitionColumns { get; }
 
     public TableSchema Table(string name) => _tables.TryGetValue(name, out var t)
         ? t
@@ -183,6 +187,16 @@ public sealed class CatalogSchema
             }
             sb.Append('\n');
         }
+        if (PartitionColumns.Count > 0)
+        {
+            sb.Append("## Columns of the partitioned export\n\n`drp export` appends these to every row of a Qserv-partitioned table.\n\n");
+            sb.Append("| Column | Type | Unit | UCD | Nullable | Description |\n|---|---|---|---|---|---|\n");
+            foreach (var c in PartitionColumns)
+            {
+                sb.Append(inv, $"| `{c.Name}` | {FelisType(c.Type)} | {c.Unit ?? ""} | {c.Ucd ?? ""} | {(c.Nullable ? "yes" : "no")} | {Escape(c.Description)} |\n");
+            }
+            sb.Append('\n');
+        }
         return sb.ToString();
     }
 
@@ -200,7 +214,7 @@ public sealed class CatalogSchema
 
     private sealed class SchemaParser(string source)
     {
-        private static readonly string[] s_schemaKeys = ["name", "@id", "description", "version", "tables"];
+        private static readonly string[] s_schemaKeys = ["name", "@id", "description", "version", "tables", "drp:partitionColumns"];
         private static readonly string[] s_tableKeys = ["name", "@id", "description", "primaryKey", "columns", "constraints", "drp:partitionKey", "drp:qserv", "drp:produced"];
         private static readonly string[] s_columnKeys = ["name", "@id", "datatype", "description", "ivoa:unit", "ivoa:ucd", "nullable", "drp:nanFlag"];
         private static readonly string[] s_constraintKeys = ["name", "@type", "columns", "referencedColumns"];
@@ -240,7 +254,19 @@ public sealed class CatalogSchema
                     }
                 }
             }
-            return new CatalogSchema(name, OptionalScalar(root, "description") ?? "", OptionalScalar(root, "version") ?? "0", tables);
+            var partitionColumns = new List<ColumnDef>();
+            if (root.Children.TryGetValue(new YamlScalarNode("drp:partitionColumns"), out var pcNode))
+            {
+                if (pcNode is not YamlSequenceNode pcs)
+                {
+                    throw Error(pcNode, "schema", "'drp:partitionColumns' must be a list");
+                }
+                foreach (var c in pcs)
+                {
+                    partitionColumns.Add(ParseColumn(c, "partition"));
+                }
+            }
+            return new CatalogSchema(name, OptionalScalar(root, "description") ?? "", OptionalScalar(root, "version") ?? "0", tables, partitionColumns);
         }
 
         private TableSchema ParseTable(YamlNode node)
