@@ -70,14 +70,19 @@ public sealed class JobLedger(TableClient table)
         Table.UpdateEntityAsync(new TableEntity(PartitionOf(run), RegistryTable.SafeKey(jobId)) { ["HeartbeatAt"] = now },
             ETag.All, TableUpdateMode.Merge, cancellationToken);
 
-    /// <summary>Records how the delivery ended and what happens next (<paramref name="outcome"/>, in words).</summary>
+    /// <summary>
+    /// Records how the delivery ended and what happens next (<paramref name="outcome"/>, in words); creates the row
+    /// when the delivery never started (a job dead-lettered on receipt).
+    /// </summary>
     public Task FinishAsync(string run, string jobId, JobState state, string outcome, DateTimeOffset now, CancellationToken cancellationToken = default) =>
-        Table.UpdateEntityAsync(new TableEntity(PartitionOf(run), RegistryTable.SafeKey(jobId))
+        Table.UpsertEntityAsync(new TableEntity(PartitionOf(run), RegistryTable.SafeKey(jobId))
         {
+            ["Run"] = run,
+            ["JobId"] = jobId,
             ["State"] = state.ToString(),
             ["HeartbeatAt"] = now,
             ["Outcome"] = outcome.Length > 4000 ? outcome[..4000] : outcome,
-        }, ETag.All, TableUpdateMode.Merge, cancellationToken);
+        }, TableUpdateMode.Merge, cancellationToken);
 
     private static JobRecord ToRecord(TableEntity e) => new(
         e.GetString("Run"),
