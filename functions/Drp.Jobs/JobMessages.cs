@@ -2,6 +2,8 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Drp.Storage.Registry;
 using Drp.Workflows;
+using Drp.Workflows.Activities;
+using Drp.Workflows.Planning;
 
 namespace Drp.Jobs;
 
@@ -50,6 +52,19 @@ public static class JobMessages
     };
 
     public static BinaryData Serialize<T>(T value) => BinaryData.FromObjectAsJson(value, Json);
+
+    /// <summary>
+    /// The job message of a planned job, and the memory class whose queue it goes to: its quanta as the runner executes
+    /// them (step 1: the visit's detectors), with the heartbeat interval and timeout the planner took from the pipeline
+    /// definition (the shortest interval and longest timeout of the step's tasks).
+    /// </summary>
+    public static (MemoryClass Memory, JobMessage Job) For(JobInput input, PlannedJob job)
+    {
+        var visit = LoadJobActivity.ToWork(job).Visit
+            ?? throw new NotSupportedException($"job {job.JobId} of {job.Step}: the job runner has no executor for this step");
+        var quanta = visit.Detectors.Select(d => new DetectorQuantum(input.Run, input.Instrument, input.CalibCollection, visit.Visit, d, visit.Band)).ToList();
+        return (job.Memory, new JobMessage(job.JobId, quanta, job.HeartbeatInterval, job.HeartbeatTimeout));
+    }
 
     /// <summary>Parses a job; throws <see cref="JobMessageFormatException"/> for anything that is not one.</summary>
     public static JobMessage Parse(BinaryData body)
