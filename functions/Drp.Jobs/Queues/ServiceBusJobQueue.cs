@@ -8,7 +8,7 @@ namespace Drp.Jobs.Queues;
 /// peek-lock receives, <see cref="ServiceBusReceiver.RenewMessageLockAsync(ServiceBusReceivedMessage, CancellationToken)"/>
 /// at every heartbeat, complete, abandon, and dead-letter with the reason and a description. Completions go to the
 /// completions queue of the same namespace. Service Bus has no "abandon with a delay": the lease keeps its lock for
-/// the delay (at most the lock's remaining time) and then abandons, so the delivery count still rises by one.
+/// the delay (at most a quarter of the lock duration) and then abandons, so the delivery count still rises by one.
 /// </summary>
 public sealed class ServiceBusJobQueue(ServiceBusReceiver receiver, Func<string, ServiceBusSender> senderFor, string completionsQueue, TimeSpan receiveWait) : IJobQueue
 {
@@ -79,8 +79,9 @@ public sealed class ServiceBusJobQueue(ServiceBusReceiver receiver, Func<string,
 
         public async Task AbandonAsync(TimeSpan delay, CancellationToken cancellationToken = default)
         {
-            // Hold the lock for the backoff (never past it, with a margin), then let the message go.
-            var wait = delay < _lockDuration / 2 ? delay : _lockDuration / 2;
+            // Hold the lock for the backoff, then let the message go. The last renewal was at most half a lock ago
+            // (the heartbeat's period), so a quarter of the lock is the longest hold that still ends inside it.
+            var wait = delay < _lockDuration / 4 ? delay : _lockDuration / 4;
             if (wait > TimeSpan.Zero)
             {
                 await Task.Delay(wait, cancellationToken);
