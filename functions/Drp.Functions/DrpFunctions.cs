@@ -154,6 +154,10 @@ public sealed class DrpFunctions(IServiceProvider services, ILogger<DrpFunctions
     public Task<ConsolidateVisitResult> ConsolidateVisitSourcesActivity([ActivityTrigger] ConsolidateVisitInput input, CancellationToken cancellationToken) =>
         services.GetRequiredService<ConsolidateVisitSourcesActivity>().ExecuteAsync(input, cancellationToken);
 
+    [Function(nameof(CatalogQaActivity))]
+    public Task<StepQaResult> CatalogQaActivity([ActivityTrigger] StepQaInput input, CancellationToken cancellationToken) =>
+        services.GetRequiredService<CatalogQaActivity>().ExecuteAsync(input, cancellationToken);
+
     [Function(nameof(PlanStepActivity))]
     public Task<StepPlan> PlanStepActivity([ActivityTrigger] StepInput input, CancellationToken cancellationToken) =>
         services.GetRequiredService<PlanStepActivity>().ExecuteAsync(input, cancellationToken);

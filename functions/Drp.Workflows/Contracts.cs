@@ -29,7 +29,24 @@ public sealed record VisitInput(string Run, string Instrument, string CalibColle
 public sealed record DetectorQuantum(string Run, string Instrument, string CalibCollection, long Visit, int Detector, string Band)
 {
     /// <summary>The quantum's key in the ledger.</summary>
-    public string Key => $"step1|visit={Visit}|detector={Detector}";
+    public string Key => KeyFor(Visit, Detector);
+
+    public static string KeyFor(long visit, int detector) =>
+        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"step1|visit={visit}|detector={detector}");
+
+    /// <summary>The visit and detector of a ledger key made by <see cref="KeyFor"/>; false for any other key.</summary>
+    public static bool TryParseKey(string key, out long visit, out int detector)
+    {
+        visit = 0;
+        detector = 0;
+        var parts = key.Split('|');
+        return parts.Length == 3 && parts[0] == "step1"
+            && parts[1].StartsWith("visit=", StringComparison.Ordinal)
+            && long.TryParse(parts[1].AsSpan(6), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out visit)
+            && parts[2].StartsWith("detector=", StringComparison.Ordinal)
+            && int.TryParse(parts[2].AsSpan(9), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out detector)
+            && KeyFor(visit, detector) == key;
+    }
 }
 
 /// <summary>The outcome of one quantum; <see cref="Skipped"/> when the ledger already had it succeeded.</summary>

@@ -36,6 +36,7 @@ public static class DrpWorkflows
         services.AddSingleton<ProcessDetectorActivity>();
         services.AddSingleton<ConsolidateVisitSourcesActivity>();
         services.AddSingleton<PlanStepActivity>();
+        services.AddSingleton<CatalogQaActivity>();
         services.AddSingleton<LoadJobActivity>();
         services.AddSingleton<RawArrivalHandler>();
         return services;
@@ -56,6 +57,7 @@ public static class DrpWorkflows
         registry.AddActivity<ProcessDetectorActivity>();
         registry.AddActivity<ConsolidateVisitSourcesActivity>();
         registry.AddActivity<PlanStepActivity>();
+        registry.AddActivity<CatalogQaActivity>();
         registry.AddActivity<LoadJobActivity>();
         return registry;
     }
@@ -65,5 +67,5 @@ public static class DrpWorkflows
         typeof(StepOrchestrator), typeof(ChunkOrchestrator), typeof(ProcessJobOrchestrator), typeof(CampaignOrchestrator)];
 
     public static readonly Type[] Activities = [typeof(IngestRawActivity), typeof(ListVisitsActivity), typeof(ProcessDetectorActivity), typeof(ConsolidateVisitSourcesActivity),
-        typeof(PlanStepActivity), typeof(LoadJobActivity)];
+        typeof(PlanStepActivity), typeof(LoadJobActivity), typeof(CatalogQaActivity)];
 }

@@ -10,9 +10,18 @@ internal static class DrpProcess
     public static Task<(int Exit, string Out, string Err)> RunDrpAsync(params string[] args) =>
         RunAsync("dotnet", [DrpDll, .. args]);
 
-    public static async Task<(int Exit, string Out, string Err)> RunAsync(string file, IEnumerable<string> args, string? missingPackage = null)
+    /// <summary>The built <c>drp</c> with extra environment variables (e.g. <c>Drp__Storage__ConnectionString</c>).</summary>
+    public static Task<(int Exit, string Out, string Err)> RunDrpWithEnvironmentAsync(IReadOnlyDictionary<string, string> environment, params string[] args) =>
+        RunAsync("dotnet", [DrpDll, .. args], environment: environment);
+
+    public static async Task<(int Exit, string Out, string Err)> RunAsync(string file, IEnumerable<string> args, string? missingPackage = null,
+        IReadOnlyDictionary<string, string>? environment = null)
     {
         var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
+        {
+            psi.Environment[key] = value;
+        }
         foreach (var a in args)
         {
             psi.ArgumentList.Add(a);

@@ -76,6 +76,23 @@ public sealed class DemoEndToEndTests(AzuriteFixture fixture, ITestOutputHelper 
             Assert.NotEmpty(t.Rows);
         }
 
+        // The step's catalog QA ran on the real outputs and passed: every column from the schema, rows vs nSources.
+        Assert.NotNull(first.CatalogQa);
+        Assert.True(first.CatalogQa.Passed, first.CatalogQa.Summary);
+        Assert.Equal(source.ParquetRows, first.CatalogQa.Tables.Single(t => t.Table == SourceSchema.TableName).Rows);
+        Assert.Equal(n, first.CatalogQa.Tables.Single(t => t.Table == CcdVisitSchema.TableName).Rows);
+
+        // Downstream ingest: DuckDB (an independent Parquet reader) loads the files with the declared types, and its
+        // row count matches the entities counted in the Azure Table.
+        var (duckRows, duckTypes) = DuckDbCheck.Load(first.Outputs.CatalogFiles);
+        Assert.Equal(tableRowsBefore, duckRows);
+        foreach (var c in SourceSchema.Columns)
+        {
+            Assert.True(duckTypes.TryGetValue(c.Name, out var duckType), $"DuckDB sees no column {c.Name}");
+            Assert.Equal(DuckDbCheck.ExpectedType(c.Type), duckType);
+        }
+        Assert.Equal(SourceSchema.Columns.Count, duckTypes.Count);
+
         // The same run again (a rescue of a finished run): every quantum is skipped, no row is written twice.
         var second = await new DemoRunner(settings with { DuplicateEvents = 0 }, console).RunAsync();
         Assert.Equal(n, second.Quanta.Skipped);

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Drp.Workflows.Activities;
 using Drp.Workflows.Orchestrators;
 using Microsoft.DurableTask;
 using Microsoft.DurableTask.Client;
@@ -14,7 +15,7 @@ public sealed class CampaignOrchestrationTests
     private static StepSummary Summary(string step, long units, long failed, int failedJobs = 0) =>
         new("run", step, 1, 10, failedJobs, new OutcomeCounts(units * 4, units, units - failed, failed, 0, 0));
 
-    private static Task<DurableTaskTestHost> StartAsync(ConcurrentQueue<string> ran, Func<string, StepSummary> step) =>
+    private static Task<DurableTaskTestHost> StartAsync(ConcurrentQueue<string> ran, Func<string, StepSummary> step, Func<string, StepQaResult>? qa = null) =>
         DurableTaskTestHost.StartAsync(tasks =>
         {
             tasks.AddOrchestrator<CampaignOrchestrator>();
@@ -23,7 +24,28 @@ public sealed class CampaignOrchestrationTests
                 ran.Enqueue(input.Step);
                 return step(input.Step);
             });
+            // Stand-in for the catalog QA activity (its own tests run it on Azurite): passes unless told otherwise.
+            tasks.AddActivityFunc<StepQaInput, StepQaResult>(nameof(CatalogQaActivity), (_, input) =>
+                qa?.Invoke(input.Step) ?? new StepQaResult(input.Step, true, $"{input.Step}: catalog QA passed", null, [], 0));
         });
+
+    [Fact]
+    public async Task Campaign_CatalogQaFailsAfterStep1_StopsNamingTableAndColumnAndStep2NeverStarts()
+    {
+        var ran = new ConcurrentQueue<string>();
+        await using var host = await StartAsync(ran, s => Summary(s, 100, 0), qa => qa == "step1"
+            ? new StepQaResult(qa, false, "step1: catalog QA failed: Source.coord_dec: 1 of 400 rows are NaN or infinite", "p", [], 0)
+            : new StepQaResult(qa, true, "ok", null, [], 0));
+
+        var id = await host.Client.ScheduleNewOrchestrationInstanceAsync(nameof(CampaignOrchestrator), new CampaignInput("run", "LSSTCam", ["step1", "step2"]));
+        var (result, progress) = await WaitAsync(host.Client, id);
+
+        Assert.Equal(["step1"], ran);
+        Assert.False(result.Completed);
+        Assert.Equal("step1", result.StoppedAfter);
+        Assert.Contains("Source.coord_dec: 1 of 400 rows are NaN or infinite", result.Reason);
+        Assert.Equal(CampaignProgress.Stopped, progress.Phase);
+    }
 
     [Fact]
     public async Task Campaign_AllGatesPass_RunsTheStepsInOrderAndCompletes()

@@ -10,7 +10,9 @@ using Drp.Storage.Caching;
 using Drp.Storage.Registry;
 using Drp.Storage.Resilience;
 using Drp.Workflows;
+using Drp.Workflows.Activities;
 using Drp.Workflows.Orchestrators;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.DurableTask;
 using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.DependencyInjection;
@@ -130,9 +132,13 @@ public sealed class DemoRunner(DemoSettings settings, TextWriter console)
 
                 var step = await Stage("step 1", timings, () => RunStep1Async(client, storage, campaign.Instrument, cancellationToken));
 
+                var qa = await Stage("catalog qa", timings, () => new CatalogQaActivity(storage, NullLogger<CatalogQaActivity>.Instance)
+                    .ExecuteAsync(new StepQaInput(settings.Run, campaign.Instrument, "step1"), cancellationToken));
+
                 var summary = await Stage("export", timings, () => ExportAsync(storage, registry, campaign, step, duplicates, cancellationToken));
                 summary = summary with
                 {
+                    CatalogQa = qa,
                     DatasetAccess = DatasetAccessSummary.From(workerStorage, settings.InjectFaults),
                     StorageLocation = storageLocation,
                     TimingsSeconds = timings,
@@ -303,6 +309,10 @@ public sealed class DemoRunner(DemoSettings settings, TextWriter console)
         foreach (var (name, t) in s.Tables)
         {
             console.WriteLine($"  {name}: {t.AzureTableRows} rows in the Azure Table, {t.ParquetRows} in Parquet ({t.DuplicateIds} duplicate ids)");
+        }
+        if (s.CatalogQa is { } qa)
+        {
+            console.WriteLine($"  catalog QA: {(qa.Passed ? "passed" : "FAILED")}: {qa.Summary} (results in {qa.ResultsPath})");
         }
         foreach (var f in s.Failures)
         {

@@ -25,6 +25,9 @@ public sealed record DemoSummary
     public required Dictionary<string, TableCounts> Tables { get; init; }
     public required OutputLocations Outputs { get; init; }
     public DatasetAccessSummary? DatasetAccess { get; init; }
+
+    /// <summary>The step's catalog QA (every column from the schema, row counts, coverage maps).</summary>
+    public Drp.Workflows.Activities.StepQaResult? CatalogQa { get; init; }
     public string StorageLocation { get; init; } = "";
     public Dictionary<string, double> TimingsSeconds { get; init; } = [];
     public double ElapsedSeconds { get; init; }

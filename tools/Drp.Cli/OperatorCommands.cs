@@ -11,7 +11,8 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Drp.Cli;
 
 /// <summary>
-/// Operator commands on a run: <c>drp status</c>, <c>drp failures</c>, <c>drp rescue</c>. They use the storage of
+/// Operator commands on a run: <c>drp status</c>, <c>drp failures</c>, <c>drp rescue</c> (and <c>drp report</c>,
+/// <see cref="Report.ReportCommand"/>). They use the storage of
 /// <c>Drp__Storage__ConnectionString</c>, or start the Azurite of a demo's <c>--out</c> folder for their duration.
 /// </summary>
 internal static class OperatorCommands
@@ -95,7 +96,14 @@ internal static class OperatorCommands
         return [status, failures, rescue];
     }
 
-    private static async Task<int> WithStorageAsync(System.CommandLine.ParseResult parse, CancellationToken ct, Func<StorageClients, string, Task<int>> action)
+    private static Task<int> WithStorageAsync(System.CommandLine.ParseResult parse, CancellationToken ct, Func<StorageClients, string, Task<int>> action) =>
+        WithStorageAsync(parse.GetValue(s_out), ct, action);
+
+    /// <summary>
+    /// Runs <paramref name="action"/> on the storage of <c>Drp__Storage__ConnectionString</c>, or on the Azurite of the
+    /// demo folder <paramref name="demoOut"/> (default <c>drp-out</c>), started for the action's duration.
+    /// </summary>
+    internal static async Task<int> WithStorageAsync(string? demoOut, CancellationToken ct, Func<StorageClients, string, Task<int>> action)
     {
         string? connection = Environment.GetEnvironmentVariable("Drp__Storage__ConnectionString");
         AzuriteHost? azurite = null;
@@ -103,7 +111,7 @@ internal static class OperatorCommands
         {
             if (string.IsNullOrWhiteSpace(connection))
             {
-                var dataDir = Path.GetFullPath(Path.Combine(parse.GetValue(s_out) ?? "drp-out", "azurite"));
+                var dataDir = Path.GetFullPath(Path.Combine(demoOut ?? "drp-out", "azurite"));
                 if (!Directory.Exists(dataDir))
                 {
                     Console.Error.WriteLine($"drp: no storage: set Drp__Storage__ConnectionString, or point --out at a demo output folder (no {dataDir})");

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Drp.Cli;
+using Drp.Cli.Report;
 
 var root = new RootCommand("drp: Serverless.Drp's operator command — run a Data Release Production locally, simulate a survey.");
 root.Subcommands.Add(DemoCommand.Create());
@@ -7,10 +8,13 @@ root.Subcommands.Add(SimulateCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
 root.Subcommands.Add(PlanCommand.Create());
 root.Subcommands.Add(ProcessFrameCommand.Create());
+root.Subcommands.Add(SchemaCommand.Create());
+root.Subcommands.Add(ExportCommand.Create());
 root.Subcommands.Add(PlatformCommands.Azurite());
 root.Subcommands.Add(PlatformCommands.Worker());
 foreach (var command in OperatorCommands.Create())
 {
     root.Subcommands.Add(command);
 }
+root.Subcommands.Add(ReportCommand.Create());
 return await root.Parse(args).InvokeAsync();

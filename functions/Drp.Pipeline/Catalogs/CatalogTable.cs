@@ -14,6 +14,12 @@ public enum ColumnType
 /// <summary>One catalog column: name as the users see it (DP0.2 names), type, unit and meaning.</summary>
 public sealed record ColumnDef(string Name, ColumnType Type, string? Unit, string Description, bool Nullable = false)
 {
+    /// <summary>The IVOA Unified Content Descriptor (e.g. <c>pos.eq.ra</c>, <c>stat.error;phot.flux</c>); QA derives ranges from it.</summary>
+    public string? Ucd { get; init; }
+
+    /// <summary>For a nullable floating-point column: the boolean column that must be true wherever this one is null or NaN.</summary>
+    public string? NanFlag { get; init; }
+
     /// <summary>The CLR type of a value of this column (nullable value types where <see cref="Nullable"/>).</summary>
     public Type ClrType => (Type, Nullable) switch
     {

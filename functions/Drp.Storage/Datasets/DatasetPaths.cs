@@ -29,6 +29,13 @@ public static class DatasetPaths
         return $"{ChainFolder}/{name}.json";
     }
 
+    /// <summary><c>{collection}/{datasetType}/</c>: the prefix under which every dataset of a type in a collection lies (see <see cref="For"/>).</summary>
+    public static string PrefixFor(DatasetType type, string collection)
+    {
+        ValidateCollection(collection);
+        return $"{collection}/{type.Name}/";
+    }
+
     /// <summary>
     /// <c>{collection}/{datasetType}/{dim=value/...}/{datasetType}_{values}.{ext}</c>. The data id must carry exactly
     /// the dataset type's dimensions: a missing or extra dimension is a programming error and throws.

@@ -118,6 +118,22 @@ public sealed class DatasetStore
         return path;
     }
 
+    /// <summary>The paths of every dataset of <paramref name="type"/> in <paramref name="collection"/>, in name order.</summary>
+    public Task<IReadOnlyList<string>> ListAsync(DatasetType type, string collection, CancellationToken cancellationToken = default)
+    {
+        string prefix = DatasetPaths.PrefixFor(type, collection);
+        return Run<IReadOnlyList<string>>("list", prefix, type.Name, async ct =>
+        {
+            var names = new List<string>();
+            await foreach (var blob in Container.GetBlobsAsync(Azure.Storage.Blobs.Models.BlobTraits.None, Azure.Storage.Blobs.Models.BlobStates.None, prefix, ct))
+            {
+                names.Add(blob.Name);
+            }
+            names.Sort(StringComparer.Ordinal);
+            return names;
+        }, cancellationToken);
+    }
+
     // ---- chained collections ----
 
     /// <summary>

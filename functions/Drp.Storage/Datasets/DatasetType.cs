@@ -15,6 +15,9 @@ public sealed record DatasetType(string Name, string Extension, params string[] 
     /// <summary>Per-detector summary of a processed exposure (JSON).</summary>
     public static readonly DatasetType CcdVisitSummary = new("ccd_visit_summary", "json", "instrument", "visit", "detector");
 
+    /// <summary>The catalog QA results of one step of a run (JSON: every table's checks and coverage maps); see <see cref="CatalogQaOf"/>.</summary>
+    public static DatasetType CatalogQaOf(string step) => new($"catalog_qa_{step}", "json", "instrument");
+
     /// <summary>Master bias per detector.</summary>
     public static readonly DatasetType Bias = new("bias", "fits", "instrument", "detector");
 

@@ -1,10 +1,11 @@
+using Drp.Workflows.Activities;
 using Microsoft.DurableTask;
 
 namespace Drp.Workflows.Orchestrators;
 
 /// <summary>
 /// A campaign, the workflow of workflows: runs each step as a <see cref="StepOrchestrator"/> sub-orchestration, in
-/// order, with a QA gate after each (<see cref="Gate"/>; optionally also an operator's approval, the
+/// order, with a QA gate after each (<see cref="Gate"/>'s counts, then <see cref="CatalogQaActivity"/>'s catalog checks; optionally also an operator's approval, the
 /// <see cref="ApprovalEvent"/> event, with the reason in the custom status while it waits). A failing gate, a rejection
 /// or a failed step stops the campaign with the reason; the steps after it do not start.
 /// </summary>
@@ -43,6 +44,14 @@ public sealed class CampaignOrchestrator : TaskOrchestrator<CampaignInput, Campa
             {
                 return Stop(context, input, done, step, reason);
             }
+            // Then every column of every table the step produced, from the schema: a failure names table, column, count.
+            var qa = await context.CallActivityAsync<StepQaResult>(
+                nameof(CatalogQaActivity), new StepQaInput(input.Run, input.Instrument, step), RetryPolicies.Transient);
+            if (!qa.Passed)
+            {
+                return Stop(context, input, done, step, qa.Summary);
+            }
+            reason = $"{reason}; {qa.Summary}";
             if (input.RequireApproval)
             {
                 context.SetCustomStatus(new CampaignProgress(CampaignProgress.WaitingForApproval, step, i + 1, total, reason));

@@ -252,3 +252,44 @@ public sealed class SimulatedFrameTests(SimulatedFrameFixture fixture, ITestOutp
         Assert.True(purity >= 0.98, $"purity {purity:F3}");
     }
 }
+
+/// <summary>The step-1 outputs of a real processed frame pass every check the schema implies (nothing NaN without its flag).</summary>
+public sealed class SimulatedFrameQaTests(SimulatedFrameFixture fixture) : IClassFixture<SimulatedFrameFixture>
+{
+    [Fact]
+    public void SourceAndCcdVisit_OfAProcessedFrame_PassSchemaQa()
+    {
+        var ccd = CcdVisitSchema.ToTable([fixture.Outputs.Summary!]);
+        var parents = new Dictionary<string, IReadOnlySet<object>>
+        {
+            ["CcdVisit.ccdVisitId"] = ccd.Rows.Select(r => r[0]!).ToHashSet(),
+        };
+
+        var source = CatalogQa.Check(fixture.Outputs.Sources!, SourceSchema.Table, parents);
+        var ccdReport = CatalogQa.Check(ccd, CcdVisitSchema.Table);
+
+        Assert.True(source.Passed, source.Summary);
+        Assert.True(ccdReport.Passed, ccdReport.Summary);
+        Assert.Empty(source.NotRun);
+        Assert.True(source.Rows > 100);
+        Assert.True(source.ChecksRun > SourceSchema.Columns.Count);
+    }
+
+    [Fact]
+    public void SourceQa_NaNInjectedIntoARequiredColumn_FailsNamingTableAndColumn()
+    {
+        var rows = fixture.Outputs.Sources!;
+        var copy = SourceSchema.Table.NewTable();
+        foreach (var r in rows.Rows)
+        {
+            copy.Rows.Add((object?[])r.Clone());
+        }
+        copy.Rows[3][copy.IndexOf("coord_dec")] = double.NaN;
+
+        var report = CatalogQa.Check(copy, SourceSchema.Table);
+
+        var f = Assert.Single(report.Findings);
+        Assert.Equal(("Source", "coord_dec"), (f.Table, f.Column));
+        Assert.StartsWith("Source.coord_dec: 1 of", report.Summary);
+    }
+}
