@@ -55,6 +55,43 @@ public enum MemoryClass
     ExtraHighmem = 2,
 }
 
+/// <summary>
+/// The one mapping between <see cref="MemoryClass"/> and its name in the pipeline YAML, queue names and Bicep
+/// (<c>standard</c>, <c>highmem</c>, <c>extra-highmem</c>), and the order in which an out-of-memory job escalates.
+/// </summary>
+public static class MemoryClasses
+{
+    /// <summary>Every class, smallest first.</summary>
+    public static readonly IReadOnlyList<MemoryClass> All = [MemoryClass.Standard, MemoryClass.Highmem, MemoryClass.ExtraHighmem];
+
+    /// <summary>The class's name: <c>standard</c>, <c>highmem</c> or <c>extra-highmem</c>.</summary>
+    public static string Name(this MemoryClass memory) => memory switch
+    {
+        MemoryClass.Standard => "standard",
+        MemoryClass.Highmem => "highmem",
+        MemoryClass.ExtraHighmem => "extra-highmem",
+        _ => throw new ArgumentOutOfRangeException(nameof(memory), memory, "not a memory class"),
+    };
+
+    /// <summary>The class of a name, or false for an unknown name.</summary>
+    public static bool TryParse(string? name, out MemoryClass memory)
+    {
+        foreach (var c in All)
+        {
+            if (string.Equals(c.Name(), name, StringComparison.Ordinal))
+            {
+                memory = c;
+                return true;
+            }
+        }
+        memory = default;
+        return false;
+    }
+
+    /// <summary>The next larger class, or null for the largest.</summary>
+    public static MemoryClass? Next(this MemoryClass memory) => memory == All[^1] ? null : All[All.ToList().IndexOf(memory) + 1];
+}
+
 /// <summary>The dimensions a data id or quantum can carry, always in this fixed order.</summary>
 public static class Dimensions
 {
