@@ -13,11 +13,6 @@ public static class SourceSchema
 {
     public const string TableName = "Source";
 
-    /// <summary>Azure Tables partition: one detector-visit per partition, the unit a quantum writes.</summary>
-    public const string PartitionColumn = "ccdVisitId";
-
-    public const string RowKeyColumn = "sourceId";
-
     private static readonly Dictionary<string, string> s_descriptions = new(StringComparer.Ordinal)
     {
         ["sourceId"] = "Unique id of the source: (ccdVisitId << 24) | index.",
