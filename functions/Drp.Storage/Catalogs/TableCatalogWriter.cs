@@ -77,18 +77,19 @@ public sealed class TableCatalogWriter
         var batches = TableBatchPlanner.Plan(table.Name, catalog, keys);
         if (batches.Count == 1)
         {
-            return await SubmitAsync(table, batches[0], cancellationToken);
+            return await SubmitAsync(table, batches[0], cancellationToken, cancellationToken);
         }
         int written = 0;
+        // After a failure no more batches start (the loop's token), but those already sent finish (the caller's token).
         await Parallel.ForEachAsync(batches, new ParallelOptions { MaxDegreeOfParallelism = MaxConcurrentBatches, CancellationToken = cancellationToken },
-            async (batch, token) => Interlocked.Add(ref written, await SubmitAsync(table, batch, token)));
+            async (batch, loopToken) => Interlocked.Add(ref written, await SubmitAsync(table, batch, loopToken, cancellationToken)));
         return written;
     }
 
-    private async Task<int> SubmitAsync(TableClient table, TableBatch batch, CancellationToken cancellationToken)
+    private async Task<int> SubmitAsync(TableClient table, TableBatch batch, CancellationToken waitToken, CancellationToken cancellationToken)
     {
         var actions = batch.Entities.Select(e => new TableTransactionAction(TableTransactionActionType.UpsertReplace, e)).ToList();
-        await _slots.WaitAsync(cancellationToken);
+        await _slots.WaitAsync(waitToken);
         int now = Interlocked.Increment(ref _inFlight);
         for (int peak = Volatile.Read(ref _peakInFlight); now > peak; peak = Volatile.Read(ref _peakInFlight))
         {
