@@ -12,8 +12,9 @@ namespace Drp.Cli;
 /// <c>drp bench tables</c>: Source rows (the real Source columns, synthetic values) written to Azure Tables on one
 /// in-memory Azurite, side by side in one run: (a) a plain loop of single-entity upserts, (b) the writer stage with one
 /// batch in flight, (c) the writer stage at its configured bound, (d) the same with one caller per partition at once
-/// (as step-1 quanta call it). Every scenario writes its own new table through the same storage pipeline; prints
-/// entities per second, the ratio to (a), the peak of batches in flight and the rows that landed.
+/// (as step-1 quanta call it). Every scenario writes its own new table through the same storage pipeline, in rounds
+/// whose order is reversed every other round; prints entities per second, the ratio to (a), the peak of batches in
+/// flight and the rows that landed.
 /// </summary>
 internal static class TableWriterBenchCommand
 {
@@ -26,22 +27,23 @@ internal static class TableWriterBenchCommand
             Description = "Batches in flight for (c) and (d) (default: Drp:Storage:Tables:MaxConcurrentBatches' default).",
             DefaultValueFactory = _ => new TableWriterOptions().MaxConcurrentBatches,
         };
-        var cmd = new Command("tables", "Entities per second into Azure Tables (Azurite): a plain upsert loop against the batched writer stage.") { rows, partitions, concurrency };
+        var rounds = new Option<int>("--rounds") { Description = "Times each scenario runs (order reversed every other round).", DefaultValueFactory = _ => 2 };
+        var cmd = new Command("tables", "Entities per second into Azure Tables (Azurite): a plain upsert loop against the batched writer stage.") { rows, partitions, concurrency, rounds };
         cmd.SetAction(async (parse, ct) =>
         {
-            int n = parse.GetValue(rows), p = parse.GetValue(partitions), c = parse.GetValue(concurrency);
-            if (n < 1 || p < 1 || p > n || c is < 1 or > 256)
+            int n = parse.GetValue(rows), p = parse.GetValue(partitions), c = parse.GetValue(concurrency), r = parse.GetValue(rounds);
+            if (n < 1 || p < 1 || p > n || c is < 1 or > 256 || r < 1)
             {
-                Console.Error.WriteLine("drp bench tables: need --rows >= 1, 1 <= --partitions <= --rows, 1 <= --concurrency <= 256");
+                Console.Error.WriteLine("drp bench tables: need --rows >= 1, 1 <= --partitions <= --rows, 1 <= --concurrency <= 256, --rounds >= 1");
                 return 2;
             }
-            await RunAsync(n, p, c, ct);
+            await RunAsync(n, p, c, r, ct);
             return 0;
         });
         return cmd;
     }
 
-    private static async Task RunAsync(int rowCount, int partitionCount, int concurrency, CancellationToken ct)
+    private static async Task RunAsync(int rowCount, int partitionCount, int concurrency, int rounds, CancellationToken ct)
     {
         await using var azurite = await AzuriteHost.StartAsync(cancellationToken: ct);
         var storage = new StorageClients(new DrpStorageOptions { ConnectionString = azurite.ConnectionString });
@@ -60,57 +62,76 @@ internal static class TableWriterBenchCommand
         }
         await warm.DeleteAsync(ct);
 
-        Console.WriteLine($"{rowCount} Source rows ({SourceSchema.Columns.Count} columns) in {partitionCount} partitions (ccdVisitId); "
-            + $"writer bound {concurrency}; Azurite in memory; {Environment.ProcessorCount} cores");
-        Console.WriteLine();
-        Console.WriteLine($"{"scenario",-44} {"requests",9} {"seconds",8} {"entities/s",11} {"vs (a)",7} {"peak",5} {"rows landed",12}");
-        double? baseline = null;
-
-        async Task Report(string name, Func<TableClient, Task<(int Requests, int Peak)>> scenario)
+        var scenarios = new (string Name, Func<TableClient, Task<(int Requests, int Peak)>> Run)[]
         {
-            var table = await NewTableAsync(storage, name[1..2], ct);
-            var sw = Stopwatch.StartNew();
-            var (requests, peak) = await scenario(table);
-            sw.Stop();
-            long landed = 0;
-            await foreach (var _ in table.QueryAsync<TableEntity>(select: ["PartitionKey"], cancellationToken: ct))
+            ("(a) plain loop: UpsertEntityAsync per row", async table =>
             {
-                landed++;
+                foreach (var e in entities)
+                {
+                    await table.UpsertEntityAsync(e, TableUpdateMode.Replace, ct);
+                }
+                return (entities.Count, 1);
+            }),
+            ("(b) writer, 1 batch in flight", async table =>
+            {
+                var writer = new TableCatalogWriter(new TableWriterOptions { MaxConcurrentBatches = 1 });
+                await writer.WriteAsync(table, all, keys, ct);
+                return ((int)writer.BatchesWritten, writer.PeakInFlightBatches);
+            }),
+            ($"(c) writer, {concurrency} in flight, 1 caller", async table =>
+            {
+                var writer = new TableCatalogWriter(new TableWriterOptions { MaxConcurrentBatches = concurrency });
+                await writer.WriteAsync(table, all, keys, ct);
+                return ((int)writer.BatchesWritten, writer.PeakInFlightBatches);
+            }),
+            ($"(d) writer, {concurrency} in flight, {partitionCount} callers", async table =>
+            {
+                var writer = new TableCatalogWriter(new TableWriterOptions { MaxConcurrentBatches = concurrency });
+                await Task.WhenAll(catalogs.Select(c => Task.Run(() => writer.WriteAsync(table, c, keys, ct), ct)));
+                return ((int)writer.BatchesWritten, writer.PeakInFlightBatches);
+            }),
+        };
+
+        Console.WriteLine($"{rowCount} Source rows ({SourceSchema.Columns.Count} columns) in {partitionCount} partitions (ccdVisitId); "
+            + $"writer bound {concurrency}; {rounds} rounds, scenario order reversed every other round; Azurite in memory; {Environment.ProcessorCount} cores");
+        var seconds = scenarios.Select(_ => new List<double>()).ToArray();
+        var requests = new int[scenarios.Length];
+        var peaks = new int[scenarios.Length];
+        var landed = Enumerable.Repeat(long.MaxValue, scenarios.Length).ToArray();
+        for (int round = 0; round < rounds; round++)
+        {
+            // Reversing the order every other round cancels a drift of the shared emulator (it slows as it ages).
+            var order = Enumerable.Range(0, scenarios.Length);
+            foreach (int s in round % 2 == 0 ? order : order.Reverse())
+            {
+                var table = await NewTableAsync(storage, "abcd"[s..(s + 1)], ct);
+                var sw = Stopwatch.StartNew();
+                (requests[s], int peak) = await scenarios[s].Run(table);
+                sw.Stop();
+                seconds[s].Add(sw.Elapsed.TotalSeconds);
+                peaks[s] = Math.Max(peaks[s], peak);
+                long count = 0;
+                await foreach (var _ in table.QueryAsync<TableEntity>(select: ["PartitionKey"], cancellationToken: ct))
+                {
+                    count++;
+                }
+                landed[s] = Math.Min(landed[s], count);
+                await table.DeleteAsync(ct);
+                Console.WriteLine($"  round {round + 1}: {scenarios[s].Name} {sw.Elapsed.TotalSeconds:F2} s");
             }
-            await table.DeleteAsync(ct);
-            double rate = rowCount / sw.Elapsed.TotalSeconds;
-            baseline ??= rate;
-            Console.WriteLine($"{name,-44} {requests,9} {sw.Elapsed.TotalSeconds,8:F2} {rate,11:F0} {rate / baseline.Value,6:F1}x {peak,5} {landed,12}");
         }
 
-        await Report("(a) plain loop: UpsertEntityAsync per row", async table =>
+        Console.WriteLine();
+        Console.WriteLine($"{"scenario",-44} {"requests",9} {"mean s",7} {"min s",7} {"max s",7} {"entities/s",11} {"vs (a)",7} {"peak",5} {"rows landed",12}");
+        double baseline = rowCount / seconds[0].Average();
+        for (int s = 0; s < scenarios.Length; s++)
         {
-            foreach (var e in entities)
-            {
-                await table.UpsertEntityAsync(e, TableUpdateMode.Replace, ct);
-            }
-            return (entities.Count, 1);
-        });
-        await Report("(b) writer, 1 batch in flight", async table =>
-        {
-            var writer = new TableCatalogWriter(new TableWriterOptions { MaxConcurrentBatches = 1 });
-            await writer.WriteAsync(table, all, keys, ct);
-            return ((int)writer.BatchesWritten, writer.PeakInFlightBatches);
-        });
-        await Report($"(c) writer, {concurrency} in flight, 1 caller", async table =>
-        {
-            var writer = new TableCatalogWriter(new TableWriterOptions { MaxConcurrentBatches = concurrency });
-            await writer.WriteAsync(table, all, keys, ct);
-            return ((int)writer.BatchesWritten, writer.PeakInFlightBatches);
-        });
-        await Report($"(d) writer, {concurrency} in flight, {partitionCount} callers", async table =>
-        {
-            var writer = new TableCatalogWriter(new TableWriterOptions { MaxConcurrentBatches = concurrency });
-            await Task.WhenAll(catalogs.Select(c => Task.Run(() => writer.WriteAsync(table, c, keys, ct), ct)));
-            return ((int)writer.BatchesWritten, writer.PeakInFlightBatches);
-        });
+            double rate = rowCount / seconds[s].Average();
+            Console.WriteLine($"{scenarios[s].Name,-44} {requests[s],9} {seconds[s].Average(),7:F2} {seconds[s].Min(),7:F2} {seconds[s].Max(),7:F2} {rate,11:F0} {rate / baseline,6:F1}x {peaks[s],5} {landed[s],12}");
+        }
         Console.WriteLine();
         Console.WriteLine("requests: HTTP requests before retries (a: one per row; writer: one per batch of <= 100). peak: most requests in flight at once.");
+        Console.WriteLine("entities/s: rows / mean seconds. rows landed: the fewest counted in the table after any round.");
     }
 
     private static async Task<TableClient> NewTableAsync(StorageClients storage, string tag, CancellationToken ct)
