@@ -254,6 +254,25 @@ public sealed partial class TableCatalogWriterTests(AzuriteFixture fixture)
     }
 
     [Fact]
+    public void Plan_CatalogWithoutAPartitionColumn_ThrowsNamingIt()
+    {
+        var t = new CatalogTable("Object", [new("objectId", ColumnType.Long, null, "id"), new("tract", ColumnType.Int, null, "tract")]);
+        t.Add(1L, 3828);
+
+        var e = Assert.Throws<KeyNotFoundException>(() => TableBatchPlanner.Plan("T", t, CatalogTableKeys.Object));
+
+        Assert.Contains("patch", e.Message);
+    }
+
+    [Fact]
+    public void For_UndeclaredCatalog_ThrowsNamingTheDeclaredOnes()
+    {
+        Assert.Same(CatalogTableKeys.Source, CatalogTableKeys.For("Source"));
+        var e = Assert.Throws<KeyNotFoundException>(() => CatalogTableKeys.For("DiaSource"));
+        Assert.Contains("Source, Object", e.Message);
+    }
+
+    [Fact]
     public void Plan_KeysOfAnotherCatalog_Throw()
     {
         Assert.Throws<ArgumentException>(() => TableBatchPlanner.Plan("T", Sources([1], 1), CatalogTableKeys.Object));

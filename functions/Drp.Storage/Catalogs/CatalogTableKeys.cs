@@ -38,14 +38,19 @@ public sealed record CatalogTableKeys(string Catalog, IReadOnlyList<string> Part
         All.FirstOrDefault(k => k.Catalog == catalog)
         ?? throw new KeyNotFoundException($"no serving-table keys are declared for catalog {catalog}; declared: {string.Join(", ", All.Select(k => k.Catalog))}");
 
-    /// <summary>The partition key of a row of <paramref name="catalog"/>.</summary>
-    public string PartitionKeyOf(CatalogTable catalog, object?[] row)
+    /// <summary>
+    /// A function from a row of <paramref name="catalog"/> to its partition key (the columns are looked up once:
+    /// a catalog without one of them throws here, naming it).
+    /// </summary>
+    public Func<object?[], string> PartitionKeyReader(CatalogTable catalog)
     {
-        if (PartitionColumns.Count == 1)
+        var indices = PartitionColumns.Select(catalog.IndexOf).ToArray();
+        if (indices.Length == 1)
         {
-            return KeyText(row[catalog.IndexOf(PartitionColumns[0])]);
+            int i = indices[0];
+            return row => KeyText(row[i]);
         }
-        return string.Join(PartitionSeparator, PartitionColumns.Select(c => KeyText(row[catalog.IndexOf(c)])));
+        return row => string.Join(PartitionSeparator, indices.Select(i => KeyText(row[i])));
     }
 
     /// <summary>The partition key of the given partition-column values, in <see cref="PartitionColumns"/> order.</summary>

@@ -41,15 +41,12 @@ public static class TableBatchPlanner
             throw new ArgumentException($"table {table}: keys for catalog {keys.Catalog} given with a {catalog.Name} catalog", nameof(keys));
         }
         int rowKeyIndex = catalog.IndexOf(keys.RowKeyColumn);
-        foreach (var c in keys.PartitionColumns)
-        {
-            catalog.IndexOf(c); // throws, naming the column, when the catalog has none such
-        }
+        var partitionKeyOf = keys.PartitionKeyReader(catalog);
         var partitions = new Dictionary<string, List<(TableEntity Entity, long Wire)>>(StringComparer.Ordinal);
         var order = new List<string>();
         foreach (var row in catalog.Rows)
         {
-            string pk = keys.PartitionKeyOf(catalog, row);
+            string pk = partitionKeyOf(row);
             string rk = CatalogTableKeys.KeyText(row[rowKeyIndex]);
             var entity = ToEntity(table, catalog, keys, row, pk, rk, out long wire);
             if (!partitions.TryGetValue(pk, out var list))
