@@ -13,6 +13,7 @@ public static class RetryPolicies
         "Drp.Pipeline.Catalogs.ReferenceCatalogException",
         "Drp.Storage.Datasets.DatasetNotFoundException",
         "Drp.Storage.Datasets.DatasetConflictException",
+        "Drp.Storage.Catalogs.InvalidTableEntityException",
         "System.ArgumentException",
         "System.FormatException",
         "System.InvalidOperationException",

@@ -254,7 +254,7 @@ public sealed class DemoRunner(DemoSettings settings, TextWriter console)
             using var ms = new MemoryStream(bytes);
             var table = await ParquetCatalogWriter.ReadAsync(ms, SourceSchema.TableName, SourceSchema.Columns, ct);
             parquetRows += table.Rows.Count;
-            int idCol = table.IndexOf(SourceSchema.RowKeyColumn), ccdCol = table.IndexOf(SourceSchema.PartitionColumn);
+            int idCol = table.IndexOf(CatalogTableKeys.Source.RowKeyColumn), ccdCol = table.IndexOf(CatalogTableKeys.Source.PartitionColumns.Single());
             foreach (var row in table.Rows)
             {
                 ccdVisitIds.Add((long)row[ccdCol]!);
@@ -267,7 +267,7 @@ public sealed class DemoRunner(DemoSettings settings, TextWriter console)
         long tableRows = 0;
         foreach (long ccd in ccdVisitIds)
         {
-            var filter = TableClient.CreateQueryFilter($"PartitionKey eq {TableCatalogWriter.KeyText(ccd)}");
+            var filter = TableClient.CreateQueryFilter($"PartitionKey eq {CatalogTableKeys.Source.PartitionKeyOf(ccd)}");
             await foreach (var _ in storage.Sources.QueryAsync<TableEntity>(filter, select: ["PartitionKey"], cancellationToken: ct))
             {
                 tableRows++;

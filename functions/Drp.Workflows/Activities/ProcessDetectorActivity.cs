@@ -19,7 +19,7 @@ namespace Drp.Workflows.Activities;
 /// input (e.g. no reference objects) is an outcome, not an exception; any other failure is recorded and rethrown so
 /// the orchestration's retry policy applies.
 /// </summary>
-public sealed class ProcessDetectorActivity(StorageClients storage, ILogger<ProcessDetectorActivity> logger)
+public sealed class ProcessDetectorActivity(StorageClients storage, TableCatalogWriter tableWriter, ILogger<ProcessDetectorActivity> logger)
     : TaskActivity<DetectorQuantum, QuantumResult>
 {
     public override Task<QuantumResult> RunAsync(TaskActivityContext context, DetectorQuantum input) => ExecuteAsync(input);
@@ -90,7 +90,7 @@ public sealed class ProcessDetectorActivity(StorageClients storage, ILogger<Proc
             await ParquetCatalogWriter.WriteAsync(parquet, result.Sources!, new Dictionary<string, string> { ["drp.run"] = q.Run }, ct);
             sourcePath = await data.WriteAsync(DatasetType.SourceTable, id, q.Run, parquet.ToArray(), producer, "application/vnd.apache.parquet", ct);
         }
-        int written = await new TableCatalogWriter(storage.Sources).UpsertAsync(result.Sources!, SourceSchema.PartitionColumn, SourceSchema.RowKeyColumn, ct);
+        int written = await tableWriter.WriteAsync(storage.Sources, result.Sources!, CatalogTableKeys.Source, ct);
         var summaryPath = await data.WriteAsync(DatasetType.CcdVisitSummary, id, q.Run,
             JsonSerializer.SerializeToUtf8Bytes(result.Summary, new JsonSerializerOptions { WriteIndented = true }), producer, "application/json", ct);
         return (QuantumState.Succeeded, written, null, JsonSerializer.Serialize(new[] { calexpPath, sourcePath, summaryPath }));
