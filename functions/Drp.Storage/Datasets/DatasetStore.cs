@@ -299,12 +299,13 @@ public sealed class DatasetStore
         var metadata = new Dictionary<string, string>
         {
             [ProducerMetadataKey] = Uri.EscapeDataString(producer),
-            [SoftwareVersionMetadataKey] = Uri.EscapeDataString(SoftwareVersion.Current.Label),
+            // Version, hash and task type are ASCII without spaces (assembly attributes, hex, pipeline task names): stored as they are.
+            [SoftwareVersionMetadataKey] = SoftwareVersion.Current.Label,
         };
         if (QuantumScope.Current?.Provenance is { } provenance)
         {
             metadata[ConfigHashMetadataKey] = provenance.ConfigHash;
-            metadata[TaskTypeMetadataKey] = Uri.EscapeDataString(provenance.TaskType);
+            metadata[TaskTypeMetadataKey] = provenance.TaskType;
         }
         var headers = new BlobHttpHeaders { ContentHash = md5, ContentType = contentType };
         var blob = Container.GetBlobClient(path);
