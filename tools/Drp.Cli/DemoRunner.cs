@@ -7,6 +7,7 @@ using Drp.Storage;
 using Drp.Storage.Catalogs;
 using Drp.Storage.Datasets;
 using Drp.Storage.Caching;
+using Drp.Storage.Provenance;
 using Drp.Storage.Registry;
 using Drp.Storage.Resilience;
 using Drp.Workflows;
@@ -277,8 +278,11 @@ public sealed class DemoRunner(DemoSettings settings, TextWriter console)
         var registered = (await registry.ListAsync(campaign.Instrument, ct)).Count(r => blobNames.Contains(r.BlobName));
         var rejected = (await registry.ListRejectedAsync(ct)).Where(r => blobNames.Contains(r.BlobName)).ToList();
         var quanta = step.Visits.SelectMany(v => v.Quanta).ToList();
+        var ledger = await new QuantumLedger(storage.Ledger).ListAsync(settings.Run, ct);
         return new DemoSummary
         {
+            SoftwareVersions = VersionCount.Count(quanta.Select(q => q.SoftwareVersion)),
+            Accounting = RunAccountingReport.From(settings.Run, ledger),
             Run = settings.Run,
             Instrument = campaign.Instrument,
             Raws = new RawCounts(campaign.Raws.Count, registered, rejected.Count, duplicates),
@@ -309,6 +313,11 @@ public sealed class DemoRunner(DemoSettings settings, TextWriter console)
         foreach (var (name, t) in s.Tables)
         {
             console.WriteLine($"  {name}: {t.AzureTableRows} rows in the Azure Table, {t.ParquetRows} in Parquet ({t.DuplicateIds} duplicate ids)");
+        }
+        console.WriteLine("  software: " + string.Join(", ", s.SoftwareVersions.Select(v => $"{v.SoftwareVersion} ({v.Quanta} quanta)")));
+        foreach (var t in s.Accounting?.TaskTypes ?? [])
+        {
+            console.WriteLine($"  compute: {t.Step} {t.TaskType}: {t.Quanta} quanta, {t.CoreSeconds:F1} core-s, {t.WallSeconds:F1} wall-s, peak {t.PeakWorkingSetBytes / 1048576.0:F0} MiB, {t.Gets} GETs, {t.BytesRead / 1e6:F1} MB read");
         }
         if (s.CatalogQa is { } qa)
         {

@@ -1,4 +1,5 @@
 using Drp.Storage.Datasets;
+using Drp.Storage.Provenance;
 
 namespace Drp.Workflows.Planning;
 
@@ -22,6 +23,15 @@ public sealed record StepDefinition(string Name, string? Description, IReadOnlyL
 {
     /// <summary>The union of the tasks' quantum dimensions, in the fixed order: the grain the planner reads its input at.</summary>
     public IReadOnlyList<string> FinestDimensions { get; } = Dimensions.Union(Tasks.Select(t => t.Dimensions));
+
+    /// <summary>
+    /// The provenance of a unit that runs every task of the step at one data id (step 1's <c>ProcessFrameTask</c>):
+    /// task type = the task names joined by '+', config hash over every task's config keyed <c>{task}.{key}</c>.
+    /// </summary>
+    public QuantumProvenance UnitProvenance() => new(
+        Name,
+        string.Join('+', Tasks.Select(t => t.Name)),
+        ConfigHash.Of(Tasks.SelectMany(t => t.Config.Select(kv => KeyValuePair.Create($"{t.Name}.{kv.Key}", kv.Value)))));
 }
 
 /// <summary>
@@ -34,7 +44,11 @@ public sealed record TaskDefinition(
     IReadOnlyList<ConnectionDefinition> Inputs,
     IReadOnlyList<ConnectionDefinition> Outputs,
     IReadOnlyDictionary<string, string> Config,
-    ExecutionSettings Execution);
+    ExecutionSettings Execution)
+{
+    /// <summary>The hash of <see cref="Config"/> (<see cref="Storage.Provenance.ConfigHash"/>).</summary>
+    public string ConfigHash => Storage.Provenance.ConfigHash.Of(Config);
+}
 
 /// <summary>A named input or output of a task and its dataset type (whose dimensions the YAML restates and the loader checks).</summary>
 public sealed record ConnectionDefinition(string Name, DatasetType DatasetType);
