@@ -133,7 +133,7 @@ internal static class StepBenchCommand
             {
                 var figures = engine == "inprocess"
                     ? await RunInProcessAsync(plan, maxJobsPerChunk, ct)
-                    : await RunPersistentAsync(azurite!.ConnectionString, plan, maxJobsPerChunk, w, ct);
+                    : await RunPersistentAsync(azurite!, plan, maxJobsPerChunk, w, ct);
                 var error = StepBench.CheckSummary(plan, figures.Summary);
                 Print(figures, jobs, cores);
                 if (error is not null)
@@ -154,12 +154,12 @@ internal static class StepBenchCommand
         if (results.Count > 1)
         {
             Console.WriteLine();
-            Console.WriteLine($"{"workers",7} {"wall s",8} {"jobs/s",8} {"x first",8} {"ms/job",8} {"core-ms/job",12} {"cpu-ms/job",11} {"activities per worker",24}");
+            Console.WriteLine($"{"workers",7} {"wall s",8} {"jobs/s",8} {"x first",8} {"ms/job",8} {"core-ms/job",12} {"cpu-ms/job",11} {"azurite cpu-ms/job",19} {"activities per worker",24}");
             foreach (var r in results)
             {
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"{r.Workers,7} {r.Wall.TotalSeconds,8:F1} {jobs / r.Wall.TotalSeconds,8:F1} {results[0].Wall / r.Wall,8:F2} {r.Wall.TotalMilliseconds / jobs,8:F2} "
-                    + $"{r.Wall.TotalMilliseconds * cores / jobs,12:F2} {r.CpuSeconds * 1000 / jobs,11:F2} {string.Join(" / ", r.ActivitiesPerWorker),24}"));
+                    + $"{r.Wall.TotalMilliseconds * cores / jobs,12:F2} {r.CpuSeconds * 1000 / jobs,11:F2} {(r.StorageCpuSeconds is { } a ? (a * 1000 / jobs).ToString("F2", CultureInfo.InvariantCulture) : "-"),19} {string.Join(" / ", r.ActivitiesPerWorker),24}"));
             }
         }
         return 0;
@@ -168,12 +168,15 @@ internal static class StepBenchCommand
     private static void Print(RunFigures r, int jobs, int cores)
     {
         var s = r.Summary;
+        string storage = r.StorageCpuSeconds is { } a
+            ? string.Create(CultureInfo.InvariantCulture, $", {a * 1000 / jobs:F2} ms CPU in Azurite ({a / r.Wall.TotalSeconds:P0} of one core)")
+            : "";
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"  {r.Workers} worker(s): {s.Jobs:N0} jobs, {s.Chunks} chunks, {s.Counts.Units:N0} detector units succeeded {s.Counts.Succeeded:N0}, failed jobs {s.FailedJobs}; "
             + $"wall {r.Wall.TotalSeconds:F1} s, {jobs / r.Wall.TotalSeconds:F1} jobs/s"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"    overhead per job: {r.Wall.TotalMilliseconds * cores / jobs:F2} core-ms (wall x {cores} cores / jobs), {r.Wall.TotalMilliseconds / jobs:F2} ms wall, "
-            + $"{r.CpuSeconds * 1000 / jobs:F2} ms CPU (every worker process, engine included)"));
+            + $"{r.CpuSeconds * 1000 / jobs:F2} ms CPU (every worker process, engine included){storage}"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"    activities run per worker: {string.Join(" / ", r.ActivitiesPerWorker)}; peak working set per process MB: {string.Join(" / ", r.PeakMegabytes.Select(m => m.ToString("F0", CultureInfo.InvariantCulture)))}"));
     }
@@ -197,8 +200,10 @@ internal static class StepBenchCommand
         return new RunFigures(1, summary, clock.Elapsed, (self.TotalProcessorTime - cpu).TotalSeconds, [counters.Activities], [self.PeakWorkingSet64 / 1e6]);
     }
 
-    private static async Task<RunFigures> RunPersistentAsync(string connection, StepBenchPlan plan, int maxJobsPerChunk, int workers, CancellationToken ct)
+    private static async Task<RunFigures> RunPersistentAsync(AzuriteHost azurite, StepBenchPlan plan, int maxJobsPerChunk, int workers, CancellationToken ct)
     {
+        string connection = azurite.ConnectionString;
+        using var storage = Process.GetProcessById(azurite.ProcessId);
         // A fresh task hub per run, so runs share no history and no queued messages.
         string hub = "benchstep" + workers + Guid.NewGuid().ToString("N")[..8];
         var counters = new StepBenchCounters();
@@ -214,12 +219,15 @@ internal static class StepBenchCommand
             Console.WriteLine($"  {workers} worker(s) on task hub {hub}: running");
             using var self = Process.GetCurrentProcess();
             var cpu = self.TotalProcessorTime;
+            var storageCpu = storage.TotalProcessorTime;
             var clock = Stopwatch.StartNew();
             var client = host.Services.GetRequiredService<DurableTaskClient>();
             var summary = await StepBench.RunAsync(client, "bench-step-" + hub, maxJobsPerChunk, p => ReportProgress(p, clock), s_progressInterval, ct);
             clock.Stop();
             self.Refresh();
+            storage.Refresh();
             double cpuSeconds = (self.TotalProcessorTime - cpu).TotalSeconds;
+            double storageCpuSeconds = (storage.TotalProcessorTime - storageCpu).TotalSeconds;
             var activities = new List<long>();
             var peaks = new List<double> { self.PeakWorkingSet64 / 1e6 };
             foreach (var p in extra)
@@ -230,7 +238,7 @@ internal static class StepBenchCommand
                 peaks.Add(m);
             }
             activities.Insert(0, counters.Activities);
-            return new RunFigures(workers, summary, clock.Elapsed, cpuSeconds, activities, peaks);
+            return new RunFigures(workers, summary, clock.Elapsed, cpuSeconds, activities, peaks, storageCpuSeconds);
         }
         finally
         {
@@ -255,6 +263,7 @@ internal static class StepBenchCommand
         {
             engine.StorageConnectionString = connection;
             engine.TaskHubName = hub;
+            engine.InfrastructureLogLevel = LogLevel.Error; // the backend's warnings (split brain, out-of-order messages) are normal with two workers
         });
         return builder.Build();
     }
@@ -325,5 +334,6 @@ internal static class StepBenchCommand
         return n > 0 ? n : Environment.ProcessorCount;
     }
 
-    private sealed record RunFigures(int Workers, StepSummary Summary, TimeSpan Wall, double CpuSeconds, IReadOnlyList<long> ActivitiesPerWorker, IReadOnlyList<double> PeakMegabytes);
+    private sealed record RunFigures(int Workers, StepSummary Summary, TimeSpan Wall, double CpuSeconds, IReadOnlyList<long> ActivitiesPerWorker, IReadOnlyList<double> PeakMegabytes,
+        double? StorageCpuSeconds = null);
 }
