@@ -1,3 +1,4 @@
+using Drp.Storage.Catalogs;
 using System.Text.RegularExpressions;
 using Drp.Pipeline.Simulation;
 using Drp.Storage;
@@ -71,7 +72,7 @@ public sealed partial class QuantumProvenanceTests(PlanningAzuriteFixture fixtur
             new RawRecord(instrument, visit.Visit, 0, visit.Band, visit.ExposureTimeSeconds, visit.Mjd, options.RawContainer, "raw.fits", null));
         var quantum = new DetectorQuantum("run" + s, instrument, DatasetPaths.CalibCollection, visit.Visit, 0, visit.Band);
 
-        var result = await new ProcessDetectorActivity(storage, NullLogger<ProcessDetectorActivity>.Instance).ExecuteAsync(quantum);
+        var result = await new ProcessDetectorActivity(storage, new TableCatalogWriter(), NullLogger<ProcessDetectorActivity>.Instance).ExecuteAsync(quantum);
 
         Assert.Equal(QuantumState.Succeeded, result.State);
         Assert.Equal(SoftwareVersion.Current.Label, result.SoftwareVersion);
@@ -103,7 +104,7 @@ public sealed partial class QuantumProvenanceTests(PlanningAzuriteFixture fixtur
         Assert.False(calib.Metadata.ContainsKey(DatasetStore.ConfigHashMetadataKey));
 
         // Run again: skipped, and the result still says which version processed it.
-        var again = await new ProcessDetectorActivity(storage, NullLogger<ProcessDetectorActivity>.Instance).ExecuteAsync(quantum);
+        var again = await new ProcessDetectorActivity(storage, new TableCatalogWriter(), NullLogger<ProcessDetectorActivity>.Instance).ExecuteAsync(quantum);
         Assert.True(again.Skipped);
         Assert.Equal(SoftwareVersion.Current.Label, again.SoftwareVersion);
     }
