@@ -22,7 +22,7 @@ public sealed class StepBenchTests
     public async Task CheckSummary_OneUnitMissingFromTheFanIn_ReportsTheMismatch()
     {
         var plan = await StepBench.PlanAsync(jobs: 10, maxJobsPerChunk: 4);
-        var complete = new StepSummary(StepBench.Run, StepBench.Step, 3, 10, 0, new OutcomeCounts(40, 10, 10, 0, 0, 0));
+        var complete = new StepSummary(StepBench.Run, StepBench.Step, 3, 10, 0, new OutcomeCounts(40, 10, 10, 0, 0, 0), []);
 
         Assert.Null(StepBench.CheckSummary(plan, complete));
         Assert.Contains("does not match the plan", StepBench.CheckSummary(plan, complete with { Counts = new OutcomeCounts(40, 9, 9, 0, 0, 0) }));
