@@ -21,6 +21,9 @@ public sealed partial class CampaignOperations(DurableTaskClient client, Quantum
     {
     }
 
+    /// <summary>The task hub's client (for what is not a campaign's, e.g. the demo's step-1 orchestration).</summary>
+    public DurableTaskClient Client => client;
+
     /// <summary>
     /// Starts the campaign of <see cref="CampaignInput.Run"/> under its one instance id
     /// (<see cref="CampaignOrchestrator.InstanceIdFor"/>). Starting it again while it exists starts nothing and returns
@@ -29,19 +32,7 @@ public sealed partial class CampaignOperations(DurableTaskClient client, Quantum
     /// </summary>
     public async Task<CampaignStart> StartAsync(CampaignInput input, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(input);
-        ValidateRun(input.Run);
-        if (string.IsNullOrWhiteSpace(input.Instrument))
-        {
-            throw new ArgumentException("the instrument is required", nameof(input));
-        }
-        if (!(input.MaxFailedFraction is >= 0 and <= 1))
-        {
-            throw new ArgumentException($"maxFailedFraction must be between 0 and 1, not {input.MaxFailedFraction}", nameof(input));
-        }
-        var steps = input.Steps is { Count: > 0 } ? input.Steps : ProcessJobOrchestrator.ExecutableSteps;
-        ValidateSteps(steps);
-        input = input with { Steps = [.. steps] };
+        input = Validate(input);
 
         string id = CampaignOrchestrator.InstanceIdFor(input.Run);
         var existing = await client.GetInstanceAsync(id, getInputsAndOutputs: false, cancellationToken);
@@ -197,6 +188,27 @@ public sealed partial class CampaignOperations(DurableTaskClient client, Quantum
             purged += result.PurgedInstanceCount;
         }
         return purged;
+    }
+
+    /// <summary>
+    /// Checks a campaign's input (run name, instrument, steps, failed fraction) and returns it with its steps filled
+    /// in (empty: every step that can run today); an <see cref="ArgumentException"/> names what is wrong.
+    /// </summary>
+    public static CampaignInput Validate(CampaignInput input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ValidateRun(input.Run);
+        if (string.IsNullOrWhiteSpace(input.Instrument))
+        {
+            throw new ArgumentException("the instrument is required", nameof(input));
+        }
+        if (!(input.MaxFailedFraction is >= 0 and <= 1))
+        {
+            throw new ArgumentException($"maxFailedFraction must be between 0 and 1, not {input.MaxFailedFraction}", nameof(input));
+        }
+        var steps = input.Steps is { Count: > 0 } ? input.Steps : ProcessJobOrchestrator.ExecutableSteps;
+        ValidateSteps(steps);
+        return input with { Steps = [.. steps] };
     }
 
     /// <summary>The instance id the campaign gives a step's sub-orchestration.</summary>
