@@ -122,9 +122,7 @@ public sealed class DrpFunctions(IServiceProvider services, ILogger<DrpFunctions
         CampaignCallAsync(request, async () =>
         {
             var body = await ReadBodyAsync<StartCampaignRequest>(request, cancellationToken) ?? new StartCampaignRequest(null);
-            var start = await Operations(client).StartAsync(
-                new CampaignInput(run, body.Instrument ?? "", body.Steps ?? [], body.CalibCollection ?? "calib", body.MaxFailedFraction ?? 0.05, body.RequireApproval ?? false),
-                cancellationToken);
+            var start = await Operations(client).StartAsync(body.ToInput(run), cancellationToken);
             logger.LogInformation("Campaign of run {Run}: {InstanceId}, created {Created}", run, start.InstanceId, start.Created);
             return await client.CreateCheckStatusResponseAsync(request, start.InstanceId, start.Created ? HttpStatusCode.Accepted : HttpStatusCode.OK, cancellationToken);
         });
@@ -190,14 +188,8 @@ public sealed class DrpFunctions(IServiceProvider services, ILogger<DrpFunctions
         CampaignCallAsync(request, async () =>
             await JsonAsync(request, HttpStatusCode.OK, new { purged = await Operations(client).PurgeAsync(run, cancellationToken) }, cancellationToken));
 
-    /// <summary>The HTTP status for an operation's typed error: bad input 400, no campaign 404, wrong state 409; null for any other (a 500).</summary>
-    public static HttpStatusCode? StatusFor(Exception e) => e switch
-    {
-        ArgumentException or System.Text.Json.JsonException => HttpStatusCode.BadRequest,
-        CampaignNotFoundException => HttpStatusCode.NotFound,
-        CampaignStateException => HttpStatusCode.Conflict,
-        _ => null,
-    };
+    /// <summary>The HTTP status for an operation's typed error (<see cref="CampaignApi.StatusFor"/>, shared with the local host).</summary>
+    public static HttpStatusCode? StatusFor(Exception e) => CampaignApi.StatusFor(e);
 
     private CampaignOperations Operations(DurableTaskClient client) =>
         new(client, services.GetRequiredService<Drp.Storage.StorageClients>());
@@ -220,18 +212,16 @@ public sealed class DrpFunctions(IServiceProvider services, ILogger<DrpFunctions
         where T : class
     {
         string text = await request.ReadAsStringAsync() ?? "";
-        return string.IsNullOrWhiteSpace(text) ? null : System.Text.Json.JsonSerializer.Deserialize<T>(text, s_json);
+        return string.IsNullOrWhiteSpace(text) ? null : System.Text.Json.JsonSerializer.Deserialize<T>(text, CampaignApi.Json);
     }
 
     private static async Task<HttpResponseData> JsonAsync<T>(HttpRequestData request, HttpStatusCode status, T body, CancellationToken cancellationToken)
     {
         var response = request.CreateResponse(status);
         response.Headers.Add("Content-Type", "application/json; charset=utf-8");
-        await response.WriteStringAsync(System.Text.Json.JsonSerializer.Serialize(body, s_json), cancellationToken);
+        await response.WriteStringAsync(System.Text.Json.JsonSerializer.Serialize(body, CampaignApi.Json), cancellationToken);
         return response;
     }
-
-    private static readonly System.Text.Json.JsonSerializerOptions s_json = new(System.Text.Json.JsonSerializerDefaults.Web);
 
     // ---- orchestrators ----
 
@@ -293,12 +283,3 @@ public sealed class DrpFunctions(IServiceProvider services, ILogger<DrpFunctions
     public Task<JobWork> LoadJobActivity([ActivityTrigger] JobInput input, CancellationToken cancellationToken) =>
         services.GetRequiredService<LoadJobActivity>().ExecuteAsync(input, cancellationToken);
 }
-
-/// <summary>The body of POST /api/campaigns/{run}: the instrument is required; no steps means every step that can run.</summary>
-public sealed record StartCampaignRequest(string? Instrument, IReadOnlyList<string>? Steps = null, bool? RequireApproval = null, double? MaxFailedFraction = null, string? CalibCollection = null);
-
-/// <summary>The optional body of POST /api/campaigns/{run}/approve: <c>{"approved": false, "reason": "..."}</c> rejects.</summary>
-public sealed record ApproveCampaignRequest(bool? Approved = null, string? Reason = null);
-
-/// <summary>The body of POST /api/campaigns/{run}/terminate: the reason is required.</summary>
-public sealed record TerminateCampaignRequest(string? Reason);
