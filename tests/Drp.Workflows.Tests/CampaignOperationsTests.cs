@@ -259,6 +259,22 @@ public sealed class CampaignOperationsTests(PlanningAzuriteFixture fixture) : IC
     }
 
     [Fact]
+    public async Task Status_LedgerTableNotYetCreated_ShowsTheCampaignWithNoQuanta()
+    {
+        await using var h = await StartAsync();
+        await h.Ledger.Table.DeleteAsync();
+        await h.Operations.StartAsync(Input(h.Run));
+        await WaitAsync(h, OrchestrationRuntimeStatus.Completed);
+
+        var status = await h.Operations.GetStatusAsync(h.Run);
+        var failures = await h.Operations.GetFailuresAsync(h.Run);
+
+        Assert.Equal("Completed", status!.RuntimeStatus);
+        Assert.Empty(status.Quanta);
+        Assert.Equal(0, failures.Quanta);
+    }
+
+    [Fact]
     public async Task Status_UnknownRun_IsNull()
     {
         await using var h = await StartAsync();

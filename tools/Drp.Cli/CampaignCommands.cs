@@ -48,8 +48,10 @@ internal static class CampaignCommands
                 parse.GetValue(steps) is { } list ? list.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) : [],
                 MaxFailedFraction: parse.GetValue(maxFailed),
                 RequireApproval: parse.GetValue(requireApproval));
-            return RunAsync(parse, "campaign start", ct, () => CampaignOperations.Validate(input), async (ops, _) =>
+            return RunAsync(parse, "campaign start", ct, () => CampaignOperations.Validate(input), async (ops, storage) =>
             {
+                // On a fresh account (a new Azurite) the containers, queues and tables the steps use do not exist yet.
+                await storage.EnsureCreatedAsync(ct);
                 var started = await ops.StartAsync(input, ct);
                 Console.WriteLine(started.Created
                     ? $"started {started.InstanceId}; follow it with: drp status --run {input.Run} --watch"
