@@ -195,6 +195,7 @@ module serviceBus 'app/servicebus.bicep' = {
     skuName: serviceBusSkuName
     memoryClasses: memoryClasses
     messageTimeToLive: jobMessageTimeToLive
+    completionsQueue: names.completionsQueue
     senderIdentityId: identityIds.functions
     senderPrincipalId: identities.outputs.functionsPrincipalId
     receiverIdentityId: identityIds.jobs

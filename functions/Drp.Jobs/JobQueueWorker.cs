@@ -1,66 +1,169 @@
-using System.Text.Json;
-using Azure.Storage.Queues;
-using Azure.Storage.Queues.Models;
+using Drp.Jobs.Queues;
+using Drp.Storage.Registry;
+using Drp.Workflows.Planning;
 using Microsoft.Extensions.Logging;
 
 namespace Drp.Jobs;
 
 /// <summary>
-/// Takes jobs from a Storage queue (Azurite locally; the Service Bus adapter comes with the campaign issue), runs each
-/// with <see cref="JobRunner"/>, puts the <see cref="JobResult"/> on the completions queue, then deletes the job. A
-/// message that is not a job, or that failed <see cref="MaxDequeueCount"/> times, goes to the poison queue.
-/// (Visibility renewal for jobs longer than the visibility timeout comes with the campaign issue's heartbeats.)
+/// The runner's loop over one <see cref="IJobQueue"/> (Service Bus or Storage queues): receives a job, keeps its lock
+/// and writes a heartbeat to the job's ledger row at the job's interval while <see cref="JobRunner"/> attempts each
+/// quantum, sends a <see cref="JobCompletion"/>, then settles the message by the <see cref="JobRetryPolicy"/>'s
+/// decision: complete (done, never), abandon after the backoff (same class), send to the next class's queue and
+/// complete (out of memory), or dead-letter with the reason (given up, not a job, too many deliveries). A delivery
+/// whose job row is still running belongs to a runner that died: the job was lost and is run again.
 /// </summary>
-public sealed class JobQueueWorker(QueueClient jobs, QueueClient completions, QueueClient poison, JobRunner runner, ILogger<JobQueueWorker> logger)
+public sealed class JobQueueWorker(
+    IJobQueue queue,
+    JobRunner runner,
+    JobLedger ledger,
+    JobsOptions options,
+    JobRetryPolicy policy,
+    ILogger<JobQueueWorker> logger,
+    TimeProvider? time = null)
 {
-    public const int MaxDequeueCount = 5;
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+    private readonly string _runnerName = Environment.MachineName + ":" + Environment.ProcessId;
 
-    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
-
-    public QueueClient Poison { get; } = poison;
-
-    /// <summary>Runs jobs until the queue is empty (a container job's life) or cancellation; returns the number run.</summary>
-    public async Task<int> RunUntilEmptyAsync(TimeSpan visibilityTimeout, CancellationToken cancellationToken = default)
+    /// <summary>Runs jobs until the queue is empty (a container job's life) or cancellation; returns the deliveries handled.</summary>
+    public async Task<int> RunUntilEmptyAsync(CancellationToken cancellationToken = default)
     {
-        await jobs.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
-        await completions.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
-        await Poison.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
         int done = 0;
         while (!cancellationToken.IsCancellationRequested)
         {
-            QueueMessage? message = (await jobs.ReceiveMessageAsync(visibilityTimeout, cancellationToken)).Value;
-            if (message is null)
+            var lease = await queue.ReceiveAsync(cancellationToken);
+            if (lease is null)
             {
                 return done;
             }
-            JobMessage? job;
-            try
-            {
-                job = JsonSerializer.Deserialize<JobMessage>(message.Body.ToString(), Json);
-                if (job is null || string.IsNullOrWhiteSpace(job.JobId) || job.Quanta is null)
-                {
-                    throw new JsonException("empty job, or a job without id or quanta");
-                }
-            }
-            catch (JsonException e)
-            {
-                logger.LogError("Message {MessageId} is not a job ({Reason}): moved to the poison queue", message.MessageId, e.Message);
-                await Poison.SendMessageAsync(message.Body, cancellationToken: cancellationToken);
-                await jobs.DeleteMessageAsync(message.MessageId, message.PopReceipt, cancellationToken);
-                continue;
-            }
-            if (message.DequeueCount > MaxDequeueCount)
-            {
-                logger.LogError("Job {JobId} was delivered {Count} times without completing: moved to the poison queue", job.JobId, message.DequeueCount);
-                await Poison.SendMessageAsync(message.Body, cancellationToken: cancellationToken);
-                await jobs.DeleteMessageAsync(message.MessageId, message.PopReceipt, cancellationToken);
-                continue;
-            }
-            var result = await runner.RunAsync(job, cancellationToken);
-            await completions.SendMessageAsync(JsonSerializer.Serialize(result, Json), cancellationToken);
-            await jobs.DeleteMessageAsync(message.MessageId, message.PopReceipt, cancellationToken);
+            await ProcessAsync(lease, cancellationToken);
             done++;
         }
         return done;
+    }
+
+    /// <summary>Handles one delivery; returns the completion sent, or null for a message that is not a job.</summary>
+    public async Task<JobCompletion?> ProcessAsync(IJobLease lease, CancellationToken cancellationToken = default)
+    {
+        JobMessage job;
+        try
+        {
+            job = JobMessages.Parse(lease.Body);
+        }
+        catch (JobMessageFormatException e)
+        {
+            logger.LogError("Message {MessageId} on {Queue} is not a job ({Reason}): dead-lettered", lease.MessageId, queue.Name, e.Message);
+            await lease.DeadLetterAsync("NotAJob", e.Message, cancellationToken);
+            return null;
+        }
+        var memory = options.Memory;
+        var previous = await ledger.GetAsync(job.Run, job.JobId, cancellationToken);
+        bool lost = lease.DeliveryCount > 1 && previous is { State: JobState.Running };
+        if (lost)
+        {
+            var retry = policy.Decide(FailureKind.LostHeartbeat, memory, lease.DeliveryCount - 1, options.MaxDeliveryCount);
+            logger.LogWarning("Job {JobId} was lost on delivery {Delivery} by {Runner} (last heartbeat {HeartbeatAt:O}): {Decision}",
+                job.JobId, previous!.Delivery, previous.Runner, previous.HeartbeatAt, retry.Reason);
+        }
+        if (lease.DeliveryCount > options.MaxDeliveryCount)
+        {
+            var giveUp = new RetryDecision(RetryAction.GiveUp, memory, Reason: $"delivered {lease.DeliveryCount} times, more than {options.MaxDeliveryCount}, without completing");
+            return await SettleAsync(lease, job, memory, [], 0, lost ? FailureKind.LostHeartbeat : null, giveUp, lost, cancellationToken);
+        }
+
+        await ledger.StartAsync(job.Run, job.JobId, memory.Name(), lease.DeliveryCount, _runnerName, _time.GetUtcNow(), cancellationToken);
+        var interval = job.HeartbeatInterval ?? options.HeartbeatInterval;
+        JobResult result;
+        using (var beating = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+        {
+            var heartbeat = HeartbeatAsync(lease, job, interval, beating.Token);
+            try
+            {
+                result = await runner.RunAsync(job, cancellationToken);
+            }
+            finally
+            {
+                await beating.CancelAsync();
+                await heartbeat;
+            }
+        }
+        var failure = JobRetryPolicy.Classify(result.Quanta);
+        var decision = failure is { } f ? policy.Decide(f, memory, lease.DeliveryCount, options.MaxDeliveryCount) : RetryDecision.Done;
+        return await SettleAsync(lease, job, memory, result.Quanta, result.ElapsedMs, failure, decision, lost, cancellationToken);
+    }
+
+    private async Task<JobCompletion> SettleAsync(IJobLease lease, JobMessage job, MemoryClass memory, IReadOnlyList<Workflows.QuantumResult> quanta,
+        double elapsedMs, FailureKind? failure, RetryDecision decision, bool lost, CancellationToken cancellationToken)
+    {
+        var completion = new JobCompletion(job.JobId, job.Run, memory.Name(), lease.DeliveryCount, quanta, elapsedMs, failure, decision, lost);
+        if (decision is { Action: RetryAction.NextClass, MemoryClass: { } next })
+        {
+            // Only the quanta that failed go up a class; the ledger skips the others anyway.
+            var failed = quanta.Where(q => q.State == QuantumState.Failed).Select(q => (q.Visit, q.Detector)).ToHashSet();
+            await queue.SendAsync(next, job with { Quanta = job.Quanta.Where(q => failed.Contains((q.Visit, q.Detector))).ToList() }, cancellationToken);
+        }
+        // The completion goes out before the settlement: a runner that dies in between repeats the job, never loses its report.
+        await queue.SendCompletionAsync(completion, cancellationToken);
+        JobState state;
+        switch (decision.Action)
+        {
+            case RetryAction.Done or RetryAction.Never:
+                await lease.CompleteAsync(cancellationToken);
+                state = JobState.Completed;
+                break;
+            case RetryAction.SameClass:
+                await lease.AbandonAsync(decision.Backoff, cancellationToken);
+                state = JobState.Retrying;
+                break;
+            case RetryAction.NextClass:
+                await lease.CompleteAsync(cancellationToken);
+                state = JobState.Escalated;
+                break;
+            default:
+                await lease.DeadLetterAsync(decision.Reason ?? "GaveUp", Describe(completion), cancellationToken);
+                state = JobState.GaveUp;
+                break;
+        }
+        await ledger.FinishAsync(job.Run, job.JobId, state, decision.Reason ?? decision.Action.ToString(), _time.GetUtcNow(), cancellationToken);
+        logger.LogInformation("Job {JobId} delivery {Delivery} in {MemoryClass}: {Succeeded}/{Total} quanta succeeded, failure {Failure}, {Action} {Reason}",
+            job.JobId, lease.DeliveryCount, memory.Name(), completion.Succeeded, quanta.Count, failure, decision.Action, decision.Reason ?? "");
+        return completion;
+    }
+
+    private static string Describe(JobCompletion c)
+    {
+        var failed = c.Quanta.Where(q => q.State == QuantumState.Failed).Select(q => $"visit {q.Visit} detector {q.Detector}: {q.ErrorClass}: {q.Message}").ToList();
+        string text = $"job {c.JobId} of run {c.Run} in {c.MemoryClass}, delivery {c.Delivery}: {c.Decision.Reason}"
+            + (failed.Count > 0 ? "; failed quanta: " + string.Join("; ", failed) : "");
+        return text.Length > 4000 ? text[..4000] : text;
+    }
+
+    /// <summary>
+    /// Until the job ends: renews the lease and writes the heartbeat, every interval (and at least twice per lock
+    /// duration, so the lock never lapses while the runner lives). A failed beat is logged, not fatal: the next may pass.
+    /// </summary>
+    private async Task HeartbeatAsync(IJobLease lease, JobMessage job, TimeSpan interval, CancellationToken cancellationToken)
+    {
+        var period = interval < lease.LockDuration / 2 ? interval : lease.LockDuration / 2;
+        using var timer = new PeriodicTimer(period > TimeSpan.Zero ? period : TimeSpan.FromMilliseconds(1), _time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellationToken))
+            {
+                try
+                {
+                    await lease.RenewAsync(cancellationToken);
+                    await ledger.HeartbeatAsync(job.Run, job.JobId, _time.GetUtcNow(), cancellationToken);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    logger.LogWarning(e, "Job {JobId}: heartbeat failed", job.JobId);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The job ended.
+        }
     }
 }

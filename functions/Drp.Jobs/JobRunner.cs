@@ -5,12 +5,6 @@ using Microsoft.Extensions.Logging;
 
 namespace Drp.Jobs;
 
-/// <summary>A job: a cluster of quanta sent to a container job (e.g. the detectors of one visit).</summary>
-public sealed record JobMessage(string JobId, IReadOnlyList<DetectorQuantum> Quanta);
-
-/// <summary>What a job did: one result per quantum, every quantum attempted.</summary>
-public sealed record JobResult(string JobId, IReadOnlyList<QuantumResult> Quanta, double ElapsedMs);
-
 /// <summary>
 /// Runs the quanta of a job one by one, each independently: a quantum that throws is recorded as failed and the
 /// rest are still attempted (DP0.2 lost whole 315-quantum clusters to one failure).

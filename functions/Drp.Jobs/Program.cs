@@ -1,31 +1,60 @@
+using Azure.Messaging.ServiceBus;
 using Drp.Jobs;
+using Drp.Jobs.Queues;
 using Drp.Storage;
+using Drp.Storage.Registry;
 using Drp.Workflows;
 using Drp.Workflows.Activities;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 // The container job runner: takes jobs (clusters of quanta) from its memory class's queue until the queue is empty,
-// runs each quantum with the same activity code the Functions app runs, reports each job on the completions queue.
-// Settings: the Drp:Storage keys (a connection string, or service URIs + managed identity), Drp__Jobs__Queue (default
-// drp-jobs-standard), Drp__Jobs__CompletionsQueue (default drp-job-completions).
+// runs each quantum with the same activity code the Functions app runs, heartbeats, reports each delivery on the
+// completions queue and settles it by the retry rules (JobRetryPolicy). Settings: the Drp:Storage keys, and
+// Drp:Jobs (JobsOptions): a Service Bus namespace (Azure, managed identity) or connection string selects Service
+// Bus; otherwise the jobs come from Storage queues of the Drp:Storage account (Azurite locally).
 var builder = Host.CreateApplicationBuilder(args);
 builder.Services.AddDrpServices(builder.Configuration);
+builder.Services.AddOptions<JobsOptions>().Bind(builder.Configuration.GetSection(JobsOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
 using var host = builder.Build();
-var config = host.Services.GetRequiredService<IConfiguration>();
-// The queue clients come from StorageClients: a connection string locally, the managed identity in Azure.
-var queues = host.Services.GetRequiredService<StorageClients>().Queues;
-string jobsQueue = config["Drp:Jobs:Queue"] ?? "drp-jobs-standard";
-var jobs = queues.GetQueueClient(jobsQueue);
-var completions = queues.GetQueueClient(config["Drp:Jobs:CompletionsQueue"] ?? "drp-job-completions");
-var poison = queues.GetQueueClient(jobsQueue + "-poison");
+await host.StartAsync(); // runs the options validation (ValidateOnStart) before any job is taken
+var options = host.Services.GetRequiredService<IOptions<JobsOptions>>().Value;
+var storage = host.Services.GetRequiredService<StorageClients>();
+await storage.Ledger.CreateIfNotExistsAsync();
+
+ServiceBusClient? serviceBus = null;
+IJobQueue queue;
+if (options.UsesServiceBus)
+{
+    serviceBus = string.IsNullOrWhiteSpace(options.ServiceBusConnectionString)
+        ? new ServiceBusClient(options.ServiceBusNamespace, StorageClients.CredentialFor(storage.Options))
+        : new ServiceBusClient(options.ServiceBusConnectionString);
+    var senders = new Dictionary<string, ServiceBusSender>();
+    queue = new ServiceBusJobQueue(
+        serviceBus.CreateReceiver(options.Queue, new ServiceBusReceiverOptions { ReceiveMode = ServiceBusReceiveMode.PeekLock, PrefetchCount = 0 }),
+        name => senders.TryGetValue(name, out var s) ? s : senders[name] = serviceBus.CreateSender(name),
+        options.CompletionsQueue,
+        receiveWait: TimeSpan.FromSeconds(10));
+}
+else
+{
+    // The queue clients come from StorageClients: a connection string locally, the managed identity in Azure.
+    queue = new StorageJobQueue(storage.Queues, options);
+}
+
 var activity = host.Services.GetRequiredService<ProcessDetectorActivity>();
 var runner = new JobRunner(activity.ExecuteAsync, host.Services.GetRequiredService<ILogger<JobRunner>>());
-var worker = new JobQueueWorker(jobs, completions, poison, runner, host.Services.GetRequiredService<ILogger<JobQueueWorker>>());
+var worker = new JobQueueWorker(queue, runner, new JobLedger(storage.Ledger), options, JobRetryPolicy.Default,
+    host.Services.GetRequiredService<ILogger<JobQueueWorker>>());
 using var cts = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) => { e.Cancel = true; cts.Cancel(); };
-int n = await worker.RunUntilEmptyAsync(TimeSpan.FromMinutes(10), cts.Token);
-Console.WriteLine($"drp-jobs: {n} jobs run from {jobsQueue}");
+int n = await worker.RunUntilEmptyAsync(cts.Token);
+Console.WriteLine($"drp-jobs: {n} deliveries handled from {queue.Name} ({(options.UsesServiceBus ? "Service Bus" : "Storage queue")})");
+if (serviceBus is not null)
+{
+    await serviceBus.DisposeAsync();
+}
+await host.StopAsync();
 return 0;

@@ -49,8 +49,13 @@ public sealed record DetectorQuantum(string Run, string Instrument, string Calib
     }
 }
 
-/// <summary>The outcome of one quantum; <see cref="Skipped"/> when the ledger already had it succeeded.</summary>
-public sealed record QuantumResult(long Visit, int Detector, QuantumState State, int Attempts, long SourceRows, string? ErrorClass, string? Message, bool Skipped, double ElapsedMs);
+/// <summary>
+/// The outcome of one quantum; <see cref="Skipped"/> when the ledger already had it succeeded. <see cref="SoftwareVersion"/>
+/// is the version its ledger row records (for a skipped one, the version that processed it earlier); null when unknown
+/// (a quantum that failed as an activity, or a row from before versions were recorded).
+/// </summary>
+public sealed record QuantumResult(long Visit, int Detector, QuantumState State, int Attempts, long SourceRows, string? ErrorClass, string? Message, bool Skipped, double ElapsedMs,
+    string? SoftwareVersion = null);
 
 /// <summary>Fan-in of a visit: each detector's outcome and the consolidated Source table.</summary>
 public sealed record VisitResult(long Visit, IReadOnlyList<QuantumResult> Quanta, string? SourceTableVisitPath, long SourceRows);

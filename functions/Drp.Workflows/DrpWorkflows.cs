@@ -1,5 +1,6 @@
 using Drp.Storage;
 using Drp.Storage.Caching;
+using Drp.Storage.Catalogs;
 using Drp.Storage.Resilience;
 using Drp.Workflows.Activities;
 using Drp.Workflows.Arrivals;
@@ -31,6 +32,9 @@ public static class DrpWorkflows
             sp.GetRequiredService<IOptions<DatasetCacheOptions>>().Value,
             sp.GetRequiredService<IOptions<FaultInjectionOptions>>().Value,
             sp.GetService<ILoggerFactory>()));
+        services.AddOptions<TableWriterOptions>().Bind(configuration.GetSection(TableWriterOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
+        // The one writer stage of the process: every catalog table write shares its bound on batches in flight.
+        services.AddSingleton(sp => new TableCatalogWriter(sp.GetRequiredService<IOptions<TableWriterOptions>>().Value));
         services.AddSingleton<IngestRawActivity>();
         services.AddSingleton<ListVisitsActivity>();
         services.AddSingleton<ProcessDetectorActivity>();

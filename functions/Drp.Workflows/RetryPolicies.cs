@@ -13,6 +13,7 @@ public static class RetryPolicies
         "Drp.Pipeline.Catalogs.ReferenceCatalogException",
         "Drp.Storage.Datasets.DatasetNotFoundException",
         "Drp.Storage.Datasets.DatasetConflictException",
+        "Drp.Storage.Catalogs.InvalidTableEntityException",
         "System.ArgumentException",
         "System.FormatException",
         "System.InvalidOperationException",
@@ -27,12 +28,15 @@ public static class RetryPolicies
         HandleFailure = failure => !IsPermanent(failure),
     });
 
+    /// <summary>True when an error type (a full type name) says the input itself is bad.</summary>
+    public static bool IsPermanentErrorType(string? errorType) => errorType is not null && Permanent.Contains(errorType, StringComparer.Ordinal);
+
     /// <summary>True when the failure (or one it wraps) is of a type that says the input itself is bad.</summary>
     public static bool IsPermanent(TaskFailureDetails? failure)
     {
         for (var f = failure; f is not null; f = f.InnerFailure)
         {
-            if (Permanent.Contains(f.ErrorType, StringComparer.Ordinal))
+            if (IsPermanentErrorType(f.ErrorType))
             {
                 return true;
             }

@@ -1,3 +1,5 @@
+using Drp.Storage.Provenance;
+
 namespace Drp.Workflows;
 
 // Payloads of the chunked step orchestration: ids, counts and blob references only. A job's quanta live in its plan
@@ -45,14 +47,17 @@ public sealed record OutcomeCounts(long PlannedQuanta, long Units, long Succeede
     public OutcomeCounts Add(OutcomeCounts o) => new(PlannedQuanta + o.PlannedQuanta, Units + o.Units, Succeeded + o.Succeeded, Failed + o.Failed, Unprocessable + o.Unprocessable, Skipped + o.Skipped);
 }
 
-/// <summary>Fan-in of a job.</summary>
-public sealed record JobSummary(string JobId, OutcomeCounts Counts);
+/// <summary>
+/// Fan-in of a job: its outcome counts and the software versions its ledger rows record, with their quanta counts
+/// (a skipped quantum counts for the version that processed it; a quantum that failed as an activity for none).
+/// </summary>
+public sealed record JobSummary(string JobId, OutcomeCounts Counts, IReadOnlyList<VersionCount> SoftwareVersions);
 
-/// <summary>Fan-in of a chunk: its jobs, the jobs that failed as a whole (e.g. an unreadable plan), and their summed outcomes (no per-quantum detail: that is in the ledger).</summary>
-public sealed record ChunkSummary(int Index, int Jobs, int FailedJobs, OutcomeCounts Counts);
+/// <summary>Fan-in of a chunk: its jobs, the jobs that failed as a whole (e.g. an unreadable plan), their summed outcomes and software versions (no per-quantum detail: that is in the ledger).</summary>
+public sealed record ChunkSummary(int Index, int Jobs, int FailedJobs, OutcomeCounts Counts, IReadOnlyList<VersionCount> SoftwareVersions);
 
-/// <summary>Fan-in of a step.</summary>
-public sealed record StepSummary(string Run, string Step, int Chunks, int Jobs, int FailedJobs, OutcomeCounts Counts);
+/// <summary>Fan-in of a step: which software versions processed it, with how many units each (DP0.2 tracked this by hand).</summary>
+public sealed record StepSummary(string Run, string Step, int Chunks, int Jobs, int FailedJobs, OutcomeCounts Counts, IReadOnlyList<VersionCount> SoftwareVersions);
 
 /// <summary>Progress in a chunked step's custom status.</summary>
 public sealed record ChunkedStepProgress(int ChunksTotal, int ChunksDone, int JobsTotal, int JobsDone, long Failed, long Unprocessable);

@@ -46,6 +46,9 @@ param scalerIdentityId string
 @description('Service Bus namespace of the job queues.')
 param serviceBusNamespace string
 
+@description('Heartbeat interval of jobs whose message carries none (a .NET TimeSpan, e.g. 00:01:00).')
+param jobHeartbeatInterval string = '00:01:00'
+
 @description('Storage account of the system\'s data.')
 param storageAccountName string
 
@@ -156,8 +159,12 @@ resource jobs 'Microsoft.App/jobs@2025-01-01' = [
               { name: 'Drp__Storage__RegistryTable', value: names.registryTable }
               { name: 'Drp__Storage__LedgerTable', value: names.ledgerTable }
               { name: 'Drp__Storage__SourceTable', value: names.sourceTable }
-              { name: 'Drp__Jobs__Queue', value: 'drp-jobs-${c.name}' }
+              // The class names the queue the runner listens on (drp-jobs-<class>, JobsOptions.QueueName).
+              { name: 'Drp__Jobs__MemoryClass', value: c.name }
               { name: 'Drp__Jobs__CompletionsQueue', value: names.completionsQueue }
+              { name: 'Drp__Jobs__MaxDeliveryCount', value: string(c.maxDeliveryCount) }
+              { name: 'Drp__Jobs__HeartbeatInterval', value: jobHeartbeatInterval }
+              { name: 'Drp__Jobs__ServiceBusNamespace', value: '${serviceBusNamespace}.servicebus.windows.net' }
             ]
           }
         ]

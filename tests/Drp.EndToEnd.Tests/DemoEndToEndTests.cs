@@ -3,6 +3,7 @@ using Drp.Cli;
 using Drp.Pipeline.Catalogs;
 using Drp.Storage;
 using Drp.Storage.Catalogs;
+using Drp.Storage.Provenance;
 using Drp.Storage.Registry;
 using Xunit.Abstractions;
 
@@ -58,6 +59,14 @@ public sealed class DemoEndToEndTests(AzuriteFixture fixture, ITestOutputHelper 
         Assert.All(ledger, q => Assert.Equal(QuantumState.Succeeded, q.State));
         Assert.All(ledger, q => Assert.Equal(1, q.Attempts));
 
+        // Provenance and accounting: every row says which software and config ran it and what it used.
+        Assert.All(ledger, q => Assert.Equal(SoftwareVersion.Current.Label, q.SoftwareVersion));
+        Assert.All(ledger, q => Assert.Equal(Drp.Workflows.Activities.ProcessDetectorActivity.Provenance, q.Provenance));
+        Assert.All(ledger, q => Assert.True(q.Usage is { CpuSeconds: > 0, PeakWorkingSetBytes: > 0, Gets: > 0, BytesRead: > 0 }, $"{q.QuantumKey}: {q.Usage}"));
+        Assert.Equal([new VersionCount(SoftwareVersion.Current.Label, n)], first.SoftwareVersions);
+        var compute = Assert.Single(first.Accounting!.TaskTypes);
+        Assert.Equal((n, ledger.Sum(q => q.Usage!.Gets), ledger.Sum(q => q.Usage!.BytesRead)), (compute.Quanta, compute.Gets, compute.BytesRead));
+
         var source = first.Tables[SourceSchema.TableName];
         Assert.True(source.ParquetRows > 10 * n, $"expected many sources, got {source.ParquetRows}");
         Assert.Equal(source.ParquetRows, source.AzureTableRows);
@@ -96,6 +105,7 @@ public sealed class DemoEndToEndTests(AzuriteFixture fixture, ITestOutputHelper 
         // The same run again (a rescue of a finished run): every quantum is skipped, no row is written twice.
         var second = await new DemoRunner(settings with { DuplicateEvents = 0 }, console).RunAsync();
         Assert.Equal(n, second.Quanta.Skipped);
+        Assert.Equal([new VersionCount(SoftwareVersion.Current.Label, n)], second.SoftwareVersions); // the version that ran them
         Assert.Equal(n, second.Quanta.Succeeded);
         Assert.Equal(n, second.Raws.Registered);
         Assert.Equal(tableRowsBefore, await CountEntitiesAsync(storage.Sources));

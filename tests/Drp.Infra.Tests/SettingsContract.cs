@@ -14,7 +14,13 @@ namespace Drp.Infra.Tests;
 public static partial class SettingsContract
 {
     /// <summary>Read by the code locally only; Azure must never get them (no connection strings in Azure).</summary>
-    public static readonly IReadOnlySet<string> LocalOnly = new HashSet<string> { "Drp__Storage__ConnectionString" };
+    public static readonly IReadOnlySet<string> LocalOnly = new HashSet<string> { "Drp__Storage__ConnectionString", "Drp__Jobs__ServiceBusConnectionString" };
+
+    /// <summary>
+    /// Read by Drp.Jobs only when its jobs come from Storage queues (no Service Bus set): Azure's jobs use Service Bus,
+    /// whose queue sets the lock duration, so Bicep need not set these.
+    /// </summary>
+    public static readonly IReadOnlySet<string> JobsStorageQueueOnly = new HashSet<string> { "Drp__Jobs__VisibilityTimeout" };
 
     /// <summary>Read by the Functions host itself, not by our code: allowed in the Function App's settings.</summary>
     public static readonly IReadOnlySet<string> FunctionsHostSettings = new HashSet<string>
@@ -88,9 +94,10 @@ public static partial class SettingsContract
             .Concat(KeysOfSources(new[] { "Drp.Functions", "Drp.Workflows", "Drp.Storage" }.SelectMany(p => SourcesOf(Repo.PathOf("functions", p)))))
             .ToHashSet();
 
-    /// <summary>Every setting Drp.Jobs reads: the storage options (AddDrpServices) and its own key reads.</summary>
+    /// <summary>Every setting Drp.Jobs reads: the storage options (AddDrpServices), its <see cref="Drp.Jobs.JobsOptions"/>, and its own key reads.</summary>
     public static ISet<string> JobsCodeKeys(IEnumerable<string>? jobsSources = null) =>
         KeysOf(typeof(DrpStorageOptions))
+            .Concat(KeysOf(typeof(Drp.Jobs.JobsOptions)))
             .Concat(KeysOfSources(jobsSources ?? SourcesOf(Repo.PathOf("functions", "Drp.Jobs"))))
             .ToHashSet();
 
@@ -114,10 +121,11 @@ public static partial class SettingsContract
     /// Compares what the code reads with what Bicep sets; returns one line per problem (empty: they agree). A setting
     /// renamed on one side only shows up twice: missing under the old name, unknown under the new.
     /// </summary>
-    public static IReadOnlyList<string> Compare(string app, ISet<string> codeKeys, ISet<string> bicepKeys, IReadOnlySet<string> platformKeys)
+    public static IReadOnlyList<string> Compare(string app, ISet<string> codeKeys, ISet<string> bicepKeys, IReadOnlySet<string> platformKeys,
+        IReadOnlySet<string>? notNeededInAzure = null)
     {
         var problems = new List<string>();
-        problems.AddRange(codeKeys.Except(bicepKeys).Except(LocalOnly).Order(StringComparer.Ordinal)
+        problems.AddRange(codeKeys.Except(bicepKeys).Except(LocalOnly).Except(notNeededInAzure ?? new HashSet<string>()).Order(StringComparer.Ordinal)
             .Select(k => $"{app}: the code reads {k} but Bicep does not set it"));
         problems.AddRange(bicepKeys.Except(codeKeys).Except(platformKeys).Order(StringComparer.Ordinal)
             .Select(k => $"{app}: Bicep sets {k} but no code reads it"));

@@ -25,9 +25,10 @@ public sealed class SettingsCrossCheckTests(MainTemplateFixture fixture)
         Assert.NotEmpty(jobs);
         foreach (var env in jobs)
         {
-            var problems = SettingsContract.Compare("Container Apps job", SettingsContract.JobsCodeKeys(), env, new HashSet<string>());
+            var problems = SettingsContract.Compare("Container Apps job", SettingsContract.JobsCodeKeys(), env, new HashSet<string>(), SettingsContract.JobsStorageQueueOnly);
             Assert.True(problems.Count == 0, string.Join('\n', problems));
-            Assert.Contains("Drp__Jobs__Queue", env);
+            Assert.Contains("Drp__Jobs__MemoryClass", env);
+            Assert.Contains("Drp__Jobs__ServiceBusNamespace", env); // Azure's jobs take their work from Service Bus
         }
     }
 
@@ -41,7 +42,8 @@ public sealed class SettingsCrossCheckTests(MainTemplateFixture fixture)
         Assert.Contains("Drp__Storage__ArrivalsQueue", functions);        // also %Drp:Storage:ArrivalsQueue% of the QueueTrigger
         Assert.Contains("AzureWebJobsStorage__queueServiceUri", functions); // Connection = "AzureWebJobsStorage"
         Assert.Contains("DRP_TASK_HUB", functions);                       // host.json %DRP_TASK_HUB%
-        Assert.Contains("Drp__Jobs__CompletionsQueue", jobs);             // config["Drp:Jobs:CompletionsQueue"] in Drp.Jobs
+        Assert.Contains("Drp__Jobs__CompletionsQueue", jobs);             // JobsOptions, by reflection
+        Assert.Contains("Drp__Jobs__VisibilityTimeout", jobs);            // read (Storage queues), though Azure need not set it
     }
 
     [Fact]
@@ -86,18 +88,40 @@ public sealed class SettingsCrossCheckTests(MainTemplateFixture fixture)
     }
 
     [Fact]
-    public void Check_KeyRenamedInJobsSourceOnly_IsReported()
+    public void Check_JobsOptionRenamedInCodeOnly_IsReported()
     {
-        // The real Drp.Jobs sources with one configuration key renamed, as an edit of Program.cs would.
-        var sources = SettingsContract.SourcesOf(Repo.PathOf("functions", "Drp.Jobs"))
-            .Select(t => t.Replace("\"Drp:Jobs:CompletionsQueue\"", "\"Drp:Jobs:CompletionQueue\"", StringComparison.Ordinal))
-            .ToList();
+        // A JobsOptions property rename changes the reflected key set exactly like this; Bicep stays as it is.
+        var code = SettingsContract.JobsCodeKeys();
+        Assert.True(code.Remove("Drp__Jobs__CompletionsQueue"));
+        code.Add("Drp__Jobs__CompletionQueue");
         var env = SettingsContract.JobEnvSettings(fixture.Template)[0];
 
-        var problems = SettingsContract.Compare("Container Apps job", SettingsContract.JobsCodeKeys(sources), env, new HashSet<string>());
+        var problems = SettingsContract.Compare("Container Apps job", code, env, new HashSet<string>(), SettingsContract.JobsStorageQueueOnly);
 
         Assert.Contains("Container Apps job: the code reads Drp__Jobs__CompletionQueue but Bicep does not set it", problems);
         Assert.Contains("Container Apps job: Bicep sets Drp__Jobs__CompletionsQueue but no code reads it", problems);
+    }
+
+    [Fact]
+    public void Check_KeyReadInJobsSourceButNotSetInBicep_IsReported()
+    {
+        // The real Drp.Jobs sources plus one configuration indexer read, as an edit of Program.cs would add.
+        var sources = SettingsContract.SourcesOf(Repo.PathOf("functions", "Drp.Jobs")).Append("var x = config[\"Drp:Jobs:Extra\"];");
+        var env = SettingsContract.JobEnvSettings(fixture.Template)[0];
+
+        var problems = SettingsContract.Compare("Container Apps job", SettingsContract.JobsCodeKeys(sources), env, new HashSet<string>(), SettingsContract.JobsStorageQueueOnly);
+
+        Assert.Equal(["Container Apps job: the code reads Drp__Jobs__Extra but Bicep does not set it"], problems);
+    }
+
+    [Fact]
+    public void Check_ServiceBusConnectionStringInJobBicep_IsReported()
+    {
+        var env = new HashSet<string>(SettingsContract.JobEnvSettings(fixture.Template)[0]) { "Drp__Jobs__ServiceBusConnectionString" };
+
+        var problems = SettingsContract.Compare("Container Apps job", SettingsContract.JobsCodeKeys(), env, new HashSet<string>(), SettingsContract.JobsStorageQueueOnly);
+
+        Assert.Equal(["Container Apps job: Bicep sets Drp__Jobs__ServiceBusConnectionString, which is for local runs only (no connection strings in Azure)"], problems);
     }
 
     [Fact]

@@ -32,11 +32,11 @@ public sealed class CatalogWriterTests(AzuriteFixture fixture)
     public async Task Upsert_250RowsIn3Partitions_AllLandOnceAndARetryDuplicatesNothing()
     {
         var storage = await fixture.NewStorageAsync();
-        var writer = new TableCatalogWriter(storage.Sources);
+        var writer = new TableCatalogWriter();
         var table = Table(250, 3);
 
-        Assert.Equal(250, await writer.UpsertAsync(table, "ccdVisitId", "sourceId"));
-        Assert.Equal(250, await writer.UpsertAsync(table, "ccdVisitId", "sourceId")); // a retry rewrites the same entities
+        Assert.Equal(250, await writer.WriteAsync(storage.Sources, table, CatalogTableKeys.Source));
+        Assert.Equal(250, await writer.WriteAsync(storage.Sources, table, CatalogTableKeys.Source)); // a retry rewrites the same entities
 
         var all = new List<TableEntity>();
         await foreach (var e in storage.Sources.QueryAsync<TableEntity>())

@@ -110,15 +110,20 @@ public sealed class CoaddAccessTests(AzuriteFixture fixture)
     public async Task TableCalls_WithFaults_SucceedAndCountRetries()
     {
         var storage = await fixture.NewStorageAsync();
-        var faulty = AzuriteFixture.Reopen(storage, faults: AzuriteFixture.Faults(0.3));
+        // Only faults that need a retry (a slow response succeeds), at a rate that makes "none drawn" in 40+ requests
+        // improbable (0.75^40 ~ 1e-5) and 9 failed attempts in a row more so (40 x 0.25^9 ~ 1e-4): the draw depends on
+        // the random table name, so the test must not rely on luck.
+        var faults = AzuriteFixture.Faults(0.25);
+        faults.Kinds = FaultKinds.Throttle | FaultKinds.ServerBusy | FaultKinds.DroppedConnection;
+        var faulty = AzuriteFixture.Reopen(storage, faults: faults);
         var registry = new RegistryTable(faulty.Registry);
 
-        for (int d = 0; d < 10; d++)
+        for (int d = 0; d < 40; d++)
         {
             await registry.RegisterAsync(new RawRecord("TestCam", 1, d, "r", 30, 60000, "raw", $"raw_{d}.fits", "etag"));
         }
 
-        Assert.Equal(10, (await new RegistryTable(storage.Registry).ListAsync("TestCam")).Count);
+        Assert.Equal(40, (await new RegistryTable(storage.Registry).ListAsync("TestCam")).Count);
         Assert.True(faulty.TableFaults!.InjectedTotal > 0);
         Assert.True(faulty.Metrics.Get("table").Retries > 0);
     }

@@ -48,7 +48,7 @@ public sealed class CampaignOperationsTests(PlanningAzuriteFixture fixture) : IC
                 {
                     await context.WaitForExternalEvent<bool>(ReleaseEvent);
                 }
-                return new StepSummary(input.Run, input.Step, 1, 10, 0, new OutcomeCounts(400, 100, 98, 2, 0, 0));
+                return new StepSummary(input.Run, input.Step, 1, 10, 0, new OutcomeCounts(400, 100, 98, 2, 0, 0), []);
             });
             // Stand-in for the catalog QA activity (its own tests run it on Azurite).
             tasks.AddActivityFunc<StepQaInput, StepQaResult>(nameof(CatalogQaActivity), (_, input) =>

@@ -13,7 +13,7 @@ public sealed class CampaignOrchestrationTests
     private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(60);
 
     private static StepSummary Summary(string step, long units, long failed, int failedJobs = 0) =>
-        new("run", step, 1, 10, failedJobs, new OutcomeCounts(units * 4, units, units - failed, failed, 0, 0));
+        new("run", step, 1, 10, failedJobs, new OutcomeCounts(units * 4, units, units - failed, failed, 0, 0), []);
 
     private static Task<DurableTaskTestHost> StartAsync(ConcurrentQueue<string> ran, Func<string, StepSummary> step, Func<string, StepQaResult>? qa = null) =>
         DurableTaskTestHost.StartAsync(tasks =>

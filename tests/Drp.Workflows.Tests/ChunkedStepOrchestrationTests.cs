@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using Drp.Storage.Datasets;
+using Drp.Storage.Provenance;
 using Drp.Storage.Registry;
 using Drp.Workflows.Activities;
 using Drp.Workflows.Orchestrators;
@@ -20,6 +21,8 @@ public sealed class ChunkedStepOrchestrationTests
 {
     private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(90);
     private static readonly PipelineDefinition s_pipeline = PipelineDefinitionLoader.LoadDefault();
+    private const string OldVersion = "1.0.0+1111111111111111111111111111111111111111";
+    private const string NewVersion = "1.0.1+2222222222222222222222222222222222222222";
 
     /// <summary>Visits 100..104, detectors 0..2 each: 5 step-1 jobs.</summary>
     private static IReadOnlyList<DataId> Registry(int visits = 5, int detectors = 3) =>
@@ -66,7 +69,10 @@ public sealed class ChunkedStepOrchestrationTests
 
         Assert.Equal(15, seen.Count);
         Assert.All(seen, kv => Assert.Equal(kv.Key == (103, 1) ? 3 : 1, kv.Value)); // only the transient failure is retried
-        Assert.Equal(new StepSummary("run", "step1", 3, 5, 0, new OutcomeCounts(60, 15, 13, 1, 1, 0)), summary);
+        Assert.Equal(("run", "step1", 3, 5, 0, new OutcomeCounts(60, 15, 13, 1, 1, 0)),
+            (summary.Run, summary.Step, summary.Chunks, summary.Jobs, summary.FailedJobs, summary.Counts));
+        // Visits 100-102 ran on one version, 103-104 on another; the quantum that failed as an activity has none.
+        Assert.Equal([new VersionCount(OldVersion, 9), new VersionCount(NewVersion, 5)], summary.SoftwareVersions);
         var chunkJobs = new List<int>();
         for (int c = 0; c < 3; c++)
         {
@@ -89,7 +95,8 @@ public sealed class ChunkedStepOrchestrationTests
         var id = await host.Client.ScheduleNewOrchestrationInstanceAsync(nameof(ChunkOrchestrator), new ChunkInput("run", "LSSTCam", "calib", "step1", plan.Chunks[0]));
         var summary = await WaitAsync<ChunkSummary>(host.Client, id);
 
-        Assert.Equal(new ChunkSummary(0, 3, 1, new OutcomeCounts(24, 6, 6, 0, 0, 0)), summary);
+        Assert.Equal((0, 3, 1, new OutcomeCounts(24, 6, 6, 0, 0, 0)), (summary.Index, summary.Jobs, summary.FailedJobs, summary.Counts));
+        Assert.Equal([new VersionCount(OldVersion, 6)], summary.SoftwareVersions);
         Assert.Equal([100, 102], seen.Keys.Select(k => k.Item1).Distinct().Order().Select(v => (int)v));
     }
 
@@ -131,7 +138,7 @@ public sealed class ChunkedStepOrchestrationTests
             tasks.AddActivityFunc<DetectorQuantum, QuantumResult>(nameof(ProcessDetectorActivity), (_, q) =>
             {
                 seen.AddOrUpdate((q.Visit, q.Detector), 1, (_, n) => n + 1);
-                return new QuantumResult(q.Visit, q.Detector, outcome(q), 1, 1, null, null, false, 1);
+                return new QuantumResult(q.Visit, q.Detector, outcome(q), 1, 1, null, null, false, 1, q.Visit <= 102 ? OldVersion : NewVersion);
             });
             tasks.AddActivityFunc<ConsolidateVisitInput, ConsolidateVisitResult>(nameof(ConsolidateVisitSourcesActivity), (_, i) => new ConsolidateVisitResult("p", i.Detectors.Count));
         });

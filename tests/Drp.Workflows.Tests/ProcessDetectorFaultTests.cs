@@ -1,4 +1,5 @@
 using Drp.Storage;
+using Drp.Storage.Catalogs;
 using Drp.Storage.Datasets;
 using Drp.Storage.Registry;
 using Drp.Storage.Resilience;
@@ -41,7 +42,7 @@ public sealed class ProcessDetectorFaultTests(PlanningAzuriteFixture fixture) : 
                 // Every request gets a fault; a slow response is not a failure, so it is left out of the draw.
                 Rate = 1.0, Kinds = FaultKinds.All & ~FaultKinds.SlowResponse, ApplyToTables = false, RetryAfter = TimeSpan.FromMilliseconds(5), SlowResponseDelay = TimeSpan.FromMilliseconds(5),
             });
-        var activity = new ProcessDetectorActivity(faulted, NullLogger<ProcessDetectorActivity>.Instance);
+        var activity = new ProcessDetectorActivity(faulted, new TableCatalogWriter(), NullLogger<ProcessDetectorActivity>.Instance);
         var quantum = new DetectorQuantum("run" + s, "LSSTCam-sim", "calib", 1, 0, "r");
 
         await Assert.ThrowsAsync<DatasetUnavailableException>(() => activity.ExecuteAsync(quantum));

@@ -34,7 +34,7 @@ internal static class BenchCommand
             Run(n, geometry);
             return 0;
         });
-        return new Command("bench", "Benchmarks that print figures.") { frame, DataAccessBenchCommand.Create(), SextractorBenchCommand.Create() };
+        return new Command("bench", "Benchmarks that print figures.") { frame, DataAccessBenchCommand.Create(), SextractorBenchCommand.Create(), TableWriterBenchCommand.Create() };
     }
 
     private static void Run(int n, DetectorGeometry geometry)

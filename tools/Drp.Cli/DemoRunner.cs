@@ -7,6 +7,7 @@ using Drp.Storage;
 using Drp.Storage.Catalogs;
 using Drp.Storage.Datasets;
 using Drp.Storage.Caching;
+using Drp.Storage.Provenance;
 using Drp.Storage.Registry;
 using Drp.Storage.Resilience;
 using Drp.Workflows;
@@ -254,7 +255,7 @@ public sealed class DemoRunner(DemoSettings settings, TextWriter console)
             using var ms = new MemoryStream(bytes);
             var table = await ParquetCatalogWriter.ReadAsync(ms, SourceSchema.TableName, SourceSchema.Columns, ct);
             parquetRows += table.Rows.Count;
-            int idCol = table.IndexOf(SourceSchema.RowKeyColumn), ccdCol = table.IndexOf(SourceSchema.PartitionColumn);
+            int idCol = table.IndexOf(CatalogTableKeys.Source.RowKeyColumn), ccdCol = table.IndexOf(CatalogTableKeys.Source.PartitionColumns.Single());
             foreach (var row in table.Rows)
             {
                 ccdVisitIds.Add((long)row[ccdCol]!);
@@ -267,7 +268,7 @@ public sealed class DemoRunner(DemoSettings settings, TextWriter console)
         long tableRows = 0;
         foreach (long ccd in ccdVisitIds)
         {
-            var filter = TableClient.CreateQueryFilter($"PartitionKey eq {TableCatalogWriter.KeyText(ccd)}");
+            var filter = TableClient.CreateQueryFilter($"PartitionKey eq {CatalogTableKeys.Source.PartitionKeyOf(ccd)}");
             await foreach (var _ in storage.Sources.QueryAsync<TableEntity>(filter, select: ["PartitionKey"], cancellationToken: ct))
             {
                 tableRows++;
@@ -277,8 +278,11 @@ public sealed class DemoRunner(DemoSettings settings, TextWriter console)
         var registered = (await registry.ListAsync(campaign.Instrument, ct)).Count(r => blobNames.Contains(r.BlobName));
         var rejected = (await registry.ListRejectedAsync(ct)).Where(r => blobNames.Contains(r.BlobName)).ToList();
         var quanta = step.Visits.SelectMany(v => v.Quanta).ToList();
+        var ledger = await new QuantumLedger(storage.Ledger).ListAsync(settings.Run, ct);
         return new DemoSummary
         {
+            SoftwareVersions = VersionCount.Count(quanta.Select(q => q.SoftwareVersion)),
+            Accounting = RunAccountingReport.From(settings.Run, ledger),
             Run = settings.Run,
             Instrument = campaign.Instrument,
             Raws = new RawCounts(campaign.Raws.Count, registered, rejected.Count, duplicates),
@@ -309,6 +313,11 @@ public sealed class DemoRunner(DemoSettings settings, TextWriter console)
         foreach (var (name, t) in s.Tables)
         {
             console.WriteLine($"  {name}: {t.AzureTableRows} rows in the Azure Table, {t.ParquetRows} in Parquet ({t.DuplicateIds} duplicate ids)");
+        }
+        console.WriteLine("  software: " + string.Join(", ", s.SoftwareVersions.Select(v => $"{v.SoftwareVersion} ({v.Quanta} quanta)")));
+        foreach (var t in s.Accounting?.TaskTypes ?? [])
+        {
+            console.WriteLine($"  compute: {t.Step} {t.TaskType}: {t.Quanta} quanta, {t.CoreSeconds:F1} core-s, {t.WallSeconds:F1} wall-s, peak {t.PeakWorkingSetBytes / 1048576.0:F0} MiB, {t.Gets} GETs, {t.BytesRead / 1e6:F1} MB read");
         }
         if (s.CatalogQa is { } qa)
         {

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Drp.Storage;
+using Drp.Storage.Provenance;
 using Drp.Storage.Resilience;
 
 namespace Drp.Cli;
@@ -25,6 +26,12 @@ public sealed record DemoSummary
     public required Dictionary<string, TableCounts> Tables { get; init; }
     public required OutputLocations Outputs { get; init; }
     public DatasetAccessSummary? DatasetAccess { get; init; }
+
+    /// <summary>Which software versions processed the step's quanta (a skipped quantum counts for the version that ran it).</summary>
+    public IReadOnlyList<VersionCount> SoftwareVersions { get; init; } = [];
+
+    /// <summary>The run's compute per task type, from the ledger (what <c>drp accounting</c> prints).</summary>
+    public RunAccountingReport? Accounting { get; init; }
 
     /// <summary>The step's catalog QA (every column from the schema, row counts, coverage maps).</summary>
     public Drp.Workflows.Activities.StepQaResult? CatalogQa { get; init; }

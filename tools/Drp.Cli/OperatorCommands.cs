@@ -1,6 +1,9 @@
 using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
 using Drp.Local;
 using Drp.Storage;
+using Drp.Storage.Provenance;
 using Drp.Storage.Registry;
 using Drp.Workflows;
 using Drp.Workflows.Operations;
@@ -12,7 +15,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Drp.Cli;
 
 /// <summary>
-/// Operator commands on a run: <c>drp status</c>, <c>drp failures</c>, <c>drp rescue</c> (and <c>drp report</c>,
+/// Operator commands on a run: <c>drp status</c>, <c>drp failures</c>, <c>drp rescue</c>, <c>drp accounting</c> (and <c>drp report</c>,
 /// <see cref="Report.ReportCommand"/>; the campaign commands are <see cref="CampaignCommands"/>). They use the storage of
 /// <c>Drp__Storage__ConnectionString</c>, or start the Azurite of a demo's <c>--out</c> folder for their duration.
 /// </summary>
@@ -138,7 +141,48 @@ internal static class OperatorCommands
             await host.StopAsync(CancellationToken.None);
             return 0;
         }));
-        return [status, failures, rescue];
+        var step = new Option<string?>("--step") { Description = "Only this step's quanta (e.g. step1)." };
+        var json = new Option<bool>("--json") { Description = "Print the report as JSON (exact sums, bytes) instead of a table." };
+        var accounting = new Command("accounting", "Compute used by a run per task type, from the ledger: quanta, core-seconds, wall seconds, peak memory, GETs, bytes read; and the software versions and config hashes that ran them. Exit 3 when the run has no quanta in the ledger.")
+            { s_run, s_out, step, json };
+        accounting.SetAction((parse, ct) => WithStorageAsync(parse, ct, async (storage, _) =>
+        {
+            string run = parse.GetValue(s_run)!;
+            var ledger = await new QuantumLedger(storage.Ledger).ListAsync(run, ct);
+            if (ledger.Count == 0)
+            {
+                Console.Error.WriteLine($"drp accounting: run {run} has no quanta in the ledger");
+                return 3;
+            }
+            var report = RunAccountingReport.From(run, ledger, parse.GetValue(step));
+            if (parse.GetValue(json))
+            {
+                Console.WriteLine(JsonSerializer.Serialize(report, s_json));
+                return 0;
+            }
+            WriteAccounting(report, ledger.Count);
+            return 0;
+        }));
+        return [status, failures, rescue, accounting];
+    }
+
+    private static readonly JsonSerializerOptions s_json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+
+    private static void WriteAccounting(RunAccountingReport report, int ledgerRows)
+    {
+        var c = CultureInfo.InvariantCulture;
+        Console.WriteLine($"run {report.Run}{(report.Step is null ? "" : $" step {report.Step}")}: {ledgerRows} quanta in the ledger, "
+            + $"{report.Unrecorded} finished without provenance or usage (recorded before accounting)");
+        Console.WriteLine(string.Create(c, $"{"step",-8} {"task type",-50} {"quanta",8} {"core-s",12} {"wall-s",12} {"peak MiB",10} {"GETs",10} {"bytes read",16}"));
+        foreach (var t in report.TaskTypes)
+        {
+            Console.WriteLine(string.Create(c, $"{t.Step,-8} {t.TaskType,-50} {t.Quanta,8} {t.CoreSeconds,12:F3} {t.WallSeconds,12:F3} {t.PeakWorkingSetBytes / 1048576.0,10:F1} {t.Gets,10} {t.BytesRead,16}"));
+        }
+        Console.WriteLine("software versions and configs:");
+        foreach (var p in report.Provenance)
+        {
+            Console.WriteLine($"  {p.Step} {p.TaskType}: version {p.SoftwareVersion}, config {p.ConfigHash}: {p.Quanta} quanta");
+        }
     }
 
     private static Task<int> WithStorageAsync(System.CommandLine.ParseResult parse, CancellationToken ct, Func<StorageClients, string, Task<int>> action) =>

@@ -15,12 +15,6 @@ public static class SourceSchema
 
     public static TableSchema Table => s_mapper.Value.Table;
 
-    /// <summary>Azure Tables partition: one detector-visit per partition, the unit a quantum writes (from the schema).</summary>
-    public static string PartitionColumn => Table.PartitionKey[0];
-
-    /// <summary>The row key: the primary key.</summary>
-    public static string RowKeyColumn => Table.PrimaryKey;
-
     /// <summary>Every column, in schema order.</summary>
     public static IReadOnlyList<ColumnDef> Columns => Table.Columns;
 

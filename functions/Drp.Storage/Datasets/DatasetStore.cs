@@ -5,6 +5,7 @@ using Azure.Storage;
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
 using Drp.Storage.Caching;
+using Drp.Storage.Provenance;
 using Drp.Storage.Resilience;
 
 namespace Drp.Storage.Datasets;
@@ -54,6 +55,8 @@ public sealed class DatasetConflictException(string path, string existingProduce
 /// <see cref="DatasetUnavailableException"/> once the resilience pipeline's bounded retries are spent. Reads of a
 /// dataset type with a read-through cache policy fetch the whole object once and serve every later read (whole,
 /// range or prefix) from the local cache. Writes are write-once per producer (<see cref="DatasetConflictException"/>).
+/// Provenance lives in each blob's metadata, one place for every output: producer, software version and, for a
+/// quantum's outputs (<see cref="QuantumScope"/>), its config hash and task type.
 /// </summary>
 public sealed class DatasetStore
 {
@@ -65,6 +68,15 @@ public sealed class DatasetStore
 
     /// <summary>Blob metadata naming the producer (quantum) that wrote a dataset.</summary>
     public const string ProducerMetadataKey = "drp_producer";
+
+    /// <summary>Blob metadata: the <see cref="SoftwareVersion.Label"/> of the software that wrote a dataset (every write).</summary>
+    public const string SoftwareVersionMetadataKey = "drp_software_version";
+
+    /// <summary>Blob metadata: the config hash of the quantum that wrote a dataset (writes inside a <see cref="QuantumScope"/>).</summary>
+    public const string ConfigHashMetadataKey = "drp_config_hash";
+
+    /// <summary>Blob metadata: the task type of the quantum that wrote a dataset (writes inside a <see cref="QuantumScope"/>).</summary>
+    public const string TaskTypeMetadataKey = "drp_task_type";
 
     /// <summary>The largest range the service returns an MD5 for.</summary>
     public const int MaxRangeHashBytes = 4 * 1024 * 1024;
@@ -284,7 +296,17 @@ public sealed class DatasetStore
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(producer);
         var md5 = MD5.HashData(content.Span);
-        var metadata = new Dictionary<string, string> { [ProducerMetadataKey] = Uri.EscapeDataString(producer) };
+        var metadata = new Dictionary<string, string>
+        {
+            [ProducerMetadataKey] = Uri.EscapeDataString(producer),
+            // Version, hash and task type are ASCII without spaces (assembly attributes, hex, pipeline task names): stored as they are.
+            [SoftwareVersionMetadataKey] = SoftwareVersion.Current.Label,
+        };
+        if (QuantumScope.Current?.Provenance is { } provenance)
+        {
+            metadata[ConfigHashMetadataKey] = provenance.ConfigHash;
+            metadata[TaskTypeMetadataKey] = provenance.TaskType;
+        }
         var headers = new BlobHttpHeaders { ContentHash = md5, ContentType = contentType };
         var blob = Container.GetBlobClient(path);
         await Run("write", path, datasetType, async ct =>

@@ -1,5 +1,6 @@
 using Azure;
 using Azure.Data.Tables;
+using Drp.Storage.Provenance;
 
 namespace Drp.Storage.Registry;
 
@@ -12,7 +13,11 @@ public enum QuantumState
     Failed,
 }
 
-/// <summary>One ledger row: what happened to a quantum in a run.</summary>
+/// <summary>
+/// One ledger row: what happened to a quantum in a run, which software (<see cref="SoftwareVersion.Label"/>) and config
+/// ran it (<paramref name="Provenance"/>), and what it used (<paramref name="Usage"/>; wall time is <paramref name="ElapsedMs"/>).
+/// Rows written before provenance was recorded have nulls there.
+/// </summary>
 public sealed record QuantumRecord(
     string Run,
     string QuantumKey,
@@ -22,7 +27,10 @@ public sealed record QuantumRecord(
     string? Message,
     double ElapsedMs,
     long OutputRows,
-    string? Outputs);
+    string? Outputs,
+    string? SoftwareVersion = null,
+    QuantumProvenance? Provenance = null,
+    QuantumUsage? Usage = null);
 
 /// <summary>
 /// The ledger of quantum outcomes: one row per quantum per run (partition = run, row = quantum key). Running a step
@@ -84,6 +92,14 @@ public sealed class QuantumLedger(TableClient table)
             ["ElapsedMs"] = record.ElapsedMs,
             ["OutputRows"] = record.OutputRows,
             ["Outputs"] = record.Outputs,
+            ["SoftwareVersion"] = record.SoftwareVersion,
+            ["Step"] = record.Provenance?.Step,
+            ["TaskType"] = record.Provenance?.TaskType,
+            ["ConfigHash"] = record.Provenance?.ConfigHash,
+            ["CpuSeconds"] = record.Usage?.CpuSeconds,
+            ["PeakWorkingSetBytes"] = record.Usage?.PeakWorkingSetBytes,
+            ["Gets"] = record.Usage?.Gets,
+            ["BytesRead"] = record.Usage?.BytesRead,
         };
         return Table.UpsertEntityAsync(entity, TableUpdateMode.Replace, cancellationToken);
     }
@@ -115,5 +131,10 @@ public sealed class QuantumLedger(TableClient table)
         e.GetString("Message"),
         e.GetDouble("ElapsedMs") ?? 0,
         e.GetInt64("OutputRows") ?? 0,
-        e.GetString("Outputs"));
+        e.GetString("Outputs"),
+        e.GetString("SoftwareVersion"),
+        e.GetString("TaskType") is { } taskType ? new QuantumProvenance(e.GetString("Step") ?? "", taskType, e.GetString("ConfigHash") ?? "") : null,
+        e.GetDouble("CpuSeconds") is { } cpu
+            ? new QuantumUsage(cpu, e.GetInt64("PeakWorkingSetBytes") ?? 0, e.GetInt64("Gets") ?? 0, e.GetInt64("BytesRead") ?? 0)
+            : null);
 }

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Drp.Storage.Provenance;
 
 namespace Drp.Storage.Resilience;
 
@@ -20,12 +21,16 @@ public sealed class DatasetStoreMetrics
 {
     private readonly ConcurrentDictionary<string, Counters> _byType = new(StringComparer.Ordinal);
 
-    /// <summary>One GET request sent to the service (each attempt counts) and the body bytes it returned.</summary>
+    /// <summary>
+    /// One GET request sent to the service (each attempt counts) and the body bytes it returned; counted for the
+    /// current quantum too (<see cref="QuantumScope"/>), when there is one.
+    /// </summary>
     public void RecordGet(string datasetType, long bytes)
     {
         var c = For(datasetType);
         Interlocked.Increment(ref c.Gets);
         Interlocked.Add(ref c.BytesRead, bytes);
+        QuantumScope.Current?.RecordGet(bytes);
     }
 
     /// <summary>A read served from the local cache (no request).</summary>

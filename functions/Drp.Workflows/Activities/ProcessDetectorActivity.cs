@@ -6,7 +6,9 @@ using Drp.Pipeline.Tasks;
 using Drp.Storage;
 using Drp.Storage.Catalogs;
 using Drp.Storage.Datasets;
+using Drp.Storage.Provenance;
 using Drp.Storage.Registry;
+using Drp.Workflows.Planning;
 using Microsoft.DurableTask;
 using Microsoft.Extensions.Logging;
 
@@ -17,11 +19,18 @@ namespace Drp.Workflows.Activities;
 /// writes calexp, Source table (Parquet and the serving Azure Table) and CcdVisit summary to deterministic paths, and
 /// records the outcome in the ledger. A quantum the ledger has as succeeded in this run is skipped; an unprocessable
 /// input (e.g. no reference objects) is an outcome, not an exception; any other failure is recorded and rethrown so
-/// the orchestration's retry policy applies.
+/// the orchestration's retry policy applies. Each attempt runs in a <see cref="QuantumScope"/>: its ledger row records
+/// the software version, the step's config hash and the usage (CPU, wall, peak memory, GETs, bytes read), and its outputs
+/// carry the version and config hash in their blob metadata.
 /// </summary>
-public sealed class ProcessDetectorActivity(StorageClients storage, ILogger<ProcessDetectorActivity> logger)
+public sealed class ProcessDetectorActivity(StorageClients storage, TableCatalogWriter tableWriter, ILogger<ProcessDetectorActivity> logger)
     : TaskActivity<DetectorQuantum, QuantumResult>
 {
+    private static readonly Lazy<QuantumProvenance> s_provenance = new(() => PipelineDefinitionLoader.LoadDefault().Step("step1").UnitProvenance());
+
+    /// <summary>The step-1 unit's provenance: tasks isr..writeSourceTable and their config hash, from the pipeline.</summary>
+    public static QuantumProvenance Provenance => s_provenance.Value;
+
     public override Task<QuantumResult> RunAsync(TaskActivityContext context, DetectorQuantum input) => ExecuteAsync(input);
 
     public async Task<QuantumResult> ExecuteAsync(DetectorQuantum q, CancellationToken cancellationToken = default)
@@ -31,23 +40,26 @@ public sealed class ProcessDetectorActivity(StorageClients storage, ILogger<Proc
         if (previous is { State: QuantumState.Succeeded or QuantumState.Unprocessable })
         {
             logger.LogInformation("Quantum {Quantum} of run {Run} already {State}: skipped", q.Key, q.Run, previous.State);
-            return new QuantumResult(q.Visit, q.Detector, previous.State, previous.Attempts, previous.OutputRows, previous.ErrorClass, previous.Message, Skipped: true, previous.ElapsedMs);
+            return new QuantumResult(q.Visit, q.Detector, previous.State, previous.Attempts, previous.OutputRows, previous.ErrorClass, previous.Message, Skipped: true, previous.ElapsedMs,
+                previous.SoftwareVersion);
         }
         int attempt = await ledger.StartAttemptAsync(q.Run, q.Key, cancellationToken);
+        string version = SoftwareVersion.Current.Label;
+        using var scope = QuantumScope.Begin(Provenance);
         var clock = Stopwatch.StartNew();
         try
         {
             var (state, rows, reason, outputs) = await RunQuantumAsync(q, cancellationToken);
             var record = new QuantumRecord(q.Run, q.Key, state, attempt, state == QuantumState.Unprocessable ? "Unprocessable" : null, reason,
-                clock.Elapsed.TotalMilliseconds, rows, outputs);
+                clock.Elapsed.TotalMilliseconds, rows, outputs, version, scope.Provenance, scope.Usage());
             await ledger.CompleteAsync(record, cancellationToken);
             logger.LogInformation("Quantum {Quantum} {State} in {ElapsedMs:F0} ms: {Rows} sources {Reason}", q.Key, state, clock.Elapsed.TotalMilliseconds, rows, reason ?? "");
-            return new QuantumResult(q.Visit, q.Detector, state, attempt, rows, record.ErrorClass, reason, Skipped: false, clock.Elapsed.TotalMilliseconds);
+            return new QuantumResult(q.Visit, q.Detector, state, attempt, rows, record.ErrorClass, reason, Skipped: false, clock.Elapsed.TotalMilliseconds, version);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
             await ledger.CompleteAsync(new QuantumRecord(q.Run, q.Key, QuantumState.Failed, attempt, e.GetType().FullName, e.Message,
-                clock.Elapsed.TotalMilliseconds, 0, null), CancellationToken.None);
+                clock.Elapsed.TotalMilliseconds, 0, null, version, scope.Provenance, scope.Usage()), CancellationToken.None);
             logger.LogError(e, "Quantum {Quantum} failed on attempt {Attempt}", q.Key, attempt);
             throw;
         }
@@ -90,7 +102,7 @@ public sealed class ProcessDetectorActivity(StorageClients storage, ILogger<Proc
             await ParquetCatalogWriter.WriteAsync(parquet, result.Sources!, new Dictionary<string, string> { ["drp.run"] = q.Run }, ct);
             sourcePath = await data.WriteAsync(DatasetType.SourceTable, id, q.Run, parquet.ToArray(), producer, "application/vnd.apache.parquet", ct);
         }
-        int written = await new TableCatalogWriter(storage.Sources).UpsertAsync(result.Sources!, SourceSchema.PartitionColumn, SourceSchema.RowKeyColumn, ct);
+        int written = await tableWriter.WriteAsync(storage.Sources, result.Sources!, CatalogTableKeys.Source, ct);
         var summaryPath = await data.WriteAsync(DatasetType.CcdVisitSummary, id, q.Run,
             JsonSerializer.SerializeToUtf8Bytes(result.Summary, new JsonSerializerOptions { WriteIndented = true }), producer, "application/json", ct);
         return (QuantumState.Succeeded, written, null, JsonSerializer.Serialize(new[] { calexpPath, sourcePath, summaryPath }));

@@ -1,3 +1,4 @@
+using Drp.Storage.Provenance;
 using Microsoft.DurableTask;
 
 namespace Drp.Workflows.Orchestrators;
@@ -17,6 +18,7 @@ public sealed class ChunkOrchestrator : TaskOrchestrator<ChunkInput, ChunkSummar
     {
         var counts = OutcomeCounts.Zero;
         int failedJobs = 0;
+        IReadOnlyList<VersionCount> versions = [];
         var inFlight = new List<Task<JobSummary?>>();
         int next = 0;
         while (next < input.Chunk.Jobs || inFlight.Count > 0)
@@ -31,13 +33,14 @@ public sealed class ChunkOrchestrator : TaskOrchestrator<ChunkInput, ChunkSummar
             if (await finished is { } summary)
             {
                 counts = counts.Add(summary.Counts);
+                versions = VersionCount.Merge(versions.Concat(summary.SoftwareVersions));
             }
             else
             {
                 failedJobs++;
             }
         }
-        return new ChunkSummary(input.Chunk.Index, input.Chunk.Jobs, failedJobs, counts);
+        return new ChunkSummary(input.Chunk.Index, input.Chunk.Jobs, failedJobs, counts, versions);
     }
 
     private static async Task<JobSummary?> RunJobAsync(TaskOrchestrationContext context, JobInput job, int index)

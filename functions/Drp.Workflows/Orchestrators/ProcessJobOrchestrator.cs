@@ -1,3 +1,4 @@
+using Drp.Storage.Provenance;
 using Drp.Storage.Registry;
 using Drp.Workflows.Activities;
 using Microsoft.DurableTask;
@@ -30,6 +31,7 @@ public sealed class ProcessJobOrchestrator : TaskOrchestrator<JobInput, JobSumma
             q.Count(r => r.State == QuantumState.Succeeded),
             q.Count(r => r.State == QuantumState.Failed),
             q.Count(r => r.State == QuantumState.Unprocessable),
-            q.Count(r => r.Skipped)));
+            q.Count(r => r.Skipped)),
+            VersionCount.Count(q.Select(r => r.SoftwareVersion)));
     }
 }

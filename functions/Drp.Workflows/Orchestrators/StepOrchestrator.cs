@@ -1,3 +1,4 @@
+using Drp.Storage.Provenance;
 using Drp.Workflows.Activities;
 using Microsoft.DurableTask;
 
@@ -45,7 +46,8 @@ public sealed class StepOrchestrator : TaskOrchestrator<StepInput, StepSummary>
             context.SetCustomStatus(Progress(plan, done));
         }
         var counts = done.Aggregate(OutcomeCounts.Zero, (sum, c) => sum.Add(c.Counts));
-        return new StepSummary(input.Run, input.Step, plan.Chunks.Count, plan.Jobs, done.Sum(c => c.FailedJobs), counts);
+        return new StepSummary(input.Run, input.Step, plan.Chunks.Count, plan.Jobs, done.Sum(c => c.FailedJobs), counts,
+            VersionCount.Merge(done.SelectMany(c => c.SoftwareVersions)));
     }
 
     private static ChunkedStepProgress Progress(StepPlan plan, List<ChunkSummary> done) => new(

@@ -1,4 +1,5 @@
 using Drp.Storage.Datasets;
+using Drp.Storage.Provenance;
 
 namespace Drp.Workflows.Planning;
 
@@ -22,6 +23,15 @@ public sealed record StepDefinition(string Name, string? Description, IReadOnlyL
 {
     /// <summary>The union of the tasks' quantum dimensions, in the fixed order: the grain the planner reads its input at.</summary>
     public IReadOnlyList<string> FinestDimensions { get; } = Dimensions.Union(Tasks.Select(t => t.Dimensions));
+
+    /// <summary>
+    /// The provenance of a unit that runs every task of the step at one data id (step 1's <c>ProcessFrameTask</c>):
+    /// task type = the task names joined by '+', config hash over every task's config keyed <c>{task}.{key}</c>.
+    /// </summary>
+    public QuantumProvenance UnitProvenance() => new(
+        Name,
+        string.Join('+', Tasks.Select(t => t.Name)),
+        ConfigHash.Of(Tasks.SelectMany(t => t.Config.Select(kv => KeyValuePair.Create($"{t.Name}.{kv.Key}", kv.Value)))));
 }
 
 /// <summary>
@@ -34,7 +44,11 @@ public sealed record TaskDefinition(
     IReadOnlyList<ConnectionDefinition> Inputs,
     IReadOnlyList<ConnectionDefinition> Outputs,
     IReadOnlyDictionary<string, string> Config,
-    ExecutionSettings Execution);
+    ExecutionSettings Execution)
+{
+    /// <summary>The hash of <see cref="Config"/> (<see cref="Storage.Provenance.ConfigHash"/>).</summary>
+    public string ConfigHash => Storage.Provenance.ConfigHash.Of(Config);
+}
 
 /// <summary>A named input or output of a task and its dataset type (whose dimensions the YAML restates and the loader checks).</summary>
 public sealed record ConnectionDefinition(string Name, DatasetType DatasetType);
@@ -53,6 +67,43 @@ public enum MemoryClass
 
     /// <summary>Up to ~220 GB: deblending huge blends, survey-wide consolidation.</summary>
     ExtraHighmem = 2,
+}
+
+/// <summary>
+/// The one mapping between <see cref="MemoryClass"/> and its name in the pipeline YAML, queue names and Bicep
+/// (<c>standard</c>, <c>highmem</c>, <c>extra-highmem</c>), and the order in which an out-of-memory job escalates.
+/// </summary>
+public static class MemoryClasses
+{
+    /// <summary>Every class, smallest first.</summary>
+    public static readonly IReadOnlyList<MemoryClass> All = [MemoryClass.Standard, MemoryClass.Highmem, MemoryClass.ExtraHighmem];
+
+    /// <summary>The class's name: <c>standard</c>, <c>highmem</c> or <c>extra-highmem</c>.</summary>
+    public static string Name(this MemoryClass memory) => memory switch
+    {
+        MemoryClass.Standard => "standard",
+        MemoryClass.Highmem => "highmem",
+        MemoryClass.ExtraHighmem => "extra-highmem",
+        _ => throw new ArgumentOutOfRangeException(nameof(memory), memory, "not a memory class"),
+    };
+
+    /// <summary>The class of a name, or false for an unknown name.</summary>
+    public static bool TryParse(string? name, out MemoryClass memory)
+    {
+        foreach (var c in All)
+        {
+            if (string.Equals(c.Name(), name, StringComparison.Ordinal))
+            {
+                memory = c;
+                return true;
+            }
+        }
+        memory = default;
+        return false;
+    }
+
+    /// <summary>The next larger class, or null for the largest.</summary>
+    public static MemoryClass? Next(this MemoryClass memory) => memory == All[^1] ? null : All[All.ToList().IndexOf(memory) + 1];
 }
 
 /// <summary>The dimensions a data id or quantum can carry, always in this fixed order.</summary>

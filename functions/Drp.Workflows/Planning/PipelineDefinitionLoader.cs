@@ -271,13 +271,11 @@ public static partial class PipelineDefinitionLoader
         {
             var map = Mapping(node, where, s_executionKeys);
             var memoryNode = Required(map, "memory", where);
-            var memory = Scalar(memoryNode, $"{where}.memory") switch
+            string memoryName = Scalar(memoryNode, $"{where}.memory");
+            if (!MemoryClasses.TryParse(memoryName, out var memory))
             {
-                "standard" => MemoryClass.Standard,
-                "highmem" => MemoryClass.Highmem,
-                "extra-highmem" => MemoryClass.ExtraHighmem,
-                var other => throw Error(memoryNode, $"{where}.memory", $"unknown memory class '{other}' (standard, highmem, extra-highmem)"),
-            };
+                throw Error(memoryNode, $"{where}.memory", $"unknown memory class '{memoryName}' ({string.Join(", ", MemoryClasses.All.Select(c => c.Name()))})");
+            }
             var interval = Duration(map, "heartbeatInterval", where);
             var timeout = Duration(map, "heartbeatTimeout", where);
             if (timeout <= interval)

@@ -126,7 +126,7 @@ public sealed class RunReportBuilderTests
         var run = SimulatedRun.Make(visits: 1, detectors: 1, truthObjects: 50);
         var table = run.Input.Sources;
         table.Rows[1][table.IndexOf("coord_dec")] = 95.0;
-        var qa = CatalogQa.Check(table, SourceSchema.RowKeyColumn);
+        var qa = CatalogQa.Check(table, SourceSchema.Table);
 
         string html = RunReportBuilder.Build(run.Input with { Qa = [qa], Notes = ["visit 9 detector 9 succeeded, but its source_table is missing"] });
 

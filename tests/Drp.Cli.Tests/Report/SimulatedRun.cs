@@ -72,7 +72,7 @@ internal sealed class SimulatedRun
                 Run = "sim-run",
                 Sources = table,
                 CcdVisits = summaries,
-                Qa = [CatalogQa.Check(table, SourceSchema.RowKeyColumn)],
+                Qa = [CatalogQa.Check(table, SourceSchema.Table)],
                 Failures = failures ?? [],
                 QuantaTotal = visits * detectors + (failures?.Count ?? 0),
                 Truth = new Dictionary<string, IReadOnlyList<ReferenceObject>> { ["r"] = truthR, ["i"] = truthI },

@@ -1,0 +1,87 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Drp.Storage.Registry;
+using Drp.Workflows;
+using Drp.Workflows.Activities;
+using Drp.Workflows.Planning;
+
+namespace Drp.Jobs;
+
+/// <summary>
+/// A job: a cluster of quanta sent to a container job (e.g. the detectors of one visit), with the heartbeat interval
+/// and timeout of its task types (from the pipeline definition; the runner's option when absent).
+/// </summary>
+public sealed record JobMessage(string JobId, IReadOnlyList<DetectorQuantum> Quanta, TimeSpan? HeartbeatInterval = null, TimeSpan? HeartbeatTimeout = null)
+{
+    /// <summary>The run the job belongs to (its quanta's).</summary>
+    [JsonIgnore]
+    public string Run => Quanta.Count > 0 ? Quanta[0].Run : "";
+}
+
+/// <summary>What a job did: one result per quantum, every quantum attempted.</summary>
+public sealed record JobResult(string JobId, IReadOnlyList<QuantumResult> Quanta, double ElapsedMs);
+
+/// <summary>
+/// Sent after every delivery of a job: each quantum's outcome, the failure kind if any, and what happens next
+/// (<see cref="Decision"/>: done, retried in the same class after a backoff, escalated to the next memory class,
+/// given up, or never retried). <see cref="PreviousDeliveryLost"/> says an earlier runner died holding the job.
+/// </summary>
+public sealed record JobCompletion(
+    string JobId,
+    string Run,
+    string MemoryClass,
+    int Delivery,
+    IReadOnlyList<QuantumResult> Quanta,
+    double ElapsedMs,
+    FailureKind? Failure,
+    RetryDecision Decision,
+    bool PreviousDeliveryLost)
+{
+    public int Succeeded => Quanta.Count(q => q.State == QuantumState.Succeeded);
+}
+
+/// <summary>A queue message that is not a job (bad JSON, no id, no quanta): dead-lettered with this message as the reason.</summary>
+public sealed class JobMessageFormatException(string message, Exception? inner = null) : FormatException(message, inner);
+
+/// <summary>The one JSON form of jobs and completions on every queue.</summary>
+public static class JobMessages
+{
+    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        Converters = { new JsonStringEnumConverter() },
+    };
+
+    public static BinaryData Serialize<T>(T value) => BinaryData.FromObjectAsJson(value, Json);
+
+    /// <summary>
+    /// The job message of a planned job, and the memory class whose queue it goes to: its quanta as the runner executes
+    /// them (step 1: the visit's detectors), with the heartbeat interval and timeout the planner took from the pipeline
+    /// definition (the shortest interval and longest timeout of the step's tasks).
+    /// </summary>
+    public static (MemoryClass Memory, JobMessage Job) For(JobInput input, PlannedJob job)
+    {
+        var visit = LoadJobActivity.ToWork(job).Visit
+            ?? throw new NotSupportedException($"job {job.JobId} of {job.Step}: the job runner has no executor for this step");
+        var quanta = visit.Detectors.Select(d => new DetectorQuantum(input.Run, input.Instrument, input.CalibCollection, visit.Visit, d, visit.Band)).ToList();
+        return (job.Memory, new JobMessage(job.JobId, quanta, job.HeartbeatInterval, job.HeartbeatTimeout));
+    }
+
+    /// <summary>Parses a job; throws <see cref="JobMessageFormatException"/> for anything that is not one.</summary>
+    public static JobMessage Parse(BinaryData body)
+    {
+        JobMessage? job;
+        try
+        {
+            job = body.ToObjectFromJson<JobMessage>(Json);
+        }
+        catch (JsonException e)
+        {
+            throw new JobMessageFormatException($"not a job: {e.Message}", e);
+        }
+        if (job is null || string.IsNullOrWhiteSpace(job.JobId) || job.Quanta is null || job.Quanta.Count == 0)
+        {
+            throw new JobMessageFormatException("not a job: empty, or without an id or quanta");
+        }
+        return job;
+    }
+}

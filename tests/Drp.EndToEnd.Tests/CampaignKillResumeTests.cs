@@ -1,0 +1,178 @@
+using System.Diagnostics;
+using Azure.Data.Tables;
+using Drp.Cli;
+using Drp.Local;
+using Drp.Storage;
+using Drp.Storage.Registry;
+using Drp.Workflows;
+using Drp.Workflows.Orchestrators;
+using Microsoft.DurableTask;
+using Microsoft.DurableTask.Client;
+using Microsoft.Extensions.DependencyInjection;
+using Xunit.Abstractions;
+
+namespace Drp.EndToEnd.Tests;
+
+/// <summary>
+/// A campaign on the persistent local engine, worked by a real <c>drp worker</c> process that is killed with SIGKILL
+/// in the middle of step 1 and replaced by a second one: the campaign finishes (its QA gate included), every quantum
+/// ends succeeded, no quantum that had completed before the kill runs again (its ledger row is untouched), and the
+/// Source table holds each row once. Uses its own Azurite so the names of the other end-to-end tests don't collide.
+/// </summary>
+public sealed class CampaignKillResumeTests(ITestOutputHelper output) : IDisposable
+{
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "drp-kill-" + Guid.NewGuid().ToString("N")[..8]);
+
+    [Fact]
+    public async Task Campaign_DrpWorkerKilledMidStep_SecondWorkerFinishesWithoutRerunningCompletedQuanta()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(10));
+        var ct = timeout.Token;
+        await using var azurite = await AzuriteHost.StartAsync(cancellationToken: ct);
+        string taskHub = "kill" + Guid.NewGuid().ToString("N")[..8];
+        const string run = "killrun";
+        var settings = new DemoSettings { OutDir = _dir, Visits = 4, Detectors = 3, DetectorSize = 512, Seed = 11, Run = run, TaskHub = taskHub };
+        int n = settings.Visits * settings.Detectors;
+
+        var storage = new StorageClients(new DrpStorageOptions { ConnectionString = azurite.ConnectionString });
+        await storage.EnsureCreatedAsync(ct);
+        var campaign = DemoSimulation.Simulate(settings, output.WriteLine);
+        await DemoSimulation.UploadCalibrationsAsync(campaign, storage, ct);
+
+        using var first = DrpWorker.Start(output, "worker-1", azurite.ConnectionString, taskHub);
+        // Arrivals: each upload's BlobCreated event reaches the worker's queue listener, which ingests it.
+        var grid = new LocalEventGrid(storage);
+        foreach (var raw in campaign.Raws)
+        {
+            await grid.UploadRawAsync(raw.LocalPath, raw.BlobName, ct);
+        }
+        var registry = new RegistryTable(storage.Registry);
+        await WaitUntilAsync(async () => (await registry.ListAsync(campaign.Instrument, ct)).Count == n, ct);
+
+        using var clientHost = LocalPlatform.BuildClientHost(azurite.ConnectionString, taskHub);
+        await clientHost.StartAsync(ct);
+        var client = clientHost.Services.GetRequiredService<DurableTaskClient>();
+        string id = CampaignOrchestrator.InstanceIdFor(run);
+        await client.ScheduleNewOrchestrationInstanceAsync(nameof(CampaignOrchestrator),
+            new CampaignInput(run, campaign.Instrument, ["step1"]), new StartOrchestrationOptions(id), ct);
+
+        var ledger = new QuantumLedger(storage.Ledger);
+        await WaitUntilAsync(async () => (await ledger.ListAsync(run, ct)).Count(q => q.State == QuantumState.Succeeded) >= 1, ct);
+        first.Kill();
+        var before = await LedgerRowsAsync(storage.Ledger, ct);
+        int succeededBefore = before.Values.Count(r => r.Record.State == QuantumState.Succeeded);
+        output.WriteLine($"killed worker-1 (SIGKILL) with {succeededBefore} of {n} quanta succeeded ({before.Count} ledger rows)");
+        Assert.InRange(succeededBefore, 1, n - 1); // the kill really came mid-step
+
+        using var second = DrpWorker.Start(output, "worker-2", azurite.ConnectionString, taskHub);
+        var done = await client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, ct);
+
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, done.RuntimeStatus);
+        var result = done.ReadOutputAs<CampaignResult>()!;
+        Assert.True(result.Completed, result.Reason);
+        var after = await LedgerRowsAsync(storage.Ledger, ct);
+        Assert.Equal(n, after.Count);
+        Assert.All(after.Values, r => Assert.Equal(QuantumState.Succeeded, r.Record.State));
+        foreach (var (key, row) in before.Where(b => b.Value.Record.State == QuantumState.Succeeded))
+        {
+            // Completed before the kill: not executed again (the ledger row, and so its attempt count, is untouched).
+            Assert.Equal(row.ETag, after[key].ETag);
+            Assert.Equal(1, after[key].Record.Attempts);
+        }
+        long sourceRows = 0;
+        var ids = new HashSet<string>(StringComparer.Ordinal);
+        await foreach (var e in storage.Sources.QueryAsync<TableEntity>(select: ["PartitionKey", "RowKey"], cancellationToken: ct))
+        {
+            sourceRows++;
+            Assert.True(ids.Add(e.PartitionKey + "/" + e.RowKey));
+        }
+        Assert.Equal(after.Values.Sum(r => r.Record.OutputRows), sourceRows);
+    }
+
+    private static async Task<Dictionary<string, (QuantumRecord Record, string ETag)>> LedgerRowsAsync(TableClient table, CancellationToken ct)
+    {
+        var records = await new QuantumLedger(table).ListAsync("killrun", ct);
+        var rows = new Dictionary<string, (QuantumRecord, string)>(StringComparer.Ordinal);
+        await foreach (var e in table.QueryAsync<TableEntity>(cancellationToken: ct))
+        {
+            var record = records.Single(r => RegistryTable.SafeKey(r.QuantumKey) == e.RowKey);
+            rows[record.QuantumKey] = (record, e.ETag.ToString());
+        }
+        return rows;
+    }
+
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition, CancellationToken ct)
+    {
+        while (!await condition())
+        {
+            await Task.Delay(250, ct);
+        }
+    }
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(_dir, recursive: true);
+        }
+        catch (DirectoryNotFoundException)
+        {
+        }
+    }
+
+    /// <summary>A real <c>drp worker</c> process (the built drp.dll) on a task hub; disposed = killed.</summary>
+    private sealed class DrpWorker : IDisposable
+    {
+        private readonly Process _process;
+
+        private DrpWorker(Process process) => _process = process;
+
+        public static DrpWorker Start(ITestOutputHelper output, string name, string connectionString, string taskHub)
+        {
+            var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "drp.dll"));
+            psi.ArgumentList.Add("worker");
+            psi.ArgumentList.Add("--task-hub");
+            psi.ArgumentList.Add(taskHub);
+            psi.Environment["Drp__Storage__ConnectionString"] = connectionString;
+            var p = Process.Start(psi)!;
+            p.OutputDataReceived += (_, e) => Log(output, name, e.Data);
+            p.ErrorDataReceived += (_, e) => Log(output, name, e.Data);
+            p.BeginOutputReadLine();
+            p.BeginErrorReadLine();
+            return new DrpWorker(p);
+        }
+
+        private static void Log(ITestOutputHelper output, string name, string? line)
+        {
+            if (line is null)
+            {
+                return;
+            }
+            try
+            {
+                output.WriteLine($"[{name}] {line}");
+            }
+            catch (InvalidOperationException)
+            {
+                // the test has finished; the worker's last words go nowhere
+            }
+        }
+
+        /// <summary>SIGKILL: no shutdown code runs, as when a node dies.</summary>
+        public void Kill()
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill(entireProcessTree: true);
+                _process.WaitForExit();
+            }
+        }
+
+        public void Dispose()
+        {
+            Kill();
+            _process.Dispose();
+        }
+    }
+}

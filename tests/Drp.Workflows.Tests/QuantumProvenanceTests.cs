@@ -1,0 +1,146 @@
+using System.Text.RegularExpressions;
+using Drp.Pipeline.Simulation;
+using Drp.Storage;
+using Drp.Storage.Catalogs;
+using Drp.Storage.Datasets;
+using Drp.Storage.Provenance;
+using Drp.Storage.Registry;
+using Drp.Workflows.Activities;
+using Drp.Workflows.Planning;
+using Drp.Workflows.Tests.Planning;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Drp.Workflows.Tests;
+
+/// <summary>
+/// Provenance and accounting of a real step-1 quantum: <see cref="ProcessDetectorActivity"/> on a simulated detector
+/// against Azurite records the software version, the step's config hash and its usage in the ledger row, and its
+/// outputs carry the version and config hash in their blob metadata.
+/// </summary>
+public sealed partial class QuantumProvenanceTests(PlanningAzuriteFixture fixture) : IClassFixture<PlanningAzuriteFixture>, IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("drp-provenance-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public async Task Execute_RealQuantum_LedgerRowAndOutputsCarryVersionConfigHashAndUsage()
+    {
+        string s = Guid.NewGuid().ToString("N")[..10];
+        var options = new DrpStorageOptions
+        {
+            ConnectionString = fixture.Azurite.ConnectionString,
+            RawContainer = "raw" + s,
+            DataContainer = "data" + s,
+            ArrivalsQueue = "arrivals" + s,
+            RegistryTable = "Reg" + s,
+            LedgerTable = "Ledger" + s,
+            SourceTable = "Source" + s,
+        };
+        var storage = new StorageClients(options);
+        await storage.EnsureCreatedAsync();
+        var sim = new SurveySimulator(new SimulationOptions
+        {
+            Seed = 11,
+            VisitCount = 1,
+            DetectorColumns = 1,
+            DetectorRows = 1,
+            Detector = DetectorGeometry.Create(512, 512),
+            Format = RawFormat.MultiExtension,
+            StarDensityPerArcmin2 = 6.0,
+            RefcatMagLimit = 23.0,
+        });
+        sim.WriteTo(_dir);
+        var visit = sim.Visits[0];
+        string instrument = SurveySimulator.InstrumentName;
+        long bytesIn = 0;
+        async Task PutCalib(string local, DatasetType type, DataId id)
+        {
+            var bytes = await File.ReadAllBytesAsync(Path.Combine(_dir, local));
+            bytesIn += bytes.Length;
+            await storage.Data.WriteAsync(DatasetPaths.For(type, id, DatasetPaths.CalibCollection), bytes);
+        }
+        var calibId = new DataId(instrument, Detector: 0);
+        await PutCalib("calib/bias_det_0.fits", DatasetType.Bias, calibId);
+        await PutCalib("calib/defects_det_0.fits", DatasetType.Defects, calibId);
+        await PutCalib($"calib/flat_{visit.Band}_det_0.fits", DatasetType.Flat, calibId with { Band = visit.Band });
+        await PutCalib("refcat.csv", DatasetType.RefCat, new DataId(instrument));
+        var raw = await File.ReadAllBytesAsync(Path.Combine(_dir, "raw", $"visit_{visit.Visit}_det_0.fits"));
+        bytesIn += raw.Length;
+        await storage.RawContainer.UploadBlobAsync("raw.fits", BinaryData.FromBytes(raw));
+        await new RegistryTable(storage.Registry).RegisterAsync(
+            new RawRecord(instrument, visit.Visit, 0, visit.Band, visit.ExposureTimeSeconds, visit.Mjd, options.RawContainer, "raw.fits", null));
+        var quantum = new DetectorQuantum("run" + s, instrument, DatasetPaths.CalibCollection, visit.Visit, 0, visit.Band);
+
+        var result = await new ProcessDetectorActivity(storage, new TableCatalogWriter(), NullLogger<ProcessDetectorActivity>.Instance).ExecuteAsync(quantum);
+
+        Assert.Equal(QuantumState.Succeeded, result.State);
+        Assert.Equal(SoftwareVersion.Current.Label, result.SoftwareVersion);
+        var row = await new QuantumLedger(storage.Ledger).GetAsync(quantum.Run, quantum.Key);
+        Assert.NotNull(row);
+        Assert.Equal(SoftwareVersion.Current.Label, row.SoftwareVersion);
+        var step1 = PipelineDefinitionLoader.LoadDefault().Step("step1");
+        Assert.Equal(new QuantumProvenance("step1", string.Join('+', step1.Tasks.Select(t => t.Name)), step1.UnitProvenance().ConfigHash), row.Provenance);
+        Assert.Matches(HexHash(), row.Provenance!.ConfigHash);
+        Assert.NotNull(row.Usage);
+        Assert.True(row.Usage.CpuSeconds > 0, $"cpu {row.Usage.CpuSeconds}");
+        Assert.True(row.Usage.PeakWorkingSetBytes > 0);
+        // Raw, bias, defects, flat and reference catalog: one GET each, whole objects (StorageClients has no cache unless given one).
+        Assert.Equal(5, row.Usage.Gets);
+        Assert.Equal(bytesIn, row.Usage.BytesRead);
+        Assert.True(row.ElapsedMs > 0);
+
+        var id = new DataId(instrument, visit.Visit, 0);
+        foreach (var type in new[] { DatasetType.Calexp, DatasetType.SourceTable, DatasetType.CcdVisitSummary })
+        {
+            var props = (await storage.DataContainer.GetBlobClient(DatasetPaths.For(type, id, quantum.Run)).GetPropertiesAsync()).Value;
+            Assert.Equal(SoftwareVersion.Current.Label, props.Metadata[DatasetStore.SoftwareVersionMetadataKey]);
+            Assert.Equal(row.Provenance.ConfigHash, props.Metadata[DatasetStore.ConfigHashMetadataKey]);
+            Assert.Equal(row.Provenance.TaskType, props.Metadata[DatasetStore.TaskTypeMetadataKey]);
+        }
+        // A calibration written outside any quantum carries the version but no config hash.
+        var calib = (await storage.DataContainer.GetBlobClient(DatasetPaths.For(DatasetType.Bias, calibId, DatasetPaths.CalibCollection)).GetPropertiesAsync()).Value;
+        Assert.Equal(SoftwareVersion.Current.Label, calib.Metadata[DatasetStore.SoftwareVersionMetadataKey]);
+        Assert.False(calib.Metadata.ContainsKey(DatasetStore.ConfigHashMetadataKey));
+
+        // Run again: skipped, and the result still says which version processed it.
+        var again = await new ProcessDetectorActivity(storage, new TableCatalogWriter(), NullLogger<ProcessDetectorActivity>.Instance).ExecuteAsync(quantum);
+        Assert.True(again.Skipped);
+        Assert.Equal(SoftwareVersion.Current.Label, again.SoftwareVersion);
+    }
+
+    [Fact]
+    public void SoftwareVersion_Current_IsTheCommitThisBuildCameFrom()
+    {
+        var current = SoftwareVersion.Current;
+        var git = GitHead();
+
+        // CI builds a clean clone, so git is there and the commit is embedded; a build without .git says unknown.
+        Assert.Equal(git ?? SoftwareVersion.UnknownCommit, current.Commit);
+        Assert.Equal(current, SoftwareVersion.Parse(current.Label));
+    }
+
+    private static string? GitHead()
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo("git", ["rev-parse", "HEAD"])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = AppContext.BaseDirectory,
+        };
+        try
+        {
+            using var p = System.Diagnostics.Process.Start(psi)!;
+            string head = p.StandardOutput.ReadToEnd().Trim();
+            p.WaitForExit();
+            return p.ExitCode == 0 ? head : null;
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return null; // no git on this machine
+        }
+    }
+
+    [GeneratedRegex("^[0-9a-f]{16}$")]
+    private static partial Regex HexHash();
+}
