@@ -3,6 +3,7 @@ using Drp.Storage.Arrivals;
 using Drp.Workflows;
 using Drp.Workflows.Activities;
 using Drp.Workflows.Arrivals;
+using Drp.Workflows.Operations;
 using Drp.Workflows.Orchestrators;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Azure.Functions.Worker.Http;
@@ -104,6 +105,122 @@ public sealed class DrpFunctions(IServiceProvider services, ILogger<DrpFunctions
             new StartOrchestrationOptions(Workflows.Orchestrators.StepOrchestrator.InstanceIdFor(run, step)));
         logger.LogInformation("Started {Step} of run {Run} as {InstanceId}", step, run, id);
         return await client.CreateCheckStatusResponseAsync(request, id);
+    }
+
+    // ---- campaigns: the operator API over CampaignOperations (the same class drp uses) ----
+
+    /// <summary>
+    /// POST /api/campaigns/{run} with <see cref="StartCampaignRequest"/> as JSON: start the run's campaign. 202 and the
+    /// Durable status URLs when started; 200 and the same URLs when it already exists (nothing started); 400 on bad input.
+    /// </summary>
+    [Function(nameof(StartCampaign))]
+    public Task<HttpResponseData> StartCampaign(
+        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "campaigns/{run}")] HttpRequestData request,
+        string run,
+        [DurableClient] DurableTaskClient client,
+        CancellationToken cancellationToken) =>
+        CampaignCallAsync(request, async () =>
+        {
+            var body = await ReadBodyAsync<StartCampaignRequest>(request, cancellationToken) ?? new StartCampaignRequest(null);
+            var start = await Operations(client).StartAsync(body.ToInput(run), cancellationToken);
+            logger.LogInformation("Campaign of run {Run}: {InstanceId}, created {Created}", run, start.InstanceId, start.Created);
+            return await client.CreateCheckStatusResponseAsync(request, start.InstanceId, start.Created ? HttpStatusCode.Accepted : HttpStatusCode.OK, cancellationToken);
+        });
+
+    /// <summary>GET /api/campaigns/{run}: phase, current step and its progress, reason, the ledger's quanta per step and state; 404 when the run has neither a campaign nor quanta.</summary>
+    [Function(nameof(GetCampaign))]
+    public Task<HttpResponseData> GetCampaign(
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "campaigns/{run}")] HttpRequestData request,
+        string run,
+        [DurableClient] DurableTaskClient client,
+        CancellationToken cancellationToken) =>
+        CampaignCallAsync(request, async () =>
+        {
+            var status = await Operations(client).GetStatusAsync(run, cancellationToken) ?? throw new CampaignNotFoundException(run);
+            return await JsonAsync(request, HttpStatusCode.OK, status, cancellationToken);
+        });
+
+    /// <summary>GET /api/campaigns/{run}/failures: failed and unprocessable quanta by error class, with examples.</summary>
+    [Function(nameof(GetCampaignFailures))]
+    public Task<HttpResponseData> GetCampaignFailures(
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "campaigns/{run}/failures")] HttpRequestData request,
+        string run,
+        [DurableClient] DurableTaskClient client,
+        CancellationToken cancellationToken) =>
+        CampaignCallAsync(request, async () =>
+            await JsonAsync(request, HttpStatusCode.OK, await Operations(client).GetFailuresAsync(run, cancellationToken: cancellationToken), cancellationToken));
+
+    /// <summary>POST /api/campaigns/{run}/approve with optional <see cref="ApproveCampaignRequest"/> (default: approve): decide the gate it waits at; 409 when it is not waiting.</summary>
+    [Function(nameof(ApproveCampaign))]
+    public Task<HttpResponseData> ApproveCampaign(
+        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "campaigns/{run}/approve")] HttpRequestData request,
+        string run,
+        [DurableClient] DurableTaskClient client,
+        CancellationToken cancellationToken) =>
+        CampaignCallAsync(request, async () =>
+        {
+            var body = await ReadBodyAsync<ApproveCampaignRequest>(request, cancellationToken) ?? new ApproveCampaignRequest();
+            var gate = await Operations(client).ApproveAsync(run, body.Approved ?? true, body.Reason, cancellationToken);
+            return await JsonAsync(request, HttpStatusCode.Accepted, gate, cancellationToken);
+        });
+
+    /// <summary>POST /api/campaigns/{run}/terminate with <see cref="TerminateCampaignRequest"/>: terminate it and its running steps; 409 when it is not running.</summary>
+    [Function(nameof(TerminateCampaign))]
+    public Task<HttpResponseData> TerminateCampaign(
+        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "campaigns/{run}/terminate")] HttpRequestData request,
+        string run,
+        [DurableClient] DurableTaskClient client,
+        CancellationToken cancellationToken) =>
+        CampaignCallAsync(request, async () =>
+        {
+            var body = await ReadBodyAsync<TerminateCampaignRequest>(request, cancellationToken);
+            int terminated = await Operations(client).TerminateAsync(run, body?.Reason ?? "", cancellationToken);
+            return await JsonAsync(request, HttpStatusCode.Accepted, new { terminated }, cancellationToken);
+        });
+
+    /// <summary>DELETE /api/campaigns/{run}: purge the campaign's history and its sub-orchestrations'; 409 while any is active.</summary>
+    [Function(nameof(PurgeCampaign))]
+    public Task<HttpResponseData> PurgeCampaign(
+        [HttpTrigger(AuthorizationLevel.Function, "delete", Route = "campaigns/{run}")] HttpRequestData request,
+        string run,
+        [DurableClient] DurableTaskClient client,
+        CancellationToken cancellationToken) =>
+        CampaignCallAsync(request, async () =>
+            await JsonAsync(request, HttpStatusCode.OK, new { purged = await Operations(client).PurgeAsync(run, cancellationToken) }, cancellationToken));
+
+    /// <summary>The HTTP status for an operation's typed error (<see cref="CampaignApi.StatusFor"/>, shared with the local host).</summary>
+    public static HttpStatusCode? StatusFor(Exception e) => CampaignApi.StatusFor(e);
+
+    private CampaignOperations Operations(DurableTaskClient client) =>
+        new(client, services.GetRequiredService<Drp.Storage.StorageClients>());
+
+    private static async Task<HttpResponseData> CampaignCallAsync(HttpRequestData request, Func<Task<HttpResponseData>> call)
+    {
+        try
+        {
+            return await call();
+        }
+        catch (Exception e) when (StatusFor(e) is { } status)
+        {
+            var response = request.CreateResponse(status);
+            await response.WriteStringAsync(e.Message);
+            return response;
+        }
+    }
+
+    private static async Task<T?> ReadBodyAsync<T>(HttpRequestData request, CancellationToken cancellationToken)
+        where T : class
+    {
+        string text = await request.ReadAsStringAsync() ?? "";
+        return string.IsNullOrWhiteSpace(text) ? null : System.Text.Json.JsonSerializer.Deserialize<T>(text, CampaignApi.Json);
+    }
+
+    private static async Task<HttpResponseData> JsonAsync<T>(HttpRequestData request, HttpStatusCode status, T body, CancellationToken cancellationToken)
+    {
+        var response = request.CreateResponse(status);
+        response.Headers.Add("Content-Type", "application/json; charset=utf-8");
+        await response.WriteStringAsync(System.Text.Json.JsonSerializer.Serialize(body, CampaignApi.Json), cancellationToken);
+        return response;
     }
 
     // ---- orchestrators ----

@@ -2,6 +2,7 @@ using System.Reflection;
 using System.Text.Json;
 using Drp.Functions;
 using Drp.Workflows;
+using Drp.Workflows.Operations;
 using Microsoft.Azure.Functions.Worker;
 
 namespace Drp.Functions.Tests;
@@ -47,5 +48,33 @@ public sealed class FunctionAdapterTests
         var durable = doc.RootElement.GetProperty("extensions").GetProperty("durableTask");
         Assert.Equal("%DRP_TASK_HUB%", durable.GetProperty("hubName").GetString());
         Assert.False(doc.RootElement.GetProperty("logging").TryGetProperty("extensions", out _), "extensions nested under logging is silently ignored");
+    }
+
+    [Fact]
+    public void CampaignErrors_MapToTheirHttpStatus_AndOthersToNone()
+    {
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, DrpFunctions.StatusFor(new ArgumentException("bad run")));
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, DrpFunctions.StatusFor(new JsonException("bad body")));
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, DrpFunctions.StatusFor(new CampaignNotFoundException("r")));
+        Assert.Equal(System.Net.HttpStatusCode.Conflict, DrpFunctions.StatusFor(new CampaignStateException("not waiting")));
+        Assert.Null(DrpFunctions.StatusFor(new InvalidOperationException("a bug")));
+    }
+
+    [Theory]
+    [InlineData("campaigns/{run}", "post", nameof(DrpFunctions.StartCampaign))]
+    [InlineData("campaigns/{run}", "get", nameof(DrpFunctions.GetCampaign))]
+    [InlineData("campaigns/{run}", "delete", nameof(DrpFunctions.PurgeCampaign))]
+    [InlineData("campaigns/{run}/failures", "get", nameof(DrpFunctions.GetCampaignFailures))]
+    [InlineData("campaigns/{run}/approve", "post", nameof(DrpFunctions.ApproveCampaign))]
+    [InlineData("campaigns/{run}/terminate", "post", nameof(DrpFunctions.TerminateCampaign))]
+    public void CampaignRoutes_AreServedByOneFunctionEach(string route, string method, string function)
+    {
+        var served = s_functions.Values
+            .Select(m => (m, trigger: m.GetParameters().Select(p => p.GetCustomAttribute<HttpTriggerAttribute>()).SingleOrDefault(t => t is not null)))
+            .Where(x => x.trigger is not null && x.trigger.Route == route && x.trigger.Methods!.Contains(method))
+            .Select(x => x.m.Name)
+            .ToList();
+
+        Assert.Equal([function], served);
     }
 }

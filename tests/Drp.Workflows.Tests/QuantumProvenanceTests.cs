@@ -2,6 +2,7 @@ using Drp.Storage.Catalogs;
 using System.Text.RegularExpressions;
 using Drp.Pipeline.Simulation;
 using Drp.Storage;
+using Drp.Storage.Catalogs;
 using Drp.Storage.Datasets;
 using Drp.Storage.Provenance;
 using Drp.Storage.Registry;

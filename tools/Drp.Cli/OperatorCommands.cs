@@ -6,6 +6,7 @@ using Drp.Storage;
 using Drp.Storage.Provenance;
 using Drp.Storage.Registry;
 using Drp.Workflows;
+using Drp.Workflows.Operations;
 using Drp.Workflows.Orchestrators;
 using Microsoft.DurableTask;
 using Microsoft.DurableTask.Client;
@@ -15,7 +16,7 @@ namespace Drp.Cli;
 
 /// <summary>
 /// Operator commands on a run: <c>drp status</c>, <c>drp failures</c>, <c>drp rescue</c>, <c>drp accounting</c> (and <c>drp report</c>,
-/// <see cref="Report.ReportCommand"/>). They use the storage of
+/// <see cref="Report.ReportCommand"/>; the campaign commands are <see cref="CampaignCommands"/>). They use the storage of
 /// <c>Drp__Storage__ConnectionString</c>, or start the Azurite of a demo's <c>--out</c> folder for their duration.
 /// </summary>
 internal static class OperatorCommands
@@ -24,52 +25,96 @@ internal static class OperatorCommands
     private static readonly Option<string?> s_out = new("--out") { Description = "A demo output folder whose Azurite data to open (when Drp__Storage__ConnectionString is not set).", DefaultValueFactory = _ => "drp-out" };
     private static readonly Option<string> s_taskHub = new("--task-hub") { Description = "Durable task hub.", DefaultValueFactory = _ => Environment.GetEnvironmentVariable("DRP_TASK_HUB") ?? "drp" };
 
+    internal static Option<string> Run => s_run;
+
+    internal static Option<string?> Out => s_out;
+
+    internal static Option<string> TaskHub => s_taskHub;
+
     public static IEnumerable<Command> Create()
     {
-        var status = new Command("status", "Quanta of a run per state, and its step-1 orchestration.") { s_run, s_out, s_taskHub };
-        status.SetAction((parse, ct) => WithStorageAsync(parse, ct, async (storage, connection) =>
+        var watch = new Option<bool>("--watch") { Description = "Redraw every --interval seconds while the campaign runs." };
+        var interval = new Option<double>("--interval") { Description = "Seconds between redraws with --watch.", DefaultValueFactory = _ => 2 };
+        var status = new Command("status", "The run's campaign (phase, step, progress bars), its quanta per step and state in the ledger, and its step-1 orchestration.")
+        {
+            s_run, s_out, s_taskHub, watch, interval,
+        };
+        status.SetAction(async (parse, ct) =>
         {
             string run = parse.GetValue(s_run)!;
-            var ledger = await new QuantumLedger(storage.Ledger).ListAsync(run, ct);
-            Console.WriteLine($"run {run}: {ledger.Count} quanta in the ledger");
-            foreach (var g in ledger.GroupBy(q => q.State).OrderBy(g => g.Key))
+            double seconds = parse.GetValue(interval);
+            try
             {
-                Console.WriteLine($"  {g.Key,-13} {g.Count(),6}   ({g.Count(q => q.Attempts > 1)} needed more than one attempt)");
-            }
-            using var host = LocalPlatform.BuildClientHost(connection, parse.GetValue(s_taskHub)!);
-            await host.StartAsync(ct);
-            var client = host.Services.GetRequiredService<DurableTaskClient>();
-            var step = await client.GetInstanceAsync(ProcessStep1Orchestrator.InstanceIdFor(run), getInputsAndOutputs: true, ct);
-            Console.WriteLine(step is null
-                ? $"  step 1 orchestration {ProcessStep1Orchestrator.InstanceIdFor(run)}: none"
-                : $"  step 1 orchestration {step.InstanceId}: {step.RuntimeStatus}, last updated {step.LastUpdatedAt:u}; {step.SerializedCustomStatus}");
-            await host.StopAsync(CancellationToken.None);
-            return 0;
-        }));
-
-        var failures = new Command("failures", "Failed and unprocessable quanta of a run, by error class, and rejected raws.") { s_run, s_out };
-        failures.SetAction((parse, ct) => WithStorageAsync(parse, ct, async (storage, _) =>
-        {
-            string run = parse.GetValue(s_run)!;
-            var ledger = await new QuantumLedger(storage.Ledger).ListAsync(run, ct);
-            var bad = ledger.Where(q => q.State is QuantumState.Failed or QuantumState.Unprocessable).ToList();
-            Console.WriteLine($"run {run}: {bad.Count} of {ledger.Count} quanta failed or unprocessable");
-            foreach (var g in bad.GroupBy(q => (q.State, q.ErrorClass)).OrderByDescending(g => g.Count()))
-            {
-                Console.WriteLine($"  {g.Key.State} {g.Key.ErrorClass}: {g.Count()}");
-                foreach (var q in g.Take(10))
+                CampaignOperations.ValidateRun(run);
+                if (!(seconds is > 0 and <= 3600))
                 {
-                    Console.WriteLine($"    {q.QuantumKey} (attempt {q.Attempts}): {q.Message}");
+                    throw new ArgumentException($"--interval must be between 0 and 3600 seconds, not {seconds}");
                 }
             }
-            var rejected = await new RegistryTable(storage.Registry).ListRejectedAsync(ct);
-            Console.WriteLine($"{rejected.Count} raws rejected at ingest");
-            foreach (var r in rejected.Take(20))
+            catch (ArgumentException e)
             {
-                Console.WriteLine($"  {r.BlobName}: {r.ErrorClass}: {r.Reason}");
+                await Console.Error.WriteLineAsync($"drp status: {e.Message}");
+                return 2;
             }
-            return bad.Count == 0 ? 0 : 1;
-        }));
+            return await CampaignCommands.WithOperationsAsync(parse.GetValue(s_out), parse.GetValue(s_taskHub)!, ct, async (ops, _) =>
+            {
+                int drawn = 0;
+                while (true)
+                {
+                    var lines = new List<string>();
+                    var campaign = await ops.GetStatusAsync(run, ct);
+                    lines.AddRange(campaign is null ? [$"run {run}: no campaign and no quanta in the ledger"] : CampaignView.Render(campaign));
+                    var step1 = await ops.Client.GetInstanceAsync(ProcessStep1Orchestrator.InstanceIdFor(run), getInputsAndOutputs: true, ct);
+                    if (step1 is not null)
+                    {
+                        lines.Add($"step 1 orchestration {step1.InstanceId}: {step1.RuntimeStatus}, last updated {step1.LastUpdatedAt:u}; {step1.SerializedCustomStatus}");
+                    }
+                    if (drawn > 0 && !Console.IsOutputRedirected)
+                    {
+                        // Redraw in place: up over the previous block, clear to the end of the screen.
+                        Console.Write($"\u001b[{drawn}A\u001b[J");
+                    }
+                    foreach (var line in lines)
+                    {
+                        Console.WriteLine(line);
+                    }
+                    drawn = lines.Count;
+                    bool running = campaign?.RuntimeStatus is "Running" or "Pending"
+                        && campaign.Progress?.Phase != CampaignProgress.WaitingForApproval;
+                    if (!parse.GetValue(watch) || !running)
+                    {
+                        return 0;
+                    }
+                    await Task.Delay(TimeSpan.FromSeconds(seconds), ct);
+                }
+            });
+        });
+
+        var failures = new Command("failures", "Failed and unprocessable quanta of a run, by error class, and rejected raws.") { s_run, s_out, s_taskHub };
+        failures.SetAction(async (parse, ct) =>
+        {
+            string run = parse.GetValue(s_run)!;
+            return await CampaignCommands.RunAsync(parse, "failures", ct, () => CampaignOperations.ValidateRun(run), async (ops, storage) =>
+            {
+                var report = await ops.GetFailuresAsync(run, cancellationToken: ct);
+                Console.WriteLine($"run {run}: {report.FailedOrUnprocessable} of {report.Quanta} quanta failed or unprocessable");
+                foreach (var c in report.Classes)
+                {
+                    Console.WriteLine($"  {c.State} {c.ErrorClass}: {c.Count}");
+                    foreach (var q in c.Examples)
+                    {
+                        Console.WriteLine($"    {q.QuantumKey} (attempt {q.Attempts}): {q.Message}");
+                    }
+                }
+                var rejected = await new RegistryTable(storage.Registry).ListRejectedAsync(ct);
+                Console.WriteLine($"{rejected.Count} raws rejected at ingest");
+                foreach (var r in rejected.Take(20))
+                {
+                    Console.WriteLine($"  {r.BlobName}: {r.ErrorClass}: {r.Reason}");
+                }
+                return report.FailedOrUnprocessable == 0 ? 0 : 1;
+            });
+        });
 
         var instrument = new Option<string>("--instrument") { Description = "Instrument of the raws.", DefaultValueFactory = _ => "LSSTCam-sim" };
         var rescue = new Command("rescue", "Run step 1 of a run again: quanta the ledger has as succeeded or unprocessable are skipped, the rest run again. Needs a worker (drp worker) on the task hub.") { s_run, s_out, s_taskHub, instrument };

@@ -38,7 +38,8 @@ internal static class PlatformCommands
     {
         var taskHub = new Option<string>("--task-hub") { Description = "Task hub to join.", DefaultValueFactory = _ => Environment.GetEnvironmentVariable("DRP_TASK_HUB") ?? "drp" };
         var verbose = new Option<bool>("--verbose") { Description = "Log the hosts' information messages." };
-        var cmd = new Command("worker", "Run one more local worker on a task hub (needs Drp__Storage__ConnectionString) until Ctrl-C.") { taskHub, verbose };
+        var apiPort = new Option<int?>("--api-port") { Description = "Also serve the operator API (the Functions app's /api/campaigns/... routes) on http://127.0.0.1:PORT." };
+        var cmd = new Command("worker", "Run one more local worker on a task hub (needs Drp__Storage__ConnectionString) until Ctrl-C.") { taskHub, verbose, apiPort };
         cmd.SetAction(async (parse, ct) =>
         {
             var connection = Environment.GetEnvironmentVariable("Drp__Storage__ConnectionString");
@@ -47,11 +48,26 @@ internal static class PlatformCommands
                 Console.Error.WriteLine("drp worker: set Drp__Storage__ConnectionString to the storage the other workers use (drp azurite prints it)");
                 return 2;
             }
+            int? port = parse.GetValue(apiPort);
+            if (port is < 1 or > 65535)
+            {
+                Console.Error.WriteLine($"drp worker: --api-port must be between 1 and 65535, not {port}");
+                return 2;
+            }
             using var host = LocalPlatform.BuildHost(connection, parse.GetValue(taskHub)!, parse.GetValue(verbose));
             await host.StartAsync(ct);
             var listener = host.Services.GetRequiredService<ArrivalQueueListener>();
             Console.WriteLine($"worker joined task hub '{parse.GetValue(taskHub)}'; Ctrl-C stops it");
+            await using var api = port is { } p ? await LocalOperatorApi.StartAsync(host.Services, p, ct) : null;
+            if (api is not null)
+            {
+                Console.WriteLine($"operator API on http://127.0.0.1:{port}/api/campaigns/{{run}}");
+            }
             await WaitForCancelAsync(ct);
+            if (api is not null)
+            {
+                await api.StopAsync(CancellationToken.None);
+            }
             await host.StopAsync(CancellationToken.None);
             Console.WriteLine($"worker stopped: {listener.Handled} arrivals handled, {listener.Poisoned} poisoned");
             return 0;

@@ -16,5 +16,9 @@ foreach (var command in OperatorCommands.Create())
 {
     root.Subcommands.Add(command);
 }
+foreach (var command in CampaignCommands.Create())
+{
+    root.Subcommands.Add(command);
+}
 root.Subcommands.Add(ReportCommand.Create());
 return await root.Parse(args).InvokeAsync();

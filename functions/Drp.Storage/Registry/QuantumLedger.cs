@@ -108,9 +108,16 @@ public sealed class QuantumLedger(TableClient table)
     {
         var list = new List<QuantumRecord>();
         string filter = TableClient.CreateQueryFilter($"PartitionKey eq {RegistryTable.SafeKey(run)}");
-        await foreach (var e in Table.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken))
+        try
         {
-            list.Add(ToRecord(e));
+            await foreach (var e in Table.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken))
+            {
+                list.Add(ToRecord(e));
+            }
+        }
+        catch (RequestFailedException e) when (e.Status == 404)
+        {
+            // No ledger table yet (nothing has run on this account): no quanta, not an error for a reader.
         }
         return list;
     }

@@ -105,9 +105,16 @@ public sealed class RegistryTable(TableClient table)
     {
         var list = new List<(string, string, string)>();
         string filter = TableClient.CreateQueryFilter($"PartitionKey eq {RejectedPartition}");
-        await foreach (var e in Table.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken))
+        try
         {
-            list.Add((e.GetString("BlobName"), e.GetString("ErrorClass"), e.GetString("Reason")));
+            await foreach (var e in Table.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken))
+            {
+                list.Add((e.GetString("BlobName"), e.GetString("ErrorClass"), e.GetString("Reason")));
+            }
+        }
+        catch (RequestFailedException e) when (e.Status == 404)
+        {
+            // No Registry table yet (nothing ingested on this account): nothing rejected.
         }
         return list;
     }
