@@ -1,4 +1,3 @@
-using Drp.Storage.Catalogs;
 using System.Text.RegularExpressions;
 using Drp.Pipeline.Simulation;
 using Drp.Storage;
