@@ -101,6 +101,16 @@ public sealed class DemoEndToEndTests(AzuriteFixture fixture, ITestOutputHelper 
             Assert.Equal(DuckDbCheck.ExpectedType(c.Type), duckType);
         }
         Assert.Equal(SourceSchema.Columns.Count, duckTypes.Count);
+        // ... and the schema travels with the data: DuckDB reads each column's unit and description from the file.
+        var meta = DuckDbCheck.Metadata(first.Outputs.CatalogFiles[0]);
+        Assert.Equal(SourceSchema.TableName, meta["drp.table"]);
+        using (var declared = System.Text.Json.JsonDocument.Parse(meta[ParquetCatalogWriter.SchemaMetadataKey]))
+        {
+            var psf = declared.RootElement.EnumerateArray().Single(c => c.GetProperty("Name").GetString() == "psfFlux");
+            Assert.Equal("nJy", psf.GetProperty("Unit").GetString());
+            Assert.Equal(SourceSchema.Table.Column("psfFlux").Description, psf.GetProperty("Description").GetString());
+            Assert.Equal(SourceSchema.Columns.Count, declared.RootElement.GetArrayLength());
+        }
 
         // The same run again (a rescue of a finished run): every quantum is skipped, no row is written twice.
         var second = await new DemoRunner(settings with { DuplicateEvents = 0 }, console).RunAsync();

@@ -37,6 +37,22 @@ internal static class DuckDbCheck
         return (rows, types);
     }
 
+    /// <summary>The file-level key/value metadata DuckDB reads from one Parquet file (<c>parquet_kv_metadata</c>).</summary>
+    public static Dictionary<string, string> Metadata(string file)
+    {
+        using var connection = new DuckDBConnection("DataSource=:memory:");
+        connection.Open();
+        using var query = connection.CreateCommand();
+        query.CommandText = $"SELECT decode(key), decode(value) FROM parquet_kv_metadata('{file.Replace("'", "''", StringComparison.Ordinal)}')";
+        using var reader = query.ExecuteReader();
+        var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
+        while (reader.Read())
+        {
+            metadata[reader.GetString(0)] = reader.GetString(1);
+        }
+        return metadata;
+    }
+
     /// <summary>The DuckDB type a declared column must load as.</summary>
     public static string ExpectedType(ColumnType type) => type switch
     {
