@@ -1,3 +1,4 @@
+using Drp.Local;
 using Drp.Storage;
 using Drp.Storage.Registry;
 using Drp.Workflows.Activities;
@@ -39,7 +40,7 @@ public sealed class CampaignOperationsTests(PlanningAzuriteFixture fixture) : IC
         var storage = new StorageClients(new DrpStorageOptions { ConnectionString = fixture.Azurite.ConnectionString, LedgerTable = "Ledger" + suffix });
         await storage.Ledger.CreateIfNotExistsAsync();
         var ledger = new QuantumLedger(storage.Ledger);
-        var host = await DurableTaskTestHost.StartAsync(tasks =>
+        var host = await InProcessTestHosts.StartAsync(tasks =>
         {
             tasks.AddOrchestrator<CampaignOrchestrator>();
             tasks.AddOrchestratorFunc<StepInput, StepSummary>(nameof(StepOrchestrator), async (context, input) =>

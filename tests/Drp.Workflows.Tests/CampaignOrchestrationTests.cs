@@ -1,3 +1,4 @@
+using Drp.Local;
 using System.Collections.Concurrent;
 using Drp.Workflows.Activities;
 using Drp.Workflows.Orchestrators;
@@ -16,7 +17,7 @@ public sealed class CampaignOrchestrationTests
         new("run", step, 1, 10, failedJobs, new OutcomeCounts(units * 4, units, units - failed, failed, 0, 0), []);
 
     private static Task<DurableTaskTestHost> StartAsync(ConcurrentQueue<string> ran, Func<string, StepSummary> step, Func<string, StepQaResult>? qa = null) =>
-        DurableTaskTestHost.StartAsync(tasks =>
+        InProcessTestHosts.StartAsync(tasks =>
         {
             tasks.AddOrchestrator<CampaignOrchestrator>();
             tasks.AddOrchestratorFunc<StepInput, StepSummary>(nameof(StepOrchestrator), (_, input) =>

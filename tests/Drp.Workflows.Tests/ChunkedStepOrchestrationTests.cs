@@ -1,3 +1,4 @@
+using Drp.Local;
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using Drp.Storage.Datasets;
@@ -104,7 +105,7 @@ public sealed class ChunkedStepOrchestrationTests
     public async Task StepOrchestrator_StepWithoutExecutor_FailsBeforePlanning()
     {
         int plans = 0;
-        await using var host = await DurableTaskTestHost.StartAsync(tasks =>
+        await using var host = await InProcessTestHosts.StartAsync(tasks =>
         {
             tasks.AddOrchestrator<StepOrchestrator>();
             tasks.AddActivityFunc<StepInput, StepPlan>(nameof(PlanStepActivity), (_, i) =>
@@ -125,7 +126,7 @@ public sealed class ChunkedStepOrchestrationTests
 
     private static Task<DurableTaskTestHost> StartAsync(
         StepPlan plan, ConcurrentDictionary<string, BinaryData> blobs, ConcurrentDictionary<(long, int), int> seen, Func<DetectorQuantum, QuantumState> outcome) =>
-        DurableTaskTestHost.StartAsync(tasks =>
+        InProcessTestHosts.StartAsync(tasks =>
         {
             tasks.AddOrchestrator<StepOrchestrator>();
             tasks.AddOrchestrator<ChunkOrchestrator>();

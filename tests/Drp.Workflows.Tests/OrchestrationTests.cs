@@ -1,3 +1,4 @@
+using Drp.Local;
 using System.Collections.Concurrent;
 using Drp.Pipeline.Fits;
 using Drp.Storage.Arrivals;
@@ -25,7 +26,7 @@ public sealed class OrchestrationTests
     {
         var attempts = new ConcurrentDictionary<int, int>();
         ConsolidateVisitInput? consolidated = null;
-        await using var host = await DurableTaskTestHost.StartAsync(tasks =>
+        await using var host = await InProcessTestHosts.StartAsync(tasks =>
         {
             tasks.AddOrchestrator<ProcessVisitOrchestrator>();
             tasks.AddActivityFunc<DetectorQuantum, QuantumResult>(nameof(ProcessDetectorActivity), (_, q) =>
@@ -62,7 +63,7 @@ public sealed class OrchestrationTests
     public async Task VisitOrchestrator_BadInputFailure_IsNotRetried()
     {
         int calls = 0;
-        await using var host = await DurableTaskTestHost.StartAsync(tasks =>
+        await using var host = await InProcessTestHosts.StartAsync(tasks =>
         {
             tasks.AddOrchestrator<ProcessVisitOrchestrator>();
             tasks.AddActivityFunc<DetectorQuantum, QuantumResult>(nameof(ProcessDetectorActivity), (_, q) =>
@@ -88,7 +89,7 @@ public sealed class OrchestrationTests
     {
         var seen = new ConcurrentDictionary<(long, int), int>();
         const int visits = 20, detectors = 2;
-        await using var host = await DurableTaskTestHost.StartAsync(tasks =>
+        await using var host = await InProcessTestHosts.StartAsync(tasks =>
         {
             tasks.AddOrchestrator<ProcessStep1Orchestrator>();
             tasks.AddOrchestrator<ProcessVisitOrchestrator>();
@@ -119,7 +120,7 @@ public sealed class OrchestrationTests
     public async Task ArrivalHandler_DuplicateEvent_StartsIngestOnce()
     {
         int ingests = 0;
-        await using var host = await DurableTaskTestHost.StartAsync(tasks =>
+        await using var host = await InProcessTestHosts.StartAsync(tasks =>
         {
             tasks.AddOrchestrator<IngestRawOrchestrator>();
             tasks.AddActivityFunc<IngestRawInput, IngestRawResult>(nameof(IngestRawActivity), (_, input) =>
@@ -147,7 +148,7 @@ public sealed class OrchestrationTests
     [Fact]
     public async Task ArrivalHandler_NotAnEvent_ThrowsInvalidArrivalAndStartsNothing()
     {
-        await using var host = await DurableTaskTestHost.StartAsync(tasks => tasks.AddOrchestrator<IngestRawOrchestrator>());
+        await using var host = await InProcessTestHosts.StartAsync(tasks => tasks.AddOrchestrator<IngestRawOrchestrator>());
         var handler = new RawArrivalHandler(host.Client, NullLogger<RawArrivalHandler>.Instance);
         await Assert.ThrowsAsync<InvalidArrivalException>(() => handler.HandleAsync("{\"hello\":1}"));
     }

@@ -189,7 +189,7 @@ internal static class StepBenchCommand
         {
             Environment.SetEnvironmentVariable("Logging__LogLevel__Default", "Warning");
         }
-        await using var host = await DurableTaskTestHost.StartAsync(tasks => StepBench.Register(tasks, plan, counters),
+        await using var host = await InProcessTestHosts.StartAsync(tasks => StepBench.Register(tasks, plan, counters),
             new DurableTaskTestHostOptions { LoggerFactory = LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Warning).AddSimpleConsole(o => o.SingleLine = true)) }, ct);
         using var self = Process.GetCurrentProcess();
         var cpu = self.TotalProcessorTime;
