@@ -19,24 +19,6 @@ public sealed class CatalogQaActivityTests(PlanningAzuriteFixture fixture) : ICl
     private const string Instrument = "LSSTCam-sim";
     private const double Ra0 = 62.0, Dec0 = -37.0, Size = 0.2; // detector 0.2 deg on a side
 
-    private async Task<(StorageClients Storage, string Run)> StorageAsync()
-    {
-        string s = Guid.NewGuid().ToString("N")[..10];
-        var options = new DrpStorageOptions
-        {
-            ConnectionString = fixture.Azurite.ConnectionString,
-            RawContainer = "raw" + s,
-            DataContainer = "data" + s,
-            ArrivalsQueue = "arrivals" + s,
-            RegistryTable = "Reg" + s,
-            LedgerTable = "Ledger" + s,
-            SourceTable = "Source" + s,
-        };
-        var storage = new StorageClients(options);
-        await storage.EnsureCreatedAsync();
-        return (storage, "run" + s);
-    }
-
     private static CcdVisitSummary Summary(long visit, int detector, int nSources)
     {
         double ra = Ra0 + detector * Size, c = Math.Cos(Dec0 * Math.PI / 180);
@@ -90,7 +72,7 @@ public sealed class CatalogQaActivityTests(PlanningAzuriteFixture fixture) : ICl
     [Fact]
     public async Task Execute_CleanStep1Catalogs_PassesAndStoresResultsWithCoverage()
     {
-        var (storage, run) = await StorageAsync();
+        var (storage, run) = await fixture.NewStorageAsync();
         foreach (int d in new[] { 0, 1 })
         {
             var s = Summary(7, d, 300);
@@ -112,7 +94,7 @@ public sealed class CatalogQaActivityTests(PlanningAzuriteFixture fixture) : ICl
     [Fact]
     public async Task Execute_NaNInAUserFacingColumn_FailsNamingTableColumnAndCount()
     {
-        var (storage, run) = await StorageAsync();
+        var (storage, run) = await fixture.NewStorageAsync();
         var s0 = Summary(7, 0, 200);
         var s1 = Summary(7, 1, 200);
         await WriteAsync(storage, run, s0, Sources(s0, 200));
@@ -131,7 +113,7 @@ public sealed class CatalogQaActivityTests(PlanningAzuriteFixture fixture) : ICl
     [Fact]
     public async Task Execute_LostRowsAndAHole_FailOnTheCountAndWarnOnCoverage()
     {
-        var (storage, run) = await StorageAsync();
+        var (storage, run) = await fixture.NewStorageAsync();
         var s0 = Summary(8, 0, 250);
         await WriteAsync(storage, run, s0, Sources(s0, 240)); // 10 rows lost on the way
         var s1 = Summary(8, 1, 250);
@@ -151,7 +133,7 @@ public sealed class CatalogQaActivityTests(PlanningAzuriteFixture fixture) : ICl
     [Fact]
     public async Task Execute_StepWithoutCatalogTables_PassesSayingSo()
     {
-        var (storage, run) = await StorageAsync();
+        var (storage, run) = await fixture.NewStorageAsync();
 
         var result = await new CatalogQaActivity(storage, NullLogger<CatalogQaActivity>.Instance).ExecuteAsync(new StepQaInput(run, Instrument, "step3"));
 

@@ -19,19 +19,8 @@ public sealed class ProcessDetectorFaultTests(PlanningAzuriteFixture fixture) : 
     [Fact]
     public async Task Execute_EveryBlobReadFaulted_ThrowsDatasetUnavailableRecordsFailedAndWritesNothing()
     {
-        string s = Guid.NewGuid().ToString("N")[..10];
-        var options = new DrpStorageOptions
-        {
-            ConnectionString = fixture.Azurite.ConnectionString,
-            RawContainer = "raw" + s,
-            DataContainer = "data" + s,
-            ArrivalsQueue = "arrivals" + s,
-            RegistryTable = "Reg" + s,
-            LedgerTable = "Ledger" + s,
-            SourceTable = "Source" + s,
-        };
-        var clean = new StorageClients(options);
-        await clean.EnsureCreatedAsync();
+        var (clean, run) = await fixture.NewStorageAsync();
+        var options = clean.Options;
         await clean.RawContainer.UploadBlobAsync("raw_1_000.fits", BinaryData.FromBytes(new byte[2880 * 4]));
         await new RegistryTable(clean.Registry).RegisterAsync(
             new RawRecord("LSSTCam-sim", 1, 0, "r", 30, 60000, options.RawContainer, "raw_1_000.fits", null));
@@ -43,7 +32,7 @@ public sealed class ProcessDetectorFaultTests(PlanningAzuriteFixture fixture) : 
                 Rate = 1.0, Kinds = FaultKinds.All & ~FaultKinds.SlowResponse, ApplyToTables = false, RetryAfter = TimeSpan.FromMilliseconds(5), SlowResponseDelay = TimeSpan.FromMilliseconds(5),
             });
         var activity = new ProcessDetectorActivity(faulted, new TableCatalogWriter(), NullLogger<ProcessDetectorActivity>.Instance);
-        var quantum = new DetectorQuantum("run" + s, "LSSTCam-sim", "calib", 1, 0, "r");
+        var quantum = new DetectorQuantum(run, "LSSTCam-sim", "calib", 1, 0, "r");
 
         await Assert.ThrowsAsync<DatasetUnavailableException>(() => activity.ExecuteAsync(quantum));
 

@@ -26,19 +26,8 @@ public sealed partial class QuantumProvenanceTests(PlanningAzuriteFixture fixtur
     [Fact]
     public async Task Execute_RealQuantum_LedgerRowAndOutputsCarryVersionConfigHashAndUsage()
     {
-        string s = Guid.NewGuid().ToString("N")[..10];
-        var options = new DrpStorageOptions
-        {
-            ConnectionString = fixture.Azurite.ConnectionString,
-            RawContainer = "raw" + s,
-            DataContainer = "data" + s,
-            ArrivalsQueue = "arrivals" + s,
-            RegistryTable = "Reg" + s,
-            LedgerTable = "Ledger" + s,
-            SourceTable = "Source" + s,
-        };
-        var storage = new StorageClients(options);
-        await storage.EnsureCreatedAsync();
+        var (storage, run) = await fixture.NewStorageAsync();
+        var options = storage.Options;
         var sim = new SurveySimulator(new SimulationOptions
         {
             Seed = 11,
@@ -70,7 +59,7 @@ public sealed partial class QuantumProvenanceTests(PlanningAzuriteFixture fixtur
         await storage.RawContainer.UploadBlobAsync("raw.fits", BinaryData.FromBytes(raw));
         await new RegistryTable(storage.Registry).RegisterAsync(
             new RawRecord(instrument, visit.Visit, 0, visit.Band, visit.ExposureTimeSeconds, visit.Mjd, options.RawContainer, "raw.fits", null));
-        var quantum = new DetectorQuantum("run" + s, instrument, DatasetPaths.CalibCollection, visit.Visit, 0, visit.Band);
+        var quantum = new DetectorQuantum(run, instrument, DatasetPaths.CalibCollection, visit.Visit, 0, visit.Band);
 
         var result = await new ProcessDetectorActivity(storage, new TableCatalogWriter(), NullLogger<ProcessDetectorActivity>.Instance).ExecuteAsync(quantum);
 

@@ -1,5 +1,6 @@
 using System.Reflection;
 using System.Text.Json.Serialization;
+using Drp.Pipeline.SingleFrame;
 
 namespace Drp.Pipeline.Catalogs;
 
@@ -48,7 +49,7 @@ public sealed class RecordMapper<T>
     private static List<string> Check(TableSchema table, PropertyInfo[] properties)
     {
         var problems = new List<string>();
-        var produced = properties.Select(p => p.GetCustomAttribute<JsonPropertyNameAttribute>()!.Name).ToList();
+        var produced = properties.Select(p => CatalogColumns.NameOf(p)).ToList();
         var declared = table.Columns.Select(c => c.Name).ToList();
         var undeclared = produced.Except(declared, StringComparer.Ordinal).ToList();
         var missing = declared.Except(produced, StringComparer.Ordinal).ToList();
@@ -66,7 +67,7 @@ public sealed class RecordMapper<T>
         }
         foreach (var p in properties)
         {
-            string name = p.GetCustomAttribute<JsonPropertyNameAttribute>()!.Name;
+            string name = CatalogColumns.NameOf(p);
             if (!table.HasColumn(name))
             {
                 continue;
@@ -86,9 +87,5 @@ public sealed class RecordMapper<T>
         return problems;
     }
 
-    private static PropertyInfo[] CatalogProperties() => typeof(T)
-        .GetProperties(BindingFlags.Public | BindingFlags.Instance)
-        .Where(p => p.GetCustomAttribute<JsonPropertyNameAttribute>() is not null)
-        .OrderBy(p => p.MetadataToken)
-        .ToArray();
+    private static PropertyInfo[] CatalogProperties() => CatalogColumns.Properties<T>();
 }

@@ -112,14 +112,18 @@ public sealed record CcdVisitSummary(
     public static IReadOnlyList<string> ColumnNames { get; } = CatalogColumns.Of<CcdVisitSummary>();
 }
 
-/// <summary>Reads catalog column names from <see cref="JsonPropertyNameAttribute"/>s, in declaration order.</summary>
+/// <summary>Reads catalog columns from <see cref="JsonPropertyNameAttribute"/>s, in declaration order.</summary>
 public static class CatalogColumns
 {
-    public static IReadOnlyList<string> Of<T>() =>
+    /// <summary>The properties that carry a catalog column name, in declaration order.</summary>
+    public static PropertyInfo[] Properties<T>() =>
         typeof(T).GetProperties(BindingFlags.Public | BindingFlags.Instance)
-            .Select(p => (p.MetadataToken, Name: p.GetCustomAttribute<JsonPropertyNameAttribute>()?.Name))
-            .Where(p => p.Name is not null)
+            .Where(p => p.GetCustomAttribute<JsonPropertyNameAttribute>() is not null)
             .OrderBy(p => p.MetadataToken)
-            .Select(p => p.Name!)
             .ToArray();
+
+    /// <summary>The catalog column name of a property returned by <see cref="Properties{T}"/>.</summary>
+    public static string NameOf(PropertyInfo property) => property.GetCustomAttribute<JsonPropertyNameAttribute>()!.Name;
+
+    public static IReadOnlyList<string> Of<T>() => Properties<T>().Select(NameOf).ToArray();
 }

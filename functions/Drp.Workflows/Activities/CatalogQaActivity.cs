@@ -84,10 +84,6 @@ public sealed class CatalogQaActivity(StorageClients storage, ILogger<CatalogQaA
             }
             parts.Add(CatalogQa.Check(table, SourceSchema.Table, parents));
             int idCol = table.IndexOf("sourceId"), ccdCol = table.IndexOf("ccdVisitId"), raCol = table.IndexOf("coord_ra"), decCol = table.IndexOf("coord_dec");
-            foreach (var group in table.Rows.GroupBy(r => (long)r[ccdCol]!))
-            {
-                rowsPerCcd[group.Key] = rowsPerCcd.GetValueOrDefault(group.Key) + group.Count();
-            }
             foreach (var row in table.Rows)
             {
                 if (!seenIds.Add((long)row[idCol]!))
@@ -97,6 +93,7 @@ public sealed class CatalogQaActivity(StorageClients storage, ILogger<CatalogQaA
             }
             foreach (var group in table.Rows.GroupBy(r => (long)r[ccdCol]!))
             {
+                rowsPerCcd[group.Key] = rowsPerCcd.GetValueOrDefault(group.Key) + group.Count();
                 if (byCcd.TryGetValue(group.Key, out var s))
                 {
                     var corners = new DetectorCorners(s.Llcra, s.Llcdec, s.Lrcra, s.Lrcdec, s.Urcra, s.Urcdec, s.Ulcra, s.Ulcdec);

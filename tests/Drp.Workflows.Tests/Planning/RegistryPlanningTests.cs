@@ -18,6 +18,27 @@ public sealed class PlanningAzuriteFixture : IAsyncLifetime
 
     /// <inheritdoc />
     public async Task DisposeAsync() => await Azurite.DisposeAsync();
+
+    /// <summary>
+    /// Storage of one test's own (every container, queue and table named with a fresh suffix), created, and a run
+    /// name with the same suffix: tests sharing this Azurite never see each other's data.
+    /// </summary>
+    public async Task<(StorageClients Storage, string Run)> NewStorageAsync()
+    {
+        string s = Guid.NewGuid().ToString("N")[..10];
+        var storage = new StorageClients(new DrpStorageOptions
+        {
+            ConnectionString = Azurite.ConnectionString,
+            RawContainer = "raw" + s,
+            DataContainer = "data" + s,
+            ArrivalsQueue = "arrivals" + s,
+            RegistryTable = "Reg" + s,
+            LedgerTable = "Ledger" + s,
+            SourceTable = "Source" + s,
+        });
+        await storage.EnsureCreatedAsync();
+        return (storage, "run" + s);
+    }
 }
 
 /// <summary>The planner from the Registry table, and plan blobs written and read back, against Azurite (own table and container per test).</summary>
