@@ -54,11 +54,12 @@ internal static class ProcessFrameCommand
         var visit = new Option<long?>("--visit") { Description = "Visit id (default: the raw's VISIT keyword, else 0)." };
         var detector = new Option<int?>("--detector") { Description = "Detector id (default: the raw's DETECTOR keyword, else 0)." };
         var band = new Option<string?>("--band") { Description = "Band (default: the raw's BAND keyword)." };
+        var timings = new Option<bool>("--timings") { Description = "Print the wall time of each stage (reading, ISR, ..., writing) to stderr." };
         var cmd = new Command("process-frame",
             "Single-frame processing (ISR, background, PSF, detection, measurement, calibration) of one raw, with no Azure. "
             + "Exit codes: 0 processed, 1 internal error, 2 usage, 3 invalid input, 4 unprocessable.")
         {
-            raw, bias, flat, defects, refcat, outDir, visit, detector, band,
+            raw, bias, flat, defects, refcat, outDir, visit, detector, band, timings,
         };
         cmd.SetAction(async (parse, ct) =>
         {
@@ -72,7 +73,10 @@ internal static class ProcessFrameCommand
                 }
             }
             var request = new Request(parse.GetValue(raw)!, parse.GetValue(bias)!, parse.GetValue(flat)!, parse.GetValue(defects),
-                parse.GetValue(refcat)!, parse.GetValue(outDir)!, parse.GetValue(visit), parse.GetValue(detector), parse.GetValue(band));
+                parse.GetValue(refcat)!, parse.GetValue(outDir)!, parse.GetValue(visit), parse.GetValue(detector), parse.GetValue(band))
+            {
+                Timings = parse.GetValue(timings),
+            };
             return await RunAsync(request, Console.Out, Console.Error, ct);
         });
         return cmd;
@@ -80,7 +84,11 @@ internal static class ProcessFrameCommand
 
     internal sealed record Request(
         FileInfo Raw, FileInfo Bias, FileInfo Flat, FileInfo? Defects, FileInfo RefCat, string OutDir,
-        long? Visit, int? Detector, string? Band);
+        long? Visit, int? Detector, string? Band)
+    {
+        /// <summary>Print the wall time of each stage to stderr.</summary>
+        public bool Timings { get; init; }
+    }
 
     internal static async Task<int> RunAsync(Request r, TextWriter stdout, TextWriter stderr, CancellationToken ct)
     {
@@ -92,10 +100,12 @@ internal static class ProcessFrameCommand
                 return ExitCodes.Usage;
             }
         }
+        var timings = r.Timings ? new StageTimings() : null;
         ProcessFrameInputs inputs;
         try
         {
             inputs = ReadInputs(r);
+            timings?.Lap("read inputs");
         }
         catch (Exception e) when (IsInvalidInput(e))
         {
@@ -106,7 +116,7 @@ internal static class ProcessFrameCommand
         ProcessFrameOutputs outputs;
         try
         {
-            outputs = ProcessFrameTask.Run(inputs);
+            outputs = ProcessFrameTask.Run(inputs, timings: timings);
         }
         catch (Exception e) when (IsInvalidInput(e))
         {
@@ -123,13 +133,22 @@ internal static class ProcessFrameCommand
             return ExitCodes.Unprocessable;
         }
 
+        timings?.Skip();
         FitsFile.Write(Path.Combine(r.OutDir, "calexp.fits"), outputs.Calexp!);
+        timings?.Lap("write calexp.fits");
         await using (var parquet = File.Create(Path.Combine(r.OutDir, "source.parquet")))
         {
             await ParquetCatalogWriter.WriteAsync(parquet, outputs.Sources!, null, ct);
         }
+        timings?.Lap("write source.parquet");
         await File.WriteAllTextAsync(Path.Combine(r.OutDir, "source.csv"), ToCsv(outputs.Sources!), ct);
+        timings?.Lap("write source.csv");
         await File.WriteAllTextAsync(Path.Combine(r.OutDir, "ccdvisit.json"), JsonSerializer.Serialize(outputs.Summary, s_json), ct);
+        timings?.Lap("write ccdvisit.json");
+        if (timings is not null)
+        {
+            await WriteTimingsAsync(timings, stderr);
+        }
         var s = outputs.Summary!;
         await stdout.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
             $"visit {s.Visit} detector {s.Detector} band {s.Band}: {s.SourceCount} sources, zeroPoint {s.ZeroPoint:F4} ± {s.ZeroPointErr:F4} ({s.ReferenceMatchCount} reference matches), seeing {s.Seeing:F2}\" -> {Path.GetFullPath(r.OutDir)}"));
@@ -137,6 +156,20 @@ internal static class ProcessFrameCommand
     }
 
     private static readonly JsonSerializerOptions s_json = new() { WriteIndented = true };
+
+    /// <summary>One line per stage, then the total and the time since the process started (runtime start included).</summary>
+    private static async Task WriteTimingsAsync(StageTimings timings, TextWriter stderr)
+    {
+        double total = 0;
+        foreach (var (stage, elapsed) in timings.Stages)
+        {
+            total += elapsed.TotalSeconds;
+            await stderr.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"timing {stage,-30} {elapsed.TotalSeconds,7:F3} s"));
+        }
+        await stderr.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"timing {"total of the stages",-30} {total,7:F3} s"));
+        double sinceStart = (DateTime.Now - System.Diagnostics.Process.GetCurrentProcess().StartTime).TotalSeconds;
+        await stderr.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"timing {"since process start",-30} {sinceStart,7:F3} s"));
+    }
 
     /// <summary>Bad input, as opposed to a bug: these exceptions carry a message that names the file and the problem.</summary>
     private static bool IsInvalidInput(Exception e) =>

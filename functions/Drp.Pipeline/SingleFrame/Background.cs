@@ -45,8 +45,10 @@ public sealed record BackgroundConfig
 }
 
 /// <summary>
-/// A smooth background and its RMS at every pixel (electrons), the mesh they were interpolated from, and their
-/// medians over the mesh (<see cref="Level"/>, <see cref="Noise"/>), the CcdVisit skyBg and skyNoise.
+/// A smooth background and its RMS (electrons): the mesh they are interpolated from, their values at every pixel
+/// (<see cref="Image"/>, <see cref="Rms"/>, made on first use: the pipeline evaluates the surface row by row and never
+/// needs the planes) and their medians over the mesh (<see cref="Level"/>, <see cref="Noise"/>), the CcdVisit skyBg
+/// and skyNoise.
 /// </summary>
 public sealed record BackgroundModel(
     int Width,
@@ -55,10 +57,22 @@ public sealed record BackgroundModel(
     int CellsY,
     float[] MeshLevel,
     float[] MeshRms,
-    float[] Image,
-    float[] Rms,
     double Level,
-    double Noise);
+    double Noise)
+{
+    private MeshSurface? _surface;
+    private float[]? _image;
+    private float[]? _rms;
+
+    /// <summary>The background at every pixel (row-major).</summary>
+    public float[] Image => _image ??= Surface.Plane();
+
+    /// <summary>The background RMS at every pixel (row-major).</summary>
+    public float[] Rms => _rms ??= new MeshSurface(MeshRms, CellsX, CellsY, Width, Height).Plane();
+
+    /// <summary>The spline surface through <see cref="MeshLevel"/>, for row-by-row evaluation.</summary>
+    internal MeshSurface Surface => _surface ??= new MeshSurface(MeshLevel, CellsX, CellsY, Width, Height);
+}
 
 /// <summary>
 /// Background estimation: sigma-clipped statistics in mesh cells (masked pixels excluded; the clipped mean, median or
@@ -99,16 +113,16 @@ public static class BackgroundEstimator
         if (nValid == 0)
         {
             // Nothing usable: a zero background keeps the pixels as they are; Noise = NaN tells the caller.
-            return new BackgroundModel(w, h, nx, ny, level, rms, new float[w * h], new float[w * h], 0.0, double.NaN);
+            return new BackgroundModel(w, h, nx, ny, level, rms, 0.0, double.NaN);
         }
         if (config.MeshFilterSize > 1)
         {
             MedianFilter(level, nx, ny, config.MeshFilterSize / 2);
         }
-        var image = Interpolate(level, nx, ny, w, h);
+        var surface = new MeshSurface(level, nx, ny, w, h);
 
         // The noise about the model, not the spread of the cell: a sky gradient must not count as noise.
-        var residual = CellStatistics(exposure, image, nx, ny, config);
+        var residual = CellStatistics(exposure, surface, nx, ny, config);
         Array.Clear(valid);
         for (int c = 0; c < residual.Length; c++)
         {
@@ -123,22 +137,35 @@ public static class BackgroundEstimator
         {
             MedianFilter(rms, nx, ny, config.MeshFilterSize / 2);
         }
-        var rmsImage = Interpolate(rms, nx, ny, w, h);
         double medLevel = RobustStatistics.Median((float[])level.Clone());
         double medRms = RobustStatistics.Median((float[])rms.Clone());
-        return new BackgroundModel(w, h, nx, ny, level, rms, image, rmsImage, medLevel, medRms);
+        return new BackgroundModel(w, h, nx, ny, level, rms, medLevel, medRms);
     }
 
-    /// <summary>Clipped statistics of each cell's usable pixels (minus <paramref name="model"/> if given); null when too few.</summary>
-    private static ClippedStatistics?[] CellStatistics(Exposure exposure, float[]? model, int nx, int ny, BackgroundConfig config)
+    /// <summary>
+    /// Clipped statistics of each cell's usable pixels (minus <paramref name="model"/> if given, evaluated a band of
+    /// rows at a time); null when too few.
+    /// </summary>
+    private static ClippedStatistics?[] CellStatistics(Exposure exposure, MeshSurface? model, int nx, int ny, BackgroundConfig config)
     {
         int w = exposure.Width, h = exposure.Height;
         var result = new ClippedStatistics?[nx * ny];
         var buffer = new float[(w / nx + 1) * (h / ny + 1)];
+        var band = model is null ? null : new float[(h / ny + 1) * w];
+        var clipper = new BinnedSigmaClipper();
         ushort ignored = (ushort)config.IgnoredPlanes;
+        var image = exposure.Image;
+        var mask = exposure.Mask;
         for (int cy = 0; cy < ny; cy++)
         {
             int y0 = cy * h / ny, y1 = (cy + 1) * h / ny;
+            if (model is not null)
+            {
+                for (int y = y0; y < y1; y++)
+                {
+                    model.EvaluateRow(y, band.AsSpan((y - y0) * w, w));
+                }
+            }
             for (int cx = 0; cx < nx; cx++)
             {
                 int x0 = cx * w / nx, x1 = (cx + 1) * w / nx;
@@ -146,17 +173,31 @@ public static class BackgroundEstimator
                 for (int y = y0; y < y1; y++)
                 {
                     int row = y * w;
-                    for (int x = x0; x < x1; x++)
+                    if (band is null)
                     {
-                        if ((exposure.Mask[row + x] & ignored) == 0)
+                        for (int x = x0; x < x1; x++)
                         {
-                            buffer[n++] = model is null ? exposure.Image[row + x] : exposure.Image[row + x] - model[row + x];
+                            if ((mask[row + x] & ignored) == 0)
+                            {
+                                buffer[n++] = image[row + x];
+                            }
+                        }
+                    }
+                    else
+                    {
+                        int bandRow = (y - y0) * w;
+                        for (int x = x0; x < x1; x++)
+                        {
+                            if ((mask[row + x] & ignored) == 0)
+                            {
+                                buffer[n++] = image[row + x] - band[bandRow + x];
+                            }
                         }
                     }
                 }
                 if (n >= Math.Max(3, config.MinUsableFraction * (x1 - x0) * (y1 - y0)))
                 {
-                    result[cy * nx + cx] = RobustStatistics.SigmaClip(buffer.AsSpan(0, n), config.ClipSigma, config.ClipIterations);
+                    result[cy * nx + cx] = clipper.Clip(buffer.AsSpan(0, n), config.ClipSigma, config.ClipIterations);
                 }
             }
         }
@@ -171,33 +212,37 @@ public static class BackgroundEstimator
     {
         ArgumentNullException.ThrowIfNull(exposure);
         ArgumentNullException.ThrowIfNull(previous);
-        var img = exposure.Image;
-        for (int i = 0; i < img.Length; i++)
-        {
-            if ((exposure.Mask[i] & (ushort)MaskPlane.NoData) == 0)
-            {
-                img[i] += previous.Image[i];
-            }
-        }
+        AddScaled(exposure, previous, 1f);
         var model = Estimate(exposure, config);
         Subtract(exposure, model);
         return model;
     }
 
     /// <summary>Subtracts the background from the exposure's image in place (NO_DATA pixels stay as they are).</summary>
-    public static void Subtract(Exposure exposure, BackgroundModel background)
+    public static void Subtract(Exposure exposure, BackgroundModel background) => AddScaled(exposure, background, -1f);
+
+    /// <summary>image += sign * background, row by row from the surface (NO_DATA pixels stay as they are).</summary>
+    private static void AddScaled(Exposure exposure, BackgroundModel background, float sign)
     {
         if (background.Width != exposure.Width || background.Height != exposure.Height)
         {
             throw new ArgumentException("background and exposure sizes differ", nameof(background));
         }
+        int w = exposure.Width;
         var img = exposure.Image;
-        var bg = background.Image;
-        for (int i = 0; i < img.Length; i++)
+        var mask = exposure.Mask;
+        var surface = background.Surface;
+        var row = new float[w];
+        for (int y = 0; y < exposure.Height; y++)
         {
-            if ((exposure.Mask[i] & (ushort)MaskPlane.NoData) == 0)
+            surface.EvaluateRow(y, row);
+            int offset = y * w;
+            for (int x = 0; x < w; x++)
             {
-                img[i] -= bg[i];
+                if ((mask[offset + x] & (ushort)MaskPlane.NoData) == 0)
+                {
+                    img[offset + x] += sign * row[x];
+                }
             }
         }
     }
@@ -302,49 +347,68 @@ public static class BackgroundEstimator
     }
 
     /// <summary>Separable natural cubic spline through the cell centres, evaluated at every pixel centre.</summary>
-    internal static float[] Interpolate(float[] mesh, int nx, int ny, int w, int h)
+    internal static float[] Interpolate(float[] mesh, int nx, int ny, int w, int h) => new MeshSurface(mesh, nx, ny, w, h).Plane();
+}
+
+/// <summary>
+/// A separable natural cubic spline through mesh values at the cell centres (<see cref="BackgroundEstimator"/>'s
+/// cells): along y for each mesh column once, then along x one image row at a time, so a full plane never has to exist.
+/// </summary>
+internal sealed class MeshSurface
+{
+    private readonly int _nx, _w, _h;
+    private readonly double[] _knotsX;
+    private readonly double[] _columns;
+    private readonly double[] _values, _second, _scratch;
+
+    public MeshSurface(float[] mesh, int nx, int ny, int w, int h)
     {
-        var knotsX = new double[nx];
+        (_nx, _w, _h) = (nx, w, h);
+        _knotsX = new double[nx];
         for (int cx = 0; cx < nx; cx++)
         {
-            knotsX[cx] = 0.5 * (cx * w / nx + (cx + 1) * w / nx - 1);
+            _knotsX[cx] = 0.5 * (cx * w / nx + (cx + 1) * w / nx - 1);
         }
         var knotsY = new double[ny];
         for (int cy = 0; cy < ny; cy++)
         {
             knotsY[cy] = 0.5 * (cy * h / ny + (cy + 1) * h / ny - 1);
         }
-
-        // Along y for each mesh column (small), then along x row by row so the full image is written in order.
-        var columns = new double[nx * h];
-        var values = new double[Math.Max(nx, ny)];
-        var second = new double[Math.Max(nx, ny)];
-        var scratch = new double[Math.Max(nx, ny)];
+        _values = new double[Math.Max(nx, ny)];
+        _second = new double[Math.Max(nx, ny)];
+        _scratch = new double[Math.Max(nx, ny)];
+        _columns = new double[nx * h];
         for (int cx = 0; cx < nx; cx++)
         {
             for (int cy = 0; cy < ny; cy++)
             {
-                values[cy] = mesh[cy * nx + cx];
+                _values[cy] = mesh[cy * nx + cx];
             }
-            CubicSpline.SecondDerivatives(knotsY, values.AsSpan(0, ny), second.AsSpan(0, ny), scratch.AsSpan(0, ny));
-            CubicSpline.EvaluateAtPixels(knotsY, values.AsSpan(0, ny), second.AsSpan(0, ny), columns.AsSpan(cx * h, h));
+            CubicSpline.SecondDerivatives(knotsY, _values.AsSpan(0, ny), _second.AsSpan(0, ny), _scratch.AsSpan(0, ny));
+            CubicSpline.EvaluateAtPixels(knotsY, _values.AsSpan(0, ny), _second.AsSpan(0, ny), _columns.AsSpan(cx * h, h));
         }
+    }
 
-        var row = new double[w];
-        var result = new float[w * h];
-        for (int y = 0; y < h; y++)
+    /// <summary>The surface along image row <paramref name="y"/> (not thread-safe: it uses the instance's buffers).</summary>
+    public void EvaluateRow(int y, Span<float> row)
+    {
+        for (int cx = 0; cx < _nx; cx++)
         {
-            for (int cx = 0; cx < nx; cx++)
-            {
-                values[cx] = columns[cx * h + y];
-            }
-            CubicSpline.SecondDerivatives(knotsX, values.AsSpan(0, nx), second.AsSpan(0, nx), scratch.AsSpan(0, nx));
-            CubicSpline.EvaluateAtPixels(knotsX, values.AsSpan(0, nx), second.AsSpan(0, nx), row);
-            var target = result.AsSpan(y * w, w);
-            for (int x = 0; x < w; x++)
-            {
-                target[x] = (float)row[x];
-            }
+            _values[cx] = _columns[cx * _h + y];
+        }
+        var v = _values.AsSpan(0, _nx);
+        var m = _second.AsSpan(0, _nx);
+        CubicSpline.SecondDerivatives(_knotsX, v, m, _scratch.AsSpan(0, _nx));
+        CubicSpline.EvaluateAtPixels(_knotsX, v, m, row[.._w]);
+    }
+
+    /// <summary>The surface at every pixel, row-major.</summary>
+    public float[] Plane()
+    {
+        var result = new float[_w * _h];
+        for (int y = 0; y < _h; y++)
+        {
+            EvaluateRow(y, result.AsSpan(y * _w, _w));
         }
         return result;
     }
@@ -382,33 +446,82 @@ internal static class CubicSpline
     /// <summary>Evaluates the spline at the pixel centres 0, 1, ..., output.Length - 1.</summary>
     public static void EvaluateAtPixels(ReadOnlySpan<double> t, ReadOnlySpan<double> v, ReadOnlySpan<double> m, Span<double> output)
     {
-        int n = v.Length;
-        if (n == 1)
+        int p = 0;
+        foreach (var piece in new Pieces(t, v, m, output.Length))
         {
-            output.Fill(v[0]);
-            return;
+            for (; p < piece.End; p++)
+            {
+                double u = p - piece.Origin;
+                output[p] = piece.C0 + u * (piece.C1 + u * (piece.C2 + u * piece.C3));
+            }
         }
-        int seg = 0;
-        for (int p = 0; p < output.Length; p++)
+    }
+
+    /// <inheritdoc cref="EvaluateAtPixels(ReadOnlySpan{double}, ReadOnlySpan{double}, ReadOnlySpan{double}, Span{double})"/>
+    public static void EvaluateAtPixels(ReadOnlySpan<double> t, ReadOnlySpan<double> v, ReadOnlySpan<double> m, Span<float> output)
+    {
+        int p = 0;
+        foreach (var piece in new Pieces(t, v, m, output.Length))
         {
-            double x = p;
-            if (x <= t[0])
+            for (; p < piece.End; p++)
             {
-                output[p] = v[0] + Slope(t, v, m, 0, atStart: true) * (x - t[0]);
-                continue;
+                double u = p - piece.Origin;
+                output[p] = (float)(piece.C0 + u * (piece.C1 + u * (piece.C2 + u * piece.C3)));
             }
-            if (x >= t[n - 1])
+        }
+    }
+
+    /// <summary>One polynomial piece in u = x - Origin, valid for the pixels before End.</summary>
+    private readonly record struct Piece(int End, double Origin, double C0, double C1, double C2, double C3);
+
+    /// <summary>
+    /// The pieces in order: linear before the first knot (x &lt;= t[0]), the cubic of each segment
+    /// (t[s] &lt; x &lt;= t[s + 1], the last one up to but excluding t[n - 1]), linear from the last knot on.
+    /// </summary>
+    private ref struct Pieces(ReadOnlySpan<double> t, ReadOnlySpan<double> v, ReadOnlySpan<double> m, int length)
+    {
+        private readonly ReadOnlySpan<double> _t = t, _v = v, _m = m;
+        private int _index = -1;
+
+        public Piece Current { get; private set; }
+
+        public readonly Pieces GetEnumerator() => this;
+
+        public bool MoveNext()
+        {
+            int n = _v.Length;
+            _index++;
+            if (n == 1)
             {
-                output[p] = v[n - 1] + Slope(t, v, m, n - 2, atStart: false) * (x - t[n - 1]);
-                continue;
+                Current = new Piece(length, 0, _v[0], 0, 0, 0);
+                return _index == 0;
             }
-            while (x > t[seg + 1])
+            if (_index > n)
             {
-                seg++;
+                return false;
             }
-            double hs = t[seg + 1] - t[seg];
-            double a = (t[seg + 1] - x) / hs, b = (x - t[seg]) / hs;
-            output[p] = a * v[seg] + b * v[seg + 1] + ((a * a * a - a) * m[seg] + (b * b * b - b) * m[seg + 1]) * hs * hs / 6.0;
+            if (_index == 0)
+            {
+                // Pixels p <= t[0].
+                Current = new Piece(Math.Clamp((int)Math.Floor(_t[0]) + 1, 0, length), _t[0], _v[0], Slope(_t, _v, _m, 0, atStart: true), 0, 0);
+            }
+            else if (_index == n)
+            {
+                Current = new Piece(length, _t[n - 1], _v[n - 1], Slope(_t, _v, _m, n - 2, atStart: false), 0, 0);
+            }
+            else
+            {
+                int seg = _index - 1;
+                double hs = _t[seg + 1] - _t[seg];
+                double end = _t[seg + 1];
+                // Pixels p <= t[seg + 1]; the last segment stops before t[n - 1], where the linear piece starts.
+                int last = seg + 1 == n - 1 ? (int)Math.Ceiling(end) : (int)Math.Floor(end) + 1;
+                Current = new Piece(Math.Clamp(last, 0, length), _t[seg], _v[seg],
+                    (_v[seg + 1] - _v[seg]) / hs - hs * (2 * _m[seg] + _m[seg + 1]) / 6.0,
+                    _m[seg] / 2.0,
+                    (_m[seg + 1] - _m[seg]) / (6.0 * hs));
+            }
+            return true;
         }
     }
 

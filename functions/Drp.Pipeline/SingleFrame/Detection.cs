@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Numerics;
 
 namespace Drp.Pipeline.SingleFrame;
@@ -41,9 +42,19 @@ public static class SourceDetector
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(config.PsfSigma, "config.PsfSigma");
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(config.KernelHalfWidthSigmas, "config.KernelHalfWidthSigmas");
         int w = exposure.Width, h = exposure.Height;
-        var significance = Significance(exposure, config);
-        var runs = FindRuns(significance, w, h, (float)config.ThresholdSigma);
-        var footprints = Group(runs, significance, w, h, config.MinPixels);
+        // One full plane, pooled: a frame's detections (and the next frame's) reuse it instead of faulting in new pages.
+        var significance = ArrayPool<float>.Shared.Rent(w * h);
+        List<Footprint> footprints;
+        try
+        {
+            Significance(exposure, config, significance);
+            var runs = FindRuns(significance, w, h, (float)config.ThresholdSigma);
+            footprints = Group(runs, significance, w, h, config.MinPixels);
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(significance);
+        }
 
         var mask = exposure.Mask;
         foreach (var fp in footprints)
@@ -85,6 +96,18 @@ public static class SourceDetector
     /// </summary>
     internal static float[] Significance(Exposure exposure, DetectionConfig config)
     {
+        var result = new float[exposure.Width * exposure.Height];
+        Significance(exposure, config, result);
+        return result;
+    }
+
+    /// <summary>
+    /// <see cref="Significance(Exposure, DetectionConfig)"/> into <paramref name="result"/> (at least width x height
+    /// values). One pass down the image: each input row is smoothed along x (image and variance) into a ring of
+    /// 2r + 1 rows, and each output row is the kernel-weighted sum of the ring, so only a few rows are ever in flight.
+    /// </summary>
+    internal static void Significance(Exposure exposure, DetectionConfig config, float[] result)
+    {
         int w = exposure.Width, h = exposure.Height;
         int r = KernelHalfWidth(config);
         var kernel = new float[2 * r + 1];
@@ -100,24 +123,46 @@ public static class SourceDetector
             kernel2[k] = kernel[k] * kernel[k];
         }
 
-        // NO_DATA pixels enter as zero signal and zero variance; one masked copy buffer serves both planes.
-        var source = new float[w * h];
-        var tmp = new float[w * h];
-        var smoothed = new float[w * h];
-        var smoothedVar = new float[w * h];
-        CopyUnmasked(exposure.Image, exposure.Mask, source);
-        Convolve(source, smoothed, tmp, w, h, kernel);
-        CopyUnmasked(exposure.Variance, exposure.Mask, source);
-        Convolve(source, smoothedVar, tmp, w, h, kernel2);
-        for (int i = 0; i < smoothed.Length; i++)
+        int ring = 2 * r + 1;
+        var imageRows = new float[ring * w];
+        var varianceRows = new float[ring * w];
+        var input = new float[w];
+        var smoothed = new float[w];
+        var smoothedVar = new float[w];
+        var image = exposure.Image;
+        var variance = exposure.Variance;
+        var mask = exposure.Mask;
+        // Output row y needs smoothed input rows y - r .. y + r; input row j lives in ring slot j % ring.
+        for (int j = 0; j < h + r; j++)
         {
-            float v = smoothedVar[i];
-            smoothed[i] = v > 0 ? smoothed[i] / MathF.Sqrt(v) : 0f;
+            if (j < h)
+            {
+                int slot = j % ring;
+                var maskRow = mask.AsSpan(j * w, w);
+                // NO_DATA pixels enter as zero signal and zero variance.
+                CopyUnmasked(image.AsSpan(j * w, w), maskRow, input);
+                ConvolveRow(input, imageRows.AsSpan(slot * w, w), kernel);
+                CopyUnmasked(variance.AsSpan(j * w, w), maskRow, input);
+                ConvolveRow(input, varianceRows.AsSpan(slot * w, w), kernel2);
+            }
+            int y = j - r;
+            if (y < 0)
+            {
+                continue;
+            }
+            smoothed.AsSpan().Clear();
+            smoothedVar.AsSpan().Clear();
+            for (int k = Math.Max(-r, -y); k <= Math.Min(r, h - 1 - y); k++)
+            {
+                int slot = (y + k) % ring;
+                Axpy(smoothed, imageRows.AsSpan(slot * w, w), kernel[k + r]);
+                Axpy(smoothedVar, varianceRows.AsSpan(slot * w, w), kernel2[k + r]);
+            }
+            Ratio(smoothed, smoothedVar, result.AsSpan(y * w, w));
         }
-        return smoothed;
     }
 
-    private static void CopyUnmasked(float[] values, ushort[] mask, float[] target)
+    private static void CopyUnmasked(ReadOnlySpan<float> values, ReadOnlySpan<ushort> mask, Span<float> target)
     {
         for (int i = 0; i < values.Length; i++)
         {
@@ -125,45 +170,40 @@ public static class SourceDetector
         }
     }
 
-    /// <summary>
-    /// Separable convolution with a symmetric kernel, zero outside the image. Each output row is a sum of shifted
-    /// rows (vectorised); blocks of rows run in parallel and the result does not depend on the scheduling.
-    /// </summary>
-    internal static void Convolve(float[] src, float[] dst, float[] tmp, int w, int h, float[] kernel)
+    /// <summary>target = source convolved with the symmetric kernel along the row, zero beyond its ends.</summary>
+    private static void ConvolveRow(ReadOnlySpan<float> source, Span<float> target, float[] kernel)
     {
-        int r = kernel.Length / 2;
-        const int block = 32;
-        int blocks = (h + block - 1) / block;
-        Parallel.For(0, blocks, b =>
+        int r = kernel.Length / 2, w = source.Length;
+        target.Clear();
+        for (int k = -r; k <= r; k++)
         {
-            for (int y = b * block; y < Math.Min(h, (b + 1) * block); y++)
+            // target[x] += kernel[k] * source[x + k] for the x where x + k is inside the row.
+            int x0 = Math.Max(0, -k), x1 = Math.Min(w, w - k);
+            if (x1 > x0)
             {
-                var source = src.AsSpan(y * w, w);
-                var target = tmp.AsSpan(y * w, w);
-                target.Clear();
-                for (int k = -r; k <= r; k++)
-                {
-                    // target[x] += kernel[k] * source[x + k] for the x where x + k is inside the row.
-                    int x0 = Math.Max(0, -k), x1 = Math.Min(w, w - k);
-                    if (x1 > x0)
-                    {
-                        Axpy(target[x0..x1], source[(x0 + k)..(x1 + k)], kernel[k + r]);
-                    }
-                }
+                Axpy(target[x0..x1], source[(x0 + k)..(x1 + k)], kernel[k + r]);
             }
-        });
-        Parallel.For(0, blocks, b =>
+        }
+    }
+
+    /// <summary>result = signal / sqrt(variance) where the variance is positive, else 0.</summary>
+    private static void Ratio(ReadOnlySpan<float> signal, ReadOnlySpan<float> variance, Span<float> result)
+    {
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
         {
-            for (int y = b * block; y < Math.Min(h, (b + 1) * block); y++)
+            for (; i <= result.Length - Vector<float>.Count; i += Vector<float>.Count)
             {
-                var target = dst.AsSpan(y * w, w);
-                target.Clear();
-                for (int k = Math.Max(-r, -y); k <= Math.Min(r, h - 1 - y); k++)
-                {
-                    Axpy(target, tmp.AsSpan((y + k) * w, w), kernel[k + r]);
-                }
+                var v = new Vector<float>(variance[i..]);
+                var q = new Vector<float>(signal[i..]) / Vector.SquareRoot(v);
+                Vector.ConditionalSelect(Vector.GreaterThan(v, Vector<float>.Zero), q, Vector<float>.Zero).CopyTo(result[i..]);
             }
-        });
+        }
+        for (; i < result.Length; i++)
+        {
+            float v = variance[i];
+            result[i] = v > 0 ? signal[i] / MathF.Sqrt(v) : 0f;
+        }
     }
 
     /// <summary>target += a * source, element-wise.</summary>

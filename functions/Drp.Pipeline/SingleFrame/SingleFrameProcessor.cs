@@ -82,34 +82,46 @@ public abstract record SingleFrameResult
 /// </summary>
 public static class SingleFrameProcessor
 {
-    public static SingleFrameResult Run(SingleFrameInputs inputs, SingleFrameConfig config)
+    /// <param name="timings">When given, each stage's wall time is charged to it.</param>
+    public static SingleFrameResult Run(SingleFrameInputs inputs, SingleFrameConfig config, StageTimings? timings = null)
     {
         ArgumentNullException.ThrowIfNull(inputs);
         ArgumentNullException.ThrowIfNull(config);
         long ccdVisitId = CcdVisitId.Pack(inputs.Visit, inputs.Detector);
 
+        timings?.Skip();
         var exposure = IsrTask.Run(inputs.Raw, inputs.Bias, inputs.Flat, inputs.Defects, config.Isr);
+        timings?.Lap("isr");
         var background = BackgroundEstimator.Estimate(exposure, config.Background);
         BackgroundEstimator.Subtract(exposure, background);
+        timings?.Lap("background");
         var footprints = SourceDetector.Detect(exposure, config.Detection);
+        timings?.Lap("detection");
         int cosmicRayPixels = 0;
         if (config.CosmicRay.Enabled)
         {
             // A first PSF from the bright footprints only (cheap), sharp enough a yardstick for cosmic rays.
             var bright = footprints.Where(f => f.Peaks.Count > 0 && f.Peaks[0].Significance >= config.Psf.MinSignalToNoise).ToList();
             var firstPsf = PsfDeterminer.Determine(exposure, SourceMeasurer.Measure(exposure, bright, config.Measurement), config.Psf);
+            timings?.Lap("first psf");
             cosmicRayPixels = CosmicRayFinder.FindAndRepair(exposure, firstPsf, config.CosmicRay);
+            timings?.Lap("cosmic rays");
         }
         if (config.RefineBackground || cosmicRayPixels > 0)
         {
             // The second pass: background with the detections masked and the cosmic rays repaired, detection again.
             background = BackgroundEstimator.Refine(exposure, background, config.Background);
             ClearPlane(exposure, MaskPlane.Detected);
+            timings?.Lap("background refinement");
             footprints = SourceDetector.Detect(exposure, config.Detection);
+            timings?.Lap("second detection");
         }
         var measured = SourceMeasurer.Measure(exposure, footprints, config.Measurement);
+        timings?.Lap("measurement");
         var psf = PsfDeterminer.Determine(exposure, measured, config.Psf);
+        timings?.Lap("psf");
         measured = PsfPhotometry.Measure(exposure, measured, psf, config.Psf);
+        timings?.Lap("psf photometry");
 
         var pixelToSky = inputs.PixelToSky;
         AstrometricSolution? astrometry = null;
@@ -130,6 +142,7 @@ public static class SingleFrameProcessor
             return new SingleFrameResult.Unprocessable(failed.Reason, failed.Message);
         }
         var calibrated = (PhotoCalOutcome.Calibrated)outcome;
+        timings?.Lap("astrometry and calibration");
         var calib = calibrated.Calib;
 
         var sources = new SourceRecord[measured.Count];
@@ -147,6 +160,7 @@ public static class SingleFrameProcessor
             background.Level, background.Noise,
             psfSigma * 2.0 * Math.Sqrt(2.0 * Math.Log(2.0)) * sky.PixelScaleArcsec, psfSigma, sky.PixelScaleArcsec,
             c[0].Ra, c[0].Dec, c[3].Ra, c[3].Dec, c[2].Ra, c[2].Dec, c[1].Ra, c[1].Dec);
+        timings?.Lap("source records");
         return new SingleFrameResult.Processed(exposure, background, sources, summary) { Astrometry = astrometry };
     }
 

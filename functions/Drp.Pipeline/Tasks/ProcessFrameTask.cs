@@ -30,30 +30,33 @@ public sealed record ProcessFrameOutputs(
 /// </summary>
 public static class ProcessFrameTask
 {
-    public static ProcessFrameOutputs Run(ProcessFrameInputs inputs, SingleFrameConfig? config = null)
+    public static ProcessFrameOutputs Run(ProcessFrameInputs inputs, SingleFrameConfig? config = null, StageTimings? timings = null)
     {
-        var (result, wcs) = RunProcessed(inputs, config);
+        var (result, wcs) = RunProcessed(inputs, config, timings);
         var primary = inputs.Raw[0].Header;
         switch (result)
         {
             case SingleFrameResult.Unprocessable u:
                 return new ProcessFrameOutputs(null, null, null, $"{u.Reason}: {u.Message}");
             case SingleFrameResult.Processed p:
-                return new ProcessFrameOutputs(CalexpHdus(p, wcs, primary), SourceSchema.ToTable(p.Sources), p.Summary, null);
+                var hdus = CalexpHdus(p, wcs, primary);
+                var table = SourceSchema.ToTable(p.Sources);
+                timings?.Lap("calexp hdus and source table");
+                return new ProcessFrameOutputs(hdus, table, p.Summary, null);
             default:
                 throw new InvalidOperationException($"unknown single-frame result {result.GetType().Name}");
         }
     }
 
     /// <summary>The in-memory result (for benchmarks and tests against truth) and the WCS the calexp carries: the fitted one, else the raw's.</summary>
-    public static (SingleFrameResult Result, TanWcs Wcs) RunProcessed(ProcessFrameInputs inputs, SingleFrameConfig? config = null)
+    public static (SingleFrameResult Result, TanWcs Wcs) RunProcessed(ProcessFrameInputs inputs, SingleFrameConfig? config = null, StageTimings? timings = null)
     {
         ArgumentNullException.ThrowIfNull(inputs);
         CheckCalibrationBand(inputs.Flat, "flat", inputs.Band);
         var wcs = TanWcs.FromHeader(inputs.Raw[0].Header);
         var result = SingleFrameProcessor.Run(new SingleFrameInputs(
             inputs.Raw, inputs.Bias, inputs.Flat, inputs.Defects, wcs.PixelToSky, inputs.ReferenceObjects,
-            inputs.Visit, inputs.Detector, inputs.Band) { Wcs = wcs }, config ?? SingleFrameConfig.Default);
+            inputs.Visit, inputs.Detector, inputs.Band) { Wcs = wcs }, config ?? SingleFrameConfig.Default, timings);
         // The calexp carries the fitted WCS when the astrometric fit succeeded.
         return (result, result is SingleFrameResult.Processed { Astrometry.Fitted: true } p ? p.Astrometry!.Wcs : wcs);
     }
