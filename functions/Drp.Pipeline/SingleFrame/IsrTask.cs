@@ -135,21 +135,25 @@ public static class IsrTask
         double gain = amp.Gain, rn2 = amp.ReadNoise * amp.ReadNoise;
         double biasScale = biasInAdu ? gain : 1.0;
         int aw = hdu.Width;
+        double saturate = amp.Saturate;
+        var pixels = hdu.Pixels;
+        // Walk each row with a stride of +1 or -1 (a flipped DATASEC or DETSEC) instead of asking the section per pixel.
+        int rawStep = amp.DataSec.FlipX ? -1 : 1, detStep = amp.DetSec.FlipX ? -1 : 1;
+        int rawX0 = amp.DataSec.XAt(0), detX0 = amp.DetSec.XAt(0), n = amp.DataSec.Width;
         for (int ky = 0; ky < amp.DataSec.Height; ky++)
         {
             int ry = amp.DataSec.YAt(ky);
             int dy = amp.DetSec.YAt(ky);
             double level = levels[ry];
-            int rawRow = ry * aw, detRow = dy * width;
-            for (int kx = 0; kx < amp.DataSec.Width; kx++)
+            int ri = ry * aw + rawX0, di = dy * width + detX0;
+            for (int kx = 0; kx < n; kx++, ri += rawStep, di += detStep)
             {
-                int di = detRow + amp.DetSec.XAt(kx);
                 if ((mask[di] & (ushort)MaskPlane.NoData) == 0)
                 {
                     throw new IsrInputException(amp.Hdu, "DETSEC", amp.DetSec.ToString(),
                         string.Create(CultureInfo.InvariantCulture, $"overlaps another amplifier at detector pixel ({di % width}, {di / width})"));
                 }
-                float raw = hdu.Pixels[rawRow + amp.DataSec.XAt(kx)];
+                float raw = pixels[ri];
                 float b = bias[di];
                 if (!float.IsFinite(raw) || !float.IsFinite(b))
                 {
@@ -158,11 +162,10 @@ public static class IsrTask
                     variance[di] = 0f;
                     continue;
                 }
-                ushort m = raw >= amp.Saturate ? (ushort)MaskPlane.Saturated : (ushort)0;
                 double electrons = (raw - level) * gain - b * biasScale;
                 image[di] = (float)electrons;
                 variance[di] = (float)(Math.Max(electrons, 0.0) + rn2);
-                mask[di] = m;
+                mask[di] = raw >= saturate ? (ushort)MaskPlane.Saturated : (ushort)0;
             }
         }
     }

@@ -163,6 +163,7 @@ internal sealed class BinnedSigmaClipper
     private readonly double[] _sum2 = new double[Bins + 3];
     private readonly float[] _subsample = new float[SubsampleSize + 1];
     private float[] _sorted = [];
+    private ushort[] _binOf = [];
     private float[] _scratch = [];
     private double _centre, _low, _inverseWidth;
 
@@ -210,8 +211,7 @@ internal sealed class BinnedSigmaClipper
     /// <summary>Centre and bin width from a subsample, then the counting sort; false when the spread is zero or not finite.</summary>
     private bool Prepare(ReadOnlySpan<float> values)
     {
-        int n = values.Length;
-        int step = n / SubsampleSize;
+        int step = values.Length / SubsampleSize;
         var sub = _subsample.AsSpan(0, SubsampleSize);
         for (int i = 0; i < SubsampleSize; i++)
         {
@@ -229,45 +229,46 @@ internal sealed class BinnedSigmaClipper
         _low = mid - HalfRangeSigmas * sigma;
         _inverseWidth = Bins / (2 * HalfRangeSigmas * sigma);
 
-        Array.Clear(_count);
-        foreach (float v in values)
+        int n = values.Length;
+        if (_sorted.Length < n)
         {
+            _sorted = new float[n];
+            _binOf = new ushort[n];
+        }
+        Array.Clear(_count);
+        var binOf = _binOf.AsSpan(0, n);
+        for (int i = 0; i < n; i++)
+        {
+            float v = values[i];
             if (!float.IsFinite(v))
             {
                 return false;
             }
-            _count[BinOf(v)]++;
-        }
-        if (_sorted.Length < n)
-        {
-            _sorted = new float[n];
+            int b = BinOf(v);
+            binOf[i] = (ushort)b;
+            _count[b]++;
         }
         _start[0] = 0;
         for (int b = 0; b < Bins + 2; b++)
         {
             _start[b + 1] = _start[b] + _count[b];
+            _count[b] = _start[b]; // from here on the fill cursor of bin b
         }
-        // Scatter (reusing _count as the fill cursor), then per-bin sums about the centre as prefix sums.
+        Array.Clear(_sum);
+        Array.Clear(_sum2);
+        for (int i = 0; i < n; i++)
+        {
+            float v = values[i];
+            int b = binOf[i];
+            _sorted[_count[b]++] = v;
+            double d = v - _centre;
+            _sum[b + 1] += d;
+            _sum2[b + 1] += d * d;
+        }
         for (int b = 0; b < Bins + 2; b++)
         {
-            _count[b] = _start[b];
-        }
-        foreach (float v in values)
-        {
-            _sorted[_count[BinOf(v)]++] = v;
-        }
-        _sum[0] = _sum2[0] = 0;
-        for (int b = 0; b < Bins + 2; b++)
-        {
-            double s = 0, s2 = 0;
-            for (int i = _start[b]; i < _start[b + 1]; i++)
-            {
-                double d = _sorted[i] - _centre;
-                s += d;
-                s2 += d * d;
-            }
-            _sum[b + 1] = _sum[b] + s;
-            _sum2[b + 1] = _sum2[b] + s2;
+            _sum[b + 1] += _sum[b];
+            _sum2[b + 1] += _sum2[b];
         }
         return true;
     }
