@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Numerics;
 
 namespace Drp.Pipeline.SingleFrame;
@@ -42,8 +41,8 @@ public static class SourceDetector
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(config.PsfSigma, "config.PsfSigma");
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(config.KernelHalfWidthSigmas, "config.KernelHalfWidthSigmas");
         int w = exposure.Width, h = exposure.Height;
-        // One full plane, pooled: a frame's detections (and the next frame's) reuse it instead of faulting in new pages.
-        var significance = ArrayPool<float>.Shared.Rent(w * h);
+        // One full plane, pooled: later stages (another detection, the calexp's mask HDU) reuse its pages.
+        var significance = PlanePool.Rent(w * h);
         List<Footprint> footprints;
         try
         {
@@ -53,7 +52,7 @@ public static class SourceDetector
         }
         finally
         {
-            ArrayPool<float>.Shared.Return(significance);
+            PlanePool.Return(significance);
         }
 
         var mask = exposure.Mask;
