@@ -187,7 +187,8 @@ internal static class ProcessFrameCommand
         var flatImage = ProcessFrameTask.SingleImage(ReadFits(r.Flat, "flat"), "flat");
         var defectsImage = r.Defects is null ? null : ProcessFrameTask.SingleImage(ReadFits(r.Defects, "defects"), "defects");
         var refs = ReferenceCatalog.ParseCsv(File.ReadAllText(r.RefCat.FullName), band);
-        return new ProcessFrameInputs(raw, biasImage, flatImage, defectsImage, refs, visit, detector, band);
+        // The calibrations were read for this frame alone: ISR may reuse their memory for the calexp's planes.
+        return new ProcessFrameInputs(raw, biasImage, flatImage, defectsImage, refs, visit, detector, band) { ConsumeCalibrations = true };
     }
 
     /// <summary>An integer keyword of the raw's primary header; 0 when absent (raws from elsewhere need not carry ids).</summary>

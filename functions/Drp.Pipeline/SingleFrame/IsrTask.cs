@@ -18,7 +18,16 @@ namespace Drp.Pipeline.SingleFrame;
 /// </remarks>
 public static class IsrTask
 {
-    public static Exposure Run(IReadOnlyList<FitsImage> raw, FitsImage bias, FitsImage flat, FitsImage? defects, IsrConfig config)
+    public static Exposure Run(IReadOnlyList<FitsImage> raw, FitsImage bias, FitsImage flat, FitsImage? defects, IsrConfig config) =>
+        Run(raw, bias, flat, defects, config, consumeCalibrations: false);
+
+    /// <param name="consumeCalibrations">
+    /// When true the bias's and the flat's pixel arrays become the exposure's image and variance planes (their values
+    /// are overwritten): for a caller whose calibration images are used once, it saves touching two full planes of
+    /// fresh memory. The result is the same either way.
+    /// </param>
+    public static Exposure Run(IReadOnlyList<FitsImage> raw, FitsImage bias, FitsImage flat, FitsImage? defects, IsrConfig config,
+        bool consumeCalibrations)
     {
         ArgumentNullException.ThrowIfNull(bias);
         ArgumentNullException.ThrowIfNull(flat);
@@ -33,18 +42,31 @@ public static class IsrTask
         }
         bool biasInAdu = BiasInAdu(bias);
 
-        var image = new float[w * h];
-        var variance = new float[w * h];
         var mask = new ushort[w * h];
-        Array.Fill(mask, (ushort)MaskPlane.NoData);
+        bool fullyCovered = MarkCoverage(layout, mask, w);
+        double flatMean = FlatMean(flat.Pixels, mask);
+        // Each pixel's bias and flat values are read before its image and variance are written, so in place is safe.
+        var image = consumeCalibrations ? bias.Pixels : new float[w * h];
+        var variance = consumeCalibrations ? flat.Pixels : new float[w * h];
+        if (consumeCalibrations && !fullyCovered)
+        {
+            for (int i = 0; i < mask.Length; i++)
+            {
+                if (mask[i] == (ushort)MaskPlane.NoData)
+                {
+                    image[i] = 0f;
+                    variance[i] = 0f;
+                }
+            }
+        }
 
         foreach (var amp in layout.Amplifiers)
         {
             var hdu = raw[amp.HduIndex];
             var levels = OverscanLevels(hdu, amp, config);
-            AssembleAmplifier(hdu, amp, levels, bias.Pixels, biasInAdu, image, variance, mask, w);
+            AssembleAmplifier(hdu, amp, levels, bias.Pixels, biasInAdu, flat.Pixels, flatMean, config.MinimumFlat * flatMean,
+                image, variance, mask, w);
         }
-        ApplyFlat(flat, image, variance, mask, config.MinimumFlat);
         if (defects is not null)
         {
             MarkDefects(defects.Pixels, mask);
@@ -55,6 +77,55 @@ public static class IsrTask
         var header = layout.PrimaryHeader.Clone();
         header.Set("BUNIT", "electron", "image in electrons, variance in electrons^2");
         return new Exposure(w, h, image, variance, mask, header);
+    }
+
+    /// <summary>
+    /// NO_DATA everywhere but under the amplifiers' DETSECs (cleared); an overlap of two amplifiers is refused.
+    /// Returns true when the amplifiers cover the whole detector.
+    /// </summary>
+    private static bool MarkCoverage(RawLayout layout, ushort[] mask, int width)
+    {
+        Array.Fill(mask, (ushort)MaskPlane.NoData);
+        long covered = 0;
+        foreach (var amp in layout.Amplifiers)
+        {
+            int detStep = amp.DetSec.FlipX ? -1 : 1, detX0 = amp.DetSec.XAt(0), n = amp.DataSec.Width;
+            for (int ky = 0; ky < amp.DataSec.Height; ky++)
+            {
+                int di = amp.DetSec.YAt(ky) * width + detX0;
+                for (int kx = 0; kx < n; kx++, di += detStep)
+                {
+                    if (mask[di] != (ushort)MaskPlane.NoData)
+                    {
+                        throw new IsrInputException(amp.Hdu, "DETSEC", amp.DetSec.ToString(),
+                            string.Create(CultureInfo.InvariantCulture, $"overlaps another amplifier at detector pixel ({di % width}, {di / width})"));
+                    }
+                    mask[di] = 0;
+                }
+            }
+            covered += (long)n * amp.DataSec.Height;
+        }
+        return covered == mask.Length;
+    }
+
+    /// <summary>The mean of the flat's finite positive values over the covered pixels, by which it is normalised.</summary>
+    private static double FlatMean(float[] flat, ushort[] mask)
+    {
+        double sum = 0;
+        long n = 0;
+        for (int i = 0; i < flat.Length; i++)
+        {
+            if ((mask[i] & (ushort)MaskPlane.NoData) == 0 && float.IsFinite(flat[i]) && flat[i] > 0)
+            {
+                sum += flat[i];
+                n++;
+            }
+        }
+        if (n == 0)
+        {
+            throw new IsrInputException("flat", null, null, "no finite positive values over the detector");
+        }
+        return sum / n;
     }
 
     /// <summary>
@@ -128,8 +199,13 @@ public static class IsrTask
         return smoothed;
     }
 
+    /// <summary>
+    /// One amplifier's pixels into the detector: overscan, gain, bias, variance (Poisson from the pre-flat electrons +
+    /// read noise²), then division by the normalised flat (variance by its square); a flat value below
+    /// <paramref name="flatFloor"/> (or not finite) leaves the pixel unflattened and BAD. Non-finite raw or bias: 0, BAD.
+    /// </summary>
     private static void AssembleAmplifier(
-        FitsImage hdu, AmplifierGeometry amp, double[] levels, float[] bias, bool biasInAdu,
+        FitsImage hdu, AmplifierGeometry amp, double[] levels, float[] bias, bool biasInAdu, float[] flat, double flatMean, double flatFloor,
         float[] image, float[] variance, ushort[] mask, int width)
     {
         double gain = amp.Gain, rn2 = amp.ReadNoise * amp.ReadNoise;
@@ -148,13 +224,9 @@ public static class IsrTask
             int ri = ry * aw + rawX0, di = dy * width + detX0;
             for (int kx = 0; kx < n; kx++, ri += rawStep, di += detStep)
             {
-                if ((mask[di] & (ushort)MaskPlane.NoData) == 0)
-                {
-                    throw new IsrInputException(amp.Hdu, "DETSEC", amp.DetSec.ToString(),
-                        string.Create(CultureInfo.InvariantCulture, $"overlaps another amplifier at detector pixel ({di % width}, {di / width})"));
-                }
                 float raw = pixels[ri];
                 float b = bias[di];
+                double f = flat[di];
                 if (!float.IsFinite(raw) || !float.IsFinite(b))
                 {
                     mask[di] = (ushort)MaskPlane.Bad;
@@ -162,48 +234,22 @@ public static class IsrTask
                     variance[di] = 0f;
                     continue;
                 }
+                ushort m = raw >= saturate ? (ushort)MaskPlane.Saturated : (ushort)0;
                 double electrons = (raw - level) * gain - b * biasScale;
-                image[di] = (float)electrons;
-                variance[di] = (float)(Math.Max(electrons, 0.0) + rn2);
-                mask[di] = raw >= saturate ? (ushort)MaskPlane.Saturated : (ushort)0;
+                float e = (float)electrons;
+                float v = (float)(Math.Max(electrons, 0.0) + rn2);
+                if (!(f >= flatFloor) || !double.IsFinite(f))
+                {
+                    image[di] = e;
+                    variance[di] = v;
+                    mask[di] = (ushort)(m | (ushort)MaskPlane.Bad);
+                    continue;
+                }
+                double norm = f / flatMean;
+                image[di] = (float)(e / norm);
+                variance[di] = (float)(v / (norm * norm));
+                mask[di] = m;
             }
-        }
-    }
-
-    private static void ApplyFlat(FitsImage flat, float[] image, float[] variance, ushort[] mask, double minimumFlat)
-    {
-        double sum = 0;
-        long n = 0;
-        var f = flat.Pixels;
-        for (int i = 0; i < f.Length; i++)
-        {
-            if ((mask[i] & (ushort)MaskPlane.NoData) == 0 && float.IsFinite(f[i]) && f[i] > 0)
-            {
-                sum += f[i];
-                n++;
-            }
-        }
-        if (n == 0)
-        {
-            throw new IsrInputException("flat", null, null, "no finite positive values over the detector");
-        }
-        double mean = sum / n;
-        double floor = minimumFlat * mean;
-        for (int i = 0; i < f.Length; i++)
-        {
-            if ((mask[i] & (ushort)MaskPlane.NoData) != 0)
-            {
-                continue;
-            }
-            double v = f[i];
-            if (!(v >= floor) || !double.IsFinite(v))
-            {
-                mask[i] |= (ushort)MaskPlane.Bad;
-                continue;
-            }
-            double norm = v / mean;
-            image[i] = (float)(image[i] / norm);
-            variance[i] = (float)(variance[i] / (norm * norm));
         }
     }
 

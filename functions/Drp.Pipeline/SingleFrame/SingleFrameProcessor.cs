@@ -23,6 +23,12 @@ public sealed record SingleFrameInputs(
     /// refines it (TAN + linear correction) and the sources' coordinates come from the fitted WCS.
     /// </summary>
     public TanWcs? Wcs { get; init; }
+
+    /// <summary>
+    /// The caller uses <see cref="Bias"/> and <see cref="Flat"/> for this frame only: ISR may turn their pixel arrays
+    /// into the calexp's image and variance planes (<see cref="IsrTask.Run(IReadOnlyList{FitsImage}, FitsImage, FitsImage, FitsImage?, IsrConfig, bool)"/>).
+    /// </summary>
+    public bool ConsumeCalibrations { get; init; }
 }
 
 /// <summary>Configuration of <see cref="SingleFrameProcessor"/>: one record per stage.</summary>
@@ -90,7 +96,7 @@ public static class SingleFrameProcessor
         long ccdVisitId = CcdVisitId.Pack(inputs.Visit, inputs.Detector);
 
         timings?.Skip();
-        var exposure = IsrTask.Run(inputs.Raw, inputs.Bias, inputs.Flat, inputs.Defects, config.Isr);
+        var exposure = IsrTask.Run(inputs.Raw, inputs.Bias, inputs.Flat, inputs.Defects, config.Isr, inputs.ConsumeCalibrations);
         timings?.Lap("isr");
         var background = BackgroundEstimator.Estimate(exposure, config.Background);
         BackgroundEstimator.Subtract(exposure, background);

@@ -14,7 +14,11 @@ public sealed record ProcessFrameInputs(
     IReadOnlyList<ReferenceObject> ReferenceObjects,
     long Visit,
     int Detector,
-    string Band);
+    string Band)
+{
+    /// <summary>The bias and flat serve this frame only, so ISR may reuse their pixel arrays (<see cref="SingleFrameInputs.ConsumeCalibrations"/>).</summary>
+    public bool ConsumeCalibrations { get; init; }
+}
 
 /// <summary>Outputs of one step-1 quantum: the products, or why the exposure is unprocessable.</summary>
 public sealed record ProcessFrameOutputs(
@@ -56,7 +60,7 @@ public static class ProcessFrameTask
         var wcs = TanWcs.FromHeader(inputs.Raw[0].Header);
         var result = SingleFrameProcessor.Run(new SingleFrameInputs(
             inputs.Raw, inputs.Bias, inputs.Flat, inputs.Defects, wcs.PixelToSky, inputs.ReferenceObjects,
-            inputs.Visit, inputs.Detector, inputs.Band) { Wcs = wcs }, config ?? SingleFrameConfig.Default, timings);
+            inputs.Visit, inputs.Detector, inputs.Band) { Wcs = wcs, ConsumeCalibrations = inputs.ConsumeCalibrations }, config ?? SingleFrameConfig.Default, timings);
         // The calexp carries the fitted WCS when the astrometric fit succeeded.
         return (result, result is SingleFrameResult.Processed { Astrometry.Fitted: true } p ? p.Astrometry!.Wcs : wcs);
     }
