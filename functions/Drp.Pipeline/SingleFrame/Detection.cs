@@ -128,6 +128,7 @@ public static class SourceDetector
         var input = new float[w];
         var smoothed = new float[w];
         var smoothedVar = new float[w];
+        var offsets = new int[ring];
         var image = exposure.Image;
         var variance = exposure.Variance;
         var mask = exposure.Mask;
@@ -138,51 +139,142 @@ public static class SourceDetector
             {
                 int slot = j % ring;
                 var maskRow = mask.AsSpan(j * w, w);
-                // NO_DATA pixels enter as zero signal and zero variance.
-                CopyUnmasked(image.AsSpan(j * w, w), maskRow, input);
-                ConvolveRow(input, imageRows.AsSpan(slot * w, w), kernel);
-                CopyUnmasked(variance.AsSpan(j * w, w), maskRow, input);
-                ConvolveRow(input, varianceRows.AsSpan(slot * w, w), kernel2);
+                // NO_DATA pixels enter as zero signal and zero variance (a copy only for the rows that have some).
+                bool clean = !HasNoData(maskRow);
+                ReadOnlySpan<float> source = clean ? image.AsSpan(j * w, w) : CopyUnmasked(image.AsSpan(j * w, w), maskRow, input);
+                ConvolveRow(source, imageRows.AsSpan(slot * w, w), kernel);
+                source = clean ? variance.AsSpan(j * w, w) : CopyUnmasked(variance.AsSpan(j * w, w), maskRow, input);
+                ConvolveRow(source, varianceRows.AsSpan(slot * w, w), kernel2);
             }
             int y = j - r;
             if (y < 0)
             {
                 continue;
             }
-            smoothed.AsSpan().Clear();
-            smoothedVar.AsSpan().Clear();
-            for (int k = Math.Max(-r, -y); k <= Math.Min(r, h - 1 - y); k++)
+            int k0 = Math.Max(-r, -y), k1 = Math.Min(r, h - 1 - y);
+            for (int k = k0; k <= k1; k++)
             {
-                int slot = (y + k) % ring;
-                Axpy(smoothed, imageRows.AsSpan(slot * w, w), kernel[k + r]);
-                Axpy(smoothedVar, varianceRows.AsSpan(slot * w, w), kernel2[k + r]);
+                offsets[k - k0] = (y + k) % ring * w;
             }
-            Ratio(smoothed, smoothedVar, result.AsSpan(y * w, w));
+            SmoothColumns(imageRows, varianceRows, offsets.AsSpan(0, k1 - k0 + 1), kernel.AsSpan(k0 + r), kernel2.AsSpan(k0 + r),
+                smoothed, smoothedVar, result.AsSpan(y * w, w));
         }
     }
 
-    private static void CopyUnmasked(ReadOnlySpan<float> values, ReadOnlySpan<ushort> mask, Span<float> target)
+    /// <summary>
+    /// One output row: the kernel-weighted sums down the ring rows at <paramref name="offsets"/> (taps in kernel
+    /// order, as row-by-row accumulation would add them), then their ratio, a vector of pixels at a time.
+    /// </summary>
+    private static void SmoothColumns(float[] imageRows, float[] varianceRows, ReadOnlySpan<int> offsets,
+        ReadOnlySpan<float> kernel, ReadOnlySpan<float> kernel2, Span<float> smoothed, Span<float> smoothedVar, Span<float> result)
+    {
+        int w = result.Length, x = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            int n = Vector<float>.Count;
+            for (; x <= w - n; x += n)
+            {
+                var accI = Vector<float>.Zero;
+                var accV = Vector<float>.Zero;
+                for (int k = 0; k < offsets.Length; k++)
+                {
+                    accI += new Vector<float>(kernel[k]) * new Vector<float>(imageRows, offsets[k] + x);
+                    accV += new Vector<float>(kernel2[k]) * new Vector<float>(varianceRows, offsets[k] + x);
+                }
+                accI.CopyTo(smoothed[x..]);
+                accV.CopyTo(smoothedVar[x..]);
+            }
+        }
+        for (; x < w; x++)
+        {
+            float si = 0f, sv = 0f;
+            for (int k = 0; k < offsets.Length; k++)
+            {
+                si += kernel[k] * imageRows[offsets[k] + x];
+                sv += kernel2[k] * varianceRows[offsets[k] + x];
+            }
+            smoothed[x] = si;
+            smoothedVar[x] = sv;
+        }
+        Ratio(smoothed, smoothedVar, result);
+    }
+
+    private static bool HasNoData(ReadOnlySpan<ushort> mask)
+    {
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var bit = new Vector<ushort>((ushort)MaskPlane.NoData);
+            for (; i <= mask.Length - Vector<ushort>.Count; i += Vector<ushort>.Count)
+            {
+                if (!Vector.EqualsAll(new Vector<ushort>(mask[i..]) & bit, Vector<ushort>.Zero))
+                {
+                    return true;
+                }
+            }
+        }
+        for (; i < mask.Length; i++)
+        {
+            if ((mask[i] & (ushort)MaskPlane.NoData) != 0)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static Span<float> CopyUnmasked(ReadOnlySpan<float> values, ReadOnlySpan<ushort> mask, Span<float> target)
     {
         for (int i = 0; i < values.Length; i++)
         {
             target[i] = (mask[i] & (ushort)MaskPlane.NoData) == 0 ? values[i] : 0f;
         }
+        return target;
     }
 
-    /// <summary>target = source convolved with the symmetric kernel along the row, zero beyond its ends.</summary>
+    /// <summary>
+    /// target = source convolved with the symmetric kernel along the row, zero beyond its ends. Each output sums its
+    /// taps in kernel order (the same order, and so the same rounding, as adding shifted rows one kernel tap at a time),
+    /// a vector of outputs at once in the interior.
+    /// </summary>
     private static void ConvolveRow(ReadOnlySpan<float> source, Span<float> target, float[] kernel)
     {
         int r = kernel.Length / 2, w = source.Length;
-        target.Clear();
-        for (int k = -r; k <= r; k++)
+        int x = 0;
+        for (; x < Math.Min(r, w); x++)
         {
-            // target[x] += kernel[k] * source[x + k] for the x where x + k is inside the row.
-            int x0 = Math.Max(0, -k), x1 = Math.Min(w, w - k);
-            if (x1 > x0)
+            target[x] = EdgeTap(source, kernel, x);
+        }
+        if (Vector.IsHardwareAccelerated)
+        {
+            int n = Vector<float>.Count;
+            for (; x <= w - r - n; x += n)
             {
-                Axpy(target[x0..x1], source[(x0 + k)..(x1 + k)], kernel[k + r]);
+                var acc = Vector<float>.Zero;
+                var window = source[(x - r)..];
+                for (int k = 0; k < kernel.Length; k++)
+                {
+                    acc += new Vector<float>(kernel[k]) * new Vector<float>(window[k..]);
+                }
+                acc.CopyTo(target[x..]);
             }
         }
+        for (; x < w; x++)
+        {
+            target[x] = EdgeTap(source, kernel, x);
+        }
+    }
+
+    /// <summary>One output of <see cref="ConvolveRow"/>, taps outside the row skipped.</summary>
+    private static float EdgeTap(ReadOnlySpan<float> source, float[] kernel, int x)
+    {
+        int r = kernel.Length / 2;
+        float sum = 0f;
+        for (int k = Math.Max(-r, -x); k <= Math.Min(r, source.Length - 1 - x); k++)
+        {
+            sum += kernel[k + r] * source[x + k];
+        }
+        return sum;
     }
 
     /// <summary>result = signal / sqrt(variance) where the variance is positive, else 0.</summary>
@@ -202,24 +294,6 @@ public static class SourceDetector
         {
             float v = variance[i];
             result[i] = v > 0 ? signal[i] / MathF.Sqrt(v) : 0f;
-        }
-    }
-
-    /// <summary>target += a * source, element-wise.</summary>
-    private static void Axpy(Span<float> target, ReadOnlySpan<float> source, float a)
-    {
-        int i = 0;
-        if (Vector.IsHardwareAccelerated)
-        {
-            var va = new Vector<float>(a);
-            for (; i <= target.Length - Vector<float>.Count; i += Vector<float>.Count)
-            {
-                (new Vector<float>(target[i..]) + va * new Vector<float>(source[i..])).CopyTo(target[i..]);
-            }
-        }
-        for (; i < target.Length; i++)
-        {
-            target[i] += a * source[i];
         }
     }
 
