@@ -351,7 +351,7 @@ public static class FitsFile
             float[] pixels;
             if (stream.CanSeek || hdu.DataBytes <= DirectReadBytes)
             {
-                pixels = GC.AllocateUninitializedArray<float>(pixelCount); // every value is decoded into it
+                pixels = LargeArrays.AllocateUninitialized<float>(pixelCount); // every value is decoded into it
                 var buffer = ArrayPool<byte>.Shared.Rent(ChunkValues * hdu.BytesPerPixel);
                 try
                 {
@@ -379,7 +379,7 @@ public static class FitsFile
                     ReadFully(hdu, segment);
                     segments.Add(segment);
                 }
-                pixels = GC.AllocateUninitializedArray<float>(pixelCount); // every value is decoded into it
+                pixels = LargeArrays.AllocateUninitialized<float>(pixelCount); // every value is decoded into it
                 int done = 0;
                 foreach (var segment in segments)
                 {

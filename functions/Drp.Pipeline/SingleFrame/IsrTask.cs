@@ -42,13 +42,13 @@ public static class IsrTask
         }
         bool biasInAdu = BiasInAdu(bias);
 
-        var mask = new ushort[w * h];
+        var mask = LargeArrays.AllocateUninitialized<ushort>(w * h); // MarkCoverage writes every value
         bool fullyCovered = MarkCoverage(layout, mask, w);
         double flatMean = FlatMean(flat.Pixels, mask);
         // Each pixel's bias and flat values are read before its image and variance are written, so in place is safe.
-        var image = consumeCalibrations ? bias.Pixels : new float[w * h];
-        var variance = consumeCalibrations ? flat.Pixels : new float[w * h];
-        if (consumeCalibrations && !fullyCovered)
+        var image = consumeCalibrations ? bias.Pixels : LargeArrays.AllocateUninitialized<float>(w * h);
+        var variance = consumeCalibrations ? flat.Pixels : LargeArrays.AllocateUninitialized<float>(w * h);
+        if (!fullyCovered)
         {
             for (int i = 0; i < mask.Length; i++)
             {

@@ -19,7 +19,7 @@ internal static class PlanePool
     public static float[] Rent(int length) =>
         s_planes.TryGetValue(length, out var bag) && bag.TryTake(out var plane)
             ? plane
-            : GC.AllocateUninitializedArray<float>(length);
+            : LargeArrays.AllocateUninitialized<float>(length);
 
     /// <summary>Gives a plane back; the caller must not use it afterwards.</summary>
     public static void Return(float[] plane)
