@@ -139,7 +139,13 @@ internal static class FitsPixelCodec
             case FitsBitpix.Int32:
                 for (int i = sourceOffset, j = 0; i < end; i++, j += 4)
                 {
-                    int v = ToInteger(source[i], zero, scale, int.MinValue, int.MaxValue, scaling.Blank, hduIndex);
+                    // The common case inline (masks, counts: whole numbers in range), the rest in ToInteger.
+                    double d = (source[i] - zero) / scale;
+                    int v = d >= int.MinValue && d <= int.MaxValue ? (int)d : 0;
+                    if (v != d)
+                    {
+                        v = ToInteger(source[i], zero, scale, int.MinValue, int.MaxValue, scaling.Blank, hduIndex);
+                    }
                     destination[j] = (byte)(v >> 24);
                     destination[j + 1] = (byte)(v >> 16);
                     destination[j + 2] = (byte)(v >> 8);

@@ -1,3 +1,5 @@
+using System.Numerics;
+
 namespace Drp.Pipeline.SingleFrame;
 
 /// <summary>The statistic that gives a mesh cell its level.</summary>
@@ -81,7 +83,13 @@ public sealed record BackgroundModel(
 /// </summary>
 public static class BackgroundEstimator
 {
-    public static BackgroundModel Estimate(Exposure exposure, BackgroundConfig config)
+    public static BackgroundModel Estimate(Exposure exposure, BackgroundConfig config) => Estimate(exposure, config, includeNoise: true);
+
+    /// <param name="includeNoise">
+    /// False skips the second pass over the cells that measures the RMS about the model (MeshRms and Rms are then
+    /// zero and Noise NaN): for a first background that <see cref="Refine"/> replaces anyway.
+    /// </param>
+    internal static BackgroundModel Estimate(Exposure exposure, BackgroundConfig config, bool includeNoise)
     {
         ArgumentNullException.ThrowIfNull(exposure);
         ArgumentNullException.ThrowIfNull(config);
@@ -118,6 +126,10 @@ public static class BackgroundEstimator
         if (config.MeshFilterSize > 1)
         {
             MedianFilter(level, nx, ny, config.MeshFilterSize / 2);
+        }
+        if (!includeNoise)
+        {
+            return new BackgroundModel(w, h, nx, ny, level, rms, RobustStatistics.Median((float[])level.Clone()), double.NaN);
         }
         var surface = new MeshSurface(level, nx, ny, w, h);
 
@@ -236,12 +248,31 @@ public static class BackgroundEstimator
         for (int y = 0; y < exposure.Height; y++)
         {
             surface.EvaluateRow(y, row);
-            int offset = y * w;
+            var target = img.AsSpan(y * w, w);
+            var maskRow = mask.AsSpan(y * w, w);
+            if (!MaskRows.AnyIn(maskRow, MaskPlane.NoData))
+            {
+                // target += sign * row; the same float operations, a vector at a time.
+                int x = 0;
+                if (Vector.IsHardwareAccelerated)
+                {
+                    var s = new Vector<float>(sign);
+                    for (; x <= w - Vector<float>.Count; x += Vector<float>.Count)
+                    {
+                        (new Vector<float>(target[x..]) + s * new Vector<float>(row, x)).CopyTo(target[x..]);
+                    }
+                }
+                for (; x < w; x++)
+                {
+                    target[x] += sign * row[x];
+                }
+                continue;
+            }
             for (int x = 0; x < w; x++)
             {
-                if ((mask[offset + x] & (ushort)MaskPlane.NoData) == 0)
+                if ((maskRow[x] & (ushort)MaskPlane.NoData) == 0)
                 {
-                    img[offset + x] += sign * row[x];
+                    target[x] += sign * row[x];
                 }
             }
         }

@@ -140,7 +140,7 @@ public static class SourceDetector
                 int slot = j % ring;
                 var maskRow = mask.AsSpan(j * w, w);
                 // NO_DATA pixels enter as zero signal and zero variance (a copy only for the rows that have some).
-                bool clean = !HasNoData(maskRow);
+                bool clean = !MaskRows.AnyIn(maskRow, MaskPlane.NoData);
                 ReadOnlySpan<float> source = clean ? image.AsSpan(j * w, w) : CopyUnmasked(image.AsSpan(j * w, w), maskRow, input);
                 ConvolveRow(source, imageRows.AsSpan(slot * w, w), kernel);
                 source = clean ? variance.AsSpan(j * w, w) : CopyUnmasked(variance.AsSpan(j * w, w), maskRow, input);
@@ -197,30 +197,6 @@ public static class SourceDetector
             smoothedVar[x] = sv;
         }
         Ratio(smoothed, smoothedVar, result);
-    }
-
-    private static bool HasNoData(ReadOnlySpan<ushort> mask)
-    {
-        int i = 0;
-        if (Vector.IsHardwareAccelerated)
-        {
-            var bit = new Vector<ushort>((ushort)MaskPlane.NoData);
-            for (; i <= mask.Length - Vector<ushort>.Count; i += Vector<ushort>.Count)
-            {
-                if (!Vector.EqualsAll(new Vector<ushort>(mask[i..]) & bit, Vector<ushort>.Zero))
-                {
-                    return true;
-                }
-            }
-        }
-        for (; i < mask.Length; i++)
-        {
-            if ((mask[i] & (ushort)MaskPlane.NoData) != 0)
-            {
-                return true;
-            }
-        }
-        return false;
     }
 
     private static Span<float> CopyUnmasked(ReadOnlySpan<float> values, ReadOnlySpan<ushort> mask, Span<float> target)

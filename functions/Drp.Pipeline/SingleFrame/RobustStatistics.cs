@@ -154,7 +154,7 @@ internal sealed class BinnedSigmaClipper
 {
     private const int Bins = 1024;
     private const double HalfRangeSigmas = 6.0;
-    private const int SubsampleSize = 255;
+    private const int SubsampleSize = 127;
 
     // Bin 0 holds values below the range, bin Bins + 1 those above it; prefix arrays have one more entry.
     private readonly int[] _count = new int[Bins + 2];
@@ -165,7 +165,8 @@ internal sealed class BinnedSigmaClipper
     private float[] _sorted = [];
     private ushort[] _binOf = [];
     private float[] _scratch = [];
-    private double _centre, _low, _inverseWidth;
+    private double _centre;
+    private float _low, _inverseWidth;
 
     /// <summary>Clipped statistics of <paramref name="values"/> (not modified), as <see cref="RobustStatistics.SigmaClip"/>.</summary>
     public ClippedStatistics Clip(ReadOnlySpan<float> values, double nSigma = 3.0, int maxIterations = 5)
@@ -226,8 +227,12 @@ internal sealed class BinnedSigmaClipper
             return false;
         }
         _centre = mid;
-        _low = mid - HalfRangeSigmas * sigma;
-        _inverseWidth = Bins / (2 * HalfRangeSigmas * sigma);
+        _low = (float)(mid - HalfRangeSigmas * sigma);
+        _inverseWidth = (float)(Bins / (2 * HalfRangeSigmas * sigma));
+        if (!(_inverseWidth > 0) || !float.IsFinite(_inverseWidth))
+        {
+            return false;
+        }
 
         int n = values.Length;
         if (_sorted.Length < n)
@@ -273,12 +278,17 @@ internal sealed class BinnedSigmaClipper
         return true;
     }
 
-    /// <summary>Monotonic in v, so every value of a bin strictly between BinOf(lo) and BinOf(hi) lies in [lo, hi].</summary>
-    private int BinOf(double v)
+    /// <summary>
+    /// Monotonic in v (float subtraction and multiplication by a positive number are), so every value of a bin strictly
+    /// between BinOf(lo) and BinOf(hi) lies in [lo, hi]: a float below lo is at most lo rounded to float.
+    /// </summary>
+    private int BinOf(float v)
     {
-        double t = (v - _low) * _inverseWidth;
+        float t = (v - _low) * _inverseWidth;
         return t < 0 ? 0 : t >= Bins ? Bins + 1 : (int)t + 1;
     }
+
+    private int BinOf(double bound) => bound <= float.MinValue ? 0 : bound >= float.MaxValue ? Bins + 1 : BinOf((float)bound);
 
     /// <summary>Count, sum and sum of squares (about the centre) of the values in [lo, hi].</summary>
     private (int Count, double Sum, double Sum2) Sums(double lo, double hi)

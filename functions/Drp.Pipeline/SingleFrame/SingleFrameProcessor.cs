@@ -98,7 +98,8 @@ public static class SingleFrameProcessor
         timings?.Skip();
         var exposure = IsrTask.Run(inputs.Raw, inputs.Bias, inputs.Flat, inputs.Defects, config.Isr, inputs.ConsumeCalibrations);
         timings?.Lap("isr");
-        var background = BackgroundEstimator.Estimate(exposure, config.Background);
+        // With refinement to follow, the first background's noise is never used: skip measuring it.
+        var background = BackgroundEstimator.Estimate(exposure, config.Background, includeNoise: !config.RefineBackground);
         BackgroundEstimator.Subtract(exposure, background);
         timings?.Lap("background");
         var footprints = SourceDetector.Detect(exposure, config.Detection);
