@@ -98,6 +98,23 @@ public sealed class ProcessFrameCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task ProcessFrame_WithTimings_PrintsEveryStageFromReadingToWriting()
+    {
+        Simulate();
+
+        var (exit, stdout, stderr) = await DrpProcess.RunDrpAsync("process-frame", "--raw", Raw, "--bias", Bias, "--flat", Flat(),
+            "--defects", Defects, "--refcat", RefCat, "--out", Out, "--timings");
+
+        Assert.True(exit == 0, stderr + stdout);
+        var stages = stderr.Split('\n').Where(l => l.StartsWith("timing ", StringComparison.Ordinal))
+            .Select(l => l["timing ".Length..].Trim()).Select(l => l[..l.LastIndexOf(' ', l.Length - 3)].Trim()).ToList();
+        foreach (var stage in new[] { "read inputs", "isr", "background", "detection", "measurement", "write calexp.fits", "write source.csv", "since process start" })
+        {
+            Assert.Contains(stage, stages);
+        }
+    }
+
+    [Fact]
     public async Task ProcessFrame_TruncatedRaw_ExitsInvalidInputAndWritesNothing()
     {
         Simulate();

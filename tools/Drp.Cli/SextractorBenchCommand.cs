@@ -125,11 +125,16 @@ internal static class SextractorBenchCommand
     {
         string drp = Path.Combine(AppContext.BaseDirectory, "drp.dll");
         var (exit, stdout, stderr, seconds, peak) = await RunProcessAsync("dotnet",
-            [drp, "process-frame", "--raw", raw, "--bias", bias, "--flat", flat, "--defects", defects, "--refcat", refcat, "--out", outDir],
+            [drp, "process-frame", "--raw", raw, "--bias", bias, "--flat", flat, "--defects", defects, "--refcat", refcat, "--out", outDir, "--timings"],
             new Dictionary<string, string> { ["DOTNET_PROCESSOR_COUNT"] = "1", ["DOTNET_gcServer"] = "0" }, ct);
         if (exit != 0)
         {
             throw new InvalidOperationException($"drp process-frame exited {exit}: {stderr}{stdout}");
+        }
+        // Where our time goes: the per-stage wall times process-frame --timings printed.
+        foreach (var line in stderr.Split('\n').Where(l => l.StartsWith("timing ", StringComparison.Ordinal)))
+        {
+            Console.WriteLine("    " + line);
         }
         var lines = File.ReadAllLines(Path.Combine(outDir, "source.csv"));
         var names = lines[0].Split(',');
