@@ -23,8 +23,9 @@ public static class IsrTask
 
     /// <param name="consumeCalibrations">
     /// When true the bias's and the flat's pixel arrays become the exposure's image and variance planes (their values
-    /// are overwritten): for a caller whose calibration images are used once, it saves touching two full planes of
-    /// fresh memory. The result is the same either way.
+    /// are overwritten) and the defects' array goes to <see cref="PlanePool"/> for later stages' scratch: for a caller
+    /// whose calibration images are used once, it saves touching three full planes of fresh memory. The result is
+    /// the same either way.
     /// </param>
     public static Exposure Run(IReadOnlyList<FitsImage> raw, FitsImage bias, FitsImage flat, FitsImage? defects, IsrConfig config,
         bool consumeCalibrations)
@@ -70,6 +71,11 @@ public static class IsrTask
         if (defects is not null)
         {
             MarkDefects(defects.Pixels, mask);
+            if (consumeCalibrations && defects.Pixels.Length == w * h)
+            {
+                // Done with: detection's scratch plane (the same size) reuses its memory.
+                PlanePool.Return(defects.Pixels);
+            }
         }
         var interpolate = MaskPlane.Bad | (config.InterpolateSaturated ? MaskPlane.Saturated : MaskPlane.None);
         RowInterpolation.Apply(image, variance, mask, w, h, interpolate);

@@ -25,8 +25,8 @@ public sealed record SingleFrameInputs(
     public TanWcs? Wcs { get; init; }
 
     /// <summary>
-    /// The caller uses <see cref="Bias"/> and <see cref="Flat"/> for this frame only: ISR may turn their pixel arrays
-    /// into the calexp's image and variance planes (<see cref="IsrTask.Run(IReadOnlyList{FitsImage}, FitsImage, FitsImage, FitsImage?, IsrConfig, bool)"/>).
+    /// The caller uses <see cref="Bias"/>, <see cref="Flat"/> and <see cref="Defects"/> for this frame only: ISR may
+    /// turn their pixel arrays into the calexp's image and variance planes and scratch memory (<see cref="IsrTask.Run(IReadOnlyList{FitsImage}, FitsImage, FitsImage, FitsImage?, IsrConfig, bool)"/>).
     /// </summary>
     public bool ConsumeCalibrations { get; init; }
 }

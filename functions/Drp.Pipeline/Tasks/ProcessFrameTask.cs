@@ -16,7 +16,7 @@ public sealed record ProcessFrameInputs(
     int Detector,
     string Band)
 {
-    /// <summary>The bias and flat serve this frame only, so ISR may reuse their pixel arrays (<see cref="SingleFrameInputs.ConsumeCalibrations"/>).</summary>
+    /// <summary>The bias, flat and defects serve this frame only, so ISR may reuse their pixel arrays (<see cref="SingleFrameInputs.ConsumeCalibrations"/>).</summary>
     public bool ConsumeCalibrations { get; init; }
 }
 
