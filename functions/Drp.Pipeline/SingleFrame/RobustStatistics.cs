@@ -1,3 +1,5 @@
+using System.Numerics;
+
 namespace Drp.Pipeline.SingleFrame;
 
 /// <summary>Summary of a sigma-clipped sample.</summary>
@@ -242,15 +244,12 @@ internal sealed class BinnedSigmaClipper
         }
         Array.Clear(_count);
         var binOf = _binOf.AsSpan(0, n);
-        for (int i = 0; i < n; i++)
+        if (!BinAll(values, binOf))
         {
-            float v = values[i];
-            if (!float.IsFinite(v))
-            {
-                return false;
-            }
-            int b = BinOf(v);
-            binOf[i] = (ushort)b;
+            return false;
+        }
+        foreach (ushort b in binOf)
+        {
             _count[b]++;
         }
         _start[0] = 0;
@@ -274,6 +273,49 @@ internal sealed class BinnedSigmaClipper
         {
             _sum[b + 1] += _sum[b];
             _sum2[b + 1] += _sum2[b];
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// <see cref="BinOf(float)"/> of every value, a vector at a time (floor, then clamp to the two end bins: the
+    /// same bins); false when a value is not finite.
+    /// </summary>
+    private bool BinAll(ReadOnlySpan<float> values, Span<ushort> bins)
+    {
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var low = new Vector<float>(_low);
+            var inverseWidth = new Vector<float>(_inverseWidth);
+            var below = new Vector<float>(-1f);
+            var above = new Vector<float>(Bins);
+            var finite = Vector<int>.AllBitsSet;
+            Span<int> lanes = stackalloc int[Vector<int>.Count];
+            for (; i <= values.Length - Vector<float>.Count; i += Vector<float>.Count)
+            {
+                var v = new Vector<float>(values[i..]);
+                finite &= Vector.Equals(v - v, Vector<float>.Zero); // NaN or infinity gives NaN
+                var t = Vector.Min(Vector.Max(Vector.Floor((v - low) * inverseWidth), below), above);
+                (Vector.ConvertToInt32(t) + Vector<int>.One).CopyTo(lanes);
+                for (int k = 0; k < lanes.Length; k++)
+                {
+                    bins[i + k] = (ushort)lanes[k];
+                }
+            }
+            if (!Vector.EqualsAll(finite, Vector<int>.AllBitsSet))
+            {
+                return false;
+            }
+        }
+        for (; i < values.Length; i++)
+        {
+            float v = values[i];
+            if (!float.IsFinite(v))
+            {
+                return false;
+            }
+            bins[i] = (ushort)BinOf(v);
         }
         return true;
     }
