@@ -62,18 +62,20 @@ public sealed record BackgroundModel(
     double Level,
     double Noise)
 {
-    private MeshSurface? _surface;
     private float[]? _image;
     private float[]? _rms;
 
     /// <summary>The background at every pixel (row-major).</summary>
-    public float[] Image => _image ??= Surface.Plane();
+    public float[] Image => _image ??= CreateSurface().Plane();
 
     /// <summary>The background RMS at every pixel (row-major).</summary>
     public float[] Rms => _rms ??= new MeshSurface(MeshRms, CellsX, CellsY, Width, Height).Plane();
 
-    /// <summary>The spline surface through <see cref="MeshLevel"/>, for row-by-row evaluation.</summary>
-    internal MeshSurface Surface => _surface ??= new MeshSurface(MeshLevel, CellsX, CellsY, Width, Height);
+    /// <summary>
+    /// A new spline surface through <see cref="MeshLevel"/> for row-by-row evaluation (one per caller: a surface's
+    /// row buffers are its own, and building one costs a spline per mesh column only).
+    /// </summary>
+    internal MeshSurface CreateSurface() => new(MeshLevel, CellsX, CellsY, Width, Height);
 }
 
 /// <summary>
@@ -243,7 +245,7 @@ public static class BackgroundEstimator
         int w = exposure.Width;
         var img = exposure.Image;
         var mask = exposure.Mask;
-        var surface = background.Surface;
+        var surface = background.CreateSurface();
         var row = new float[w];
         for (int y = 0; y < exposure.Height; y++)
         {
