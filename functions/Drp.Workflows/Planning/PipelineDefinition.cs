@@ -59,7 +59,8 @@ public sealed record ConnectionDefinition(string Name, DatasetType DatasetType);
 /// </summary>
 public sealed record ExecutionSettings(MemoryClass Memory, TimeSpan HeartbeatInterval, TimeSpan HeartbeatTimeout, JobExecutor Executor = JobExecutor.Activity);
 
-/// <summary>Where a job's quanta run.</summary>
+/// <summary>Where a job's quanta run (as JSON: its name, e.g. in the operator API's <c>"executor": "Container"</c>).</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<JobExecutor>))]
 public enum JobExecutor
 {
     /// <summary>As Durable activities of the job's orchestration (light work: a detector's single-frame processing).</summary>
