@@ -10,6 +10,20 @@ public sealed record DeblendConfig
 
     /// <summary>Rounds of (joint PSF amplitude fit, neighbour subtraction, centroid) before the children are measured.</summary>
     public int Iterations { get; init; } = 2;
+
+    /// <summary>
+    /// Footprints whose highest peak has at least this significance are searched for hidden peaks (see
+    /// <see cref="HiddenPeakSignificance"/>); 0 or less turns the search off.
+    /// </summary>
+    public double HiddenPeakMinParentSignificance { get; init; } = 15.0;
+
+    /// <summary>
+    /// A point source on the steep wing of a much brighter one shows as a shoulder in the filtered image, not a peak.
+    /// In a difference-of-Gaussians image (the PSF-matched Gaussian minus one twice as wide: flat and sloping
+    /// backgrounds cancel, a convex wing goes negative) such a source is a local maximum; one at least this many
+    /// sigma, a PSF FWHM from the footprint's other peaks and away from saturated, bad or interpolated pixels is added as a peak.
+    /// </summary>
+    public double HiddenPeakSignificance { get; init; } = 5.0;
 }
 
 /// <summary>
@@ -47,6 +61,20 @@ public static class Deblender
         if (!config.Enabled)
         {
             return measured;
+        }
+        if (config.HiddenPeakMinParentSignificance > 0)
+        {
+            var withHidden = footprints.ToArray();
+            double sigma = psf.MatchedFilterSigma();
+            Parallel.For(0, withHidden.Length, f =>
+            {
+                var fp = withHidden[f];
+                if (fp.Peaks.Count > 0 && fp.Peaks[0].Significance >= config.HiddenPeakMinParentSignificance && fp.Peaks.Count < config.MaxChildren)
+                {
+                    withHidden[f] = AddHiddenPeaks(exposure, fp, sigma, psf.Fwhm, config.HiddenPeakSignificance);
+                }
+            });
+            footprints = withHidden;
         }
         var children = new MeasuredSource[footprints.Count][];
         var blends = Enumerable.Range(0, footprints.Count)
@@ -140,6 +168,124 @@ public static class Deblender
             }
         }
         return result;
+    }
+
+    /// <summary>
+    /// The footprint with the significant local maxima of its difference-of-Gaussians image (σ and 2σ, noise from the
+    /// σ-smoothed variance) added as peaks, each at least <paramref name="minDistance"/> from every other peak.
+    /// </summary>
+    internal static Footprint AddHiddenPeaks(Exposure e, Footprint fp, double sigma, double minDistance, double minSignificance)
+    {
+        int r = (int)Math.Ceiling(4 * 2 * sigma);
+        int x0 = Math.Max(0, fp.XMin - r), x1 = Math.Min(e.Width - 1, fp.XMax + r);
+        int y0 = Math.Max(0, fp.YMin - r), y1 = Math.Min(e.Height - 1, fp.YMax + r);
+        int w = x1 - x0 + 1, h = y1 - y0 + 1;
+        var image = new float[w * h];
+        var variance = new float[w * h];
+        const ushort noData = (ushort)MaskPlane.NoData;
+        for (int j = 0; j < h; j++)
+        {
+            for (int i = 0; i < w; i++)
+            {
+                int k = (j + y0) * e.Width + i + x0;
+                bool ok = (e.Mask[k] & noData) == 0;
+                image[j * w + i] = ok ? e.Image[k] : 0f;
+                variance[j * w + i] = ok ? e.Variance[k] : 0f;
+            }
+        }
+        var narrow = Gaussian(sigma, r);
+        var wide = Gaussian(2 * sigma, r);
+        double sumNarrow2 = narrow.Sum(v => (double)v * v), sumWide2 = wide.Sum(v => (double)v * v), cross = narrow.Zip(wide, (a, b) => (double)a * b).Sum();
+        // Σ (g₁ − g₂)² over the plane for separable, normalised g₁ = narrow ⊗ narrow and g₂ = wide ⊗ wide.
+        double dogPower = sumNarrow2 * sumNarrow2 - 2 * cross * cross + sumWide2 * sumWide2;
+        var tmp = new float[w * h];
+        var a1 = new float[w * h];
+        var a2 = new float[w * h];
+        var v1 = new float[w * h];
+        SourceDetector.Convolve(image, a1, tmp, w, h, narrow);
+        SourceDetector.Convolve(image, a2, tmp, w, h, wide);
+        SourceDetector.Convolve(variance, v1, tmp, w, h, narrow);
+        var dog = new float[w * h];
+        for (int k = 0; k < dog.Length; k++)
+        {
+            dog[k] = v1[k] > 0 ? (float)((a1[k] - a2[k]) / Math.Sqrt(v1[k] * dogPower)) : 0f;
+        }
+
+        var candidates = new List<Peak>();
+        const ushort spoiled = (ushort)(MaskPlane.Saturated | MaskPlane.Bad | MaskPlane.Interpolated | MaskPlane.NoData);
+        foreach (var span in fp.Spans)
+        {
+            int j = span.Y - y0;
+            for (int x = span.X0; x <= span.X1; x++)
+            {
+                int i = x - x0;
+                float v = dog[j * w + i];
+                if (v < minSignificance || i < 1 || j < 1 || i >= w - 1 || j >= h - 1)
+                {
+                    continue;
+                }
+                bool isPeak = true;
+                for (int dy = -1; dy <= 1 && isPeak; dy++)
+                {
+                    for (int dx = -1; dx <= 1; dx++)
+                    {
+                        if ((dx != 0 || dy != 0) && dog[(j + dy) * w + i + dx] >= v)
+                        {
+                            isPeak = false;
+                            break;
+                        }
+                    }
+                }
+                if (isPeak && !NearMask(e, x, span.Y, (int)Math.Ceiling(minDistance), spoiled))
+                {
+                    candidates.Add(new Peak(x, span.Y, v));
+                }
+            }
+        }
+        if (candidates.Count == 0)
+        {
+            return fp;
+        }
+        var peaks = fp.Peaks.ToList();
+        double d2 = minDistance * minDistance;
+        foreach (var c in candidates.OrderByDescending(c => c.Significance))
+        {
+            if (peaks.All(p => (p.X - c.X) * (p.X - c.X) + (p.Y - c.Y) * (p.Y - c.Y) >= d2))
+            {
+                peaks.Add(c);
+            }
+        }
+        return peaks.Count == fp.Peaks.Count ? fp : fp with { Peaks = peaks };
+    }
+
+    private static float[] Gaussian(double sigma, int r)
+    {
+        var k = new float[2 * r + 1];
+        double sum = 0;
+        for (int i = -r; i <= r; i++)
+        {
+            sum += k[i + r] = (float)Math.Exp(-0.5 * i * i / (sigma * sigma));
+        }
+        for (int i = 0; i < k.Length; i++)
+        {
+            k[i] = (float)(k[i] / sum);
+        }
+        return k;
+    }
+
+    private static bool NearMask(Exposure e, int x, int y, int radius, ushort planes)
+    {
+        for (int j = Math.Max(0, y - radius); j <= Math.Min(e.Height - 1, y + radius); j++)
+        {
+            for (int i = Math.Max(0, x - radius); i <= Math.Min(e.Width - 1, x + radius); i++)
+            {
+                if ((e.Mask[j * e.Width + i] & planes) != 0)
+                {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     /// <summary>A negative or failed amplitude subtracts nothing: a child is never made brighter by a sibling's fit.</summary>
