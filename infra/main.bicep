@@ -195,7 +195,6 @@ module serviceBus 'app/servicebus.bicep' = {
     skuName: serviceBusSkuName
     memoryClasses: memoryClasses
     messageTimeToLive: jobMessageTimeToLive
-    completionsQueue: names.completionsQueue
     senderIdentityId: identityIds.functions
     senderPrincipalId: identities.outputs.functionsPrincipalId
     receiverIdentityId: identityIds.jobs
@@ -221,7 +220,7 @@ module registry 'app/registry.bicep' = {
 module functions 'app/functions.bicep' = {
   name: 'functions'
   scope: rg
-  dependsOn: [monitoring, storage]
+  dependsOn: [monitoring, storage, serviceBus]
   params: {
     location: location
     tags: tags
@@ -236,6 +235,7 @@ module functions 'app/functions.bicep' = {
     maximumInstanceCount: functionMaximumInstanceCount
     instanceMemoryMB: functionInstanceMemoryMB
     durableAlwaysReadyInstances: durableAlwaysReadyInstances
+    serviceBusNamespace: serviceBusName
   }
 }
 

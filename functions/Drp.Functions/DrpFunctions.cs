@@ -3,6 +3,7 @@ using Drp.Storage.Arrivals;
 using Drp.Workflows;
 using Drp.Workflows.Activities;
 using Drp.Workflows.Arrivals;
+using Drp.Workflows.Jobs;
 using Drp.Workflows.Operations;
 using Drp.Workflows.Orchestrators;
 using Microsoft.Azure.Functions.Worker;
@@ -282,4 +283,29 @@ public sealed class DrpFunctions(IServiceProvider services, ILogger<DrpFunctions
     [Function(nameof(LoadJobActivity))]
     public Task<JobWork> LoadJobActivity([ActivityTrigger] JobInput input, CancellationToken cancellationToken) =>
         services.GetRequiredService<LoadJobActivity>().ExecuteAsync(input, cancellationToken);
+
+    [Function(nameof(DispatchJobActivity))]
+    public Task<JobDispatched> DispatchJobActivity([ActivityTrigger] DispatchJobInput input, CancellationToken cancellationToken) =>
+        services.GetRequiredService<DispatchJobActivity>().ExecuteAsync(input, cancellationToken);
+
+    [Function(nameof(CheckJobActivity))]
+    public Task<JobCheck> CheckJobActivity([ActivityTrigger] JobCheckInput input, CancellationToken cancellationToken) =>
+        services.GetRequiredService<CheckJobActivity>().ExecuteAsync(input, cancellationToken);
+
+    [Function(nameof(RecordUnfinishedQuantaActivity))]
+    public Task<int> RecordUnfinishedQuantaActivity([ActivityTrigger] RecordUnfinishedInput input, CancellationToken cancellationToken) =>
+        services.GetRequiredService<RecordUnfinishedQuantaActivity>().ExecuteAsync(input, cancellationToken);
+
+    // ---- container jobs: completions -> the awaiting job orchestration ----
+
+    /// <summary>
+    /// A container job reported a delivery (Storage-queue jobs): raise it on the job's orchestration. A message that
+    /// is not a completion throws and goes to the poison queue after maxDequeueCount.
+    /// </summary>
+    [Function(nameof(OnJobCompletion))]
+    public Task OnJobCompletion(
+        [QueueTrigger("%Drp:Jobs:CompletionsQueue%", Connection = "AzureWebJobsStorage")] string message,
+        [DurableClient] DurableTaskClient client,
+        CancellationToken cancellationToken) =>
+        services.GetRequiredService<JobCompletionRelay>().RelayAsync(client, JobCompletionRelay.Parse(BinaryData.FromString(message)), cancellationToken);
 }

@@ -71,7 +71,7 @@ public sealed class JobQueueWorker(
             return await SettleAsync(lease, job, memory, [], 0, lost ? FailureKind.LostHeartbeat : null, giveUp, lost, cancellationToken);
         }
 
-        await ledger.StartAsync(job.Run, job.JobId, memory.Name(), lease.DeliveryCount, _runnerName, _time.GetUtcNow(), cancellationToken);
+        await ledger.StartAsync(job.Run, job.JobId, memory.Name(), lease.DeliveryCount, _runnerName, _time.GetUtcNow(), job.Dispatch, cancellationToken);
         var interval = job.HeartbeatInterval ?? options.HeartbeatInterval;
         JobResult result;
         using (var beating = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
@@ -95,10 +95,12 @@ public sealed class JobQueueWorker(
     private async Task<JobCompletion> SettleAsync(IJobLease lease, JobMessage job, MemoryClass memory, IReadOnlyList<Workflows.QuantumResult> quanta,
         double elapsedMs, FailureKind? failure, RetryDecision decision, bool lost, CancellationToken cancellationToken)
     {
-        var completion = new JobCompletion(job.JobId, job.Run, memory.Name(), lease.DeliveryCount, quanta, elapsedMs, failure, decision, lost);
+        var completion = new JobCompletion(job.JobId, job.Run, memory.Name(), lease.DeliveryCount, quanta, elapsedMs, failure, decision, lost, job.ReplyTo, job.Dispatch);
         if (decision is { Action: RetryAction.NextClass, MemoryClass: { } next })
         {
-            // Only the quanta that failed go up a class; the ledger skips the others anyway.
+            // The row says "escalated" before the next class can see the job: its runner's start then replaces the row,
+            // never the other way round. Only the quanta that failed go up a class; the ledger skips the others anyway.
+            await ledger.FinishAsync(job.Run, job.JobId, JobState.Escalated, decision.Reason ?? decision.Action.ToString(), _time.GetUtcNow(), cancellationToken);
             var failed = quanta.Where(q => q.State == QuantumState.Failed).Select(q => (q.Visit, q.Detector)).ToHashSet();
             await queue.SendAsync(next, job with { Quanta = job.Quanta.Where(q => failed.Contains((q.Visit, q.Detector))).ToList() }, cancellationToken);
         }
@@ -117,14 +119,17 @@ public sealed class JobQueueWorker(
                 break;
             case RetryAction.NextClass:
                 await lease.CompleteAsync(cancellationToken);
-                state = JobState.Escalated;
+                state = JobState.Escalated; // already recorded before the send
                 break;
             default:
                 await lease.DeadLetterAsync(decision.Reason ?? "GaveUp", Describe(completion), cancellationToken);
                 state = JobState.GaveUp;
                 break;
         }
-        await ledger.FinishAsync(job.Run, job.JobId, state, decision.Reason ?? decision.Action.ToString(), _time.GetUtcNow(), cancellationToken);
+        if (state != JobState.Escalated)
+        {
+            await ledger.FinishAsync(job.Run, job.JobId, state, decision.Reason ?? decision.Action.ToString(), _time.GetUtcNow(), cancellationToken);
+        }
         logger.LogInformation("Job {JobId} delivery {Delivery} in {MemoryClass}: {Succeeded}/{Total} quanta succeeded, failure {Failure}, {Action} {Reason}",
             job.JobId, lease.DeliveryCount, memory.Name(), completion.Succeeded, quanta.Count, failure, decision.Action, decision.Reason ?? "");
         return completion;

@@ -35,7 +35,7 @@ if (options.UsesServiceBus)
     queue = new ServiceBusJobQueue(
         serviceBus.CreateReceiver(options.Queue, new ServiceBusReceiverOptions { ReceiveMode = ServiceBusReceiveMode.PeekLock, PrefetchCount = 0 }),
         name => senders.TryGetValue(name, out var s) ? s : senders[name] = serviceBus.CreateSender(name),
-        options.CompletionsQueue,
+        storage.Queues.GetQueueClient(options.CompletionsQueue),
         receiveWait: TimeSpan.FromSeconds(10));
 }
 else

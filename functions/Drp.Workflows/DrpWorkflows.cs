@@ -4,6 +4,7 @@ using Drp.Storage.Catalogs;
 using Drp.Storage.Resilience;
 using Drp.Workflows.Activities;
 using Drp.Workflows.Arrivals;
+using Drp.Workflows.Jobs;
 using Drp.Workflows.Orchestrators;
 using Microsoft.DurableTask;
 using Microsoft.Extensions.Configuration;
@@ -43,6 +44,26 @@ public static class DrpWorkflows
         services.AddSingleton<CatalogQaActivity>();
         services.AddSingleton<LoadJobActivity>();
         services.AddSingleton<RawArrivalHandler>();
+        services.AddOptions<JobsOptions>().Bind(configuration.GetSection(JobsOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
+        // Container jobs go out on Service Bus when a namespace (or connection string) is set, else on Storage queues.
+        services.AddSingleton<IJobDispatcher>(sp =>
+        {
+            var jobs = sp.GetRequiredService<IOptions<JobsOptions>>().Value;
+            var storage = sp.GetRequiredService<StorageClients>();
+            if (!jobs.UsesServiceBus)
+            {
+                return new StorageQueueJobDispatcher(storage);
+            }
+            var client = string.IsNullOrWhiteSpace(jobs.ServiceBusConnectionString)
+                ? new Azure.Messaging.ServiceBus.ServiceBusClient(jobs.ServiceBusNamespace, StorageClients.CredentialFor(storage.Options))
+                : new Azure.Messaging.ServiceBus.ServiceBusClient(jobs.ServiceBusConnectionString);
+            var senders = new System.Collections.Concurrent.ConcurrentDictionary<string, Azure.Messaging.ServiceBus.ServiceBusSender>();
+            return new ServiceBusJobDispatcher(name => senders.GetOrAdd(name, client.CreateSender));
+        });
+        services.AddSingleton<JobCompletionRelay>();
+        services.AddSingleton<DispatchJobActivity>();
+        services.AddSingleton<CheckJobActivity>(sp => new CheckJobActivity(sp.GetRequiredService<StorageClients>()));
+        services.AddSingleton<RecordUnfinishedQuantaActivity>();
         return services;
     }
 
@@ -63,6 +84,9 @@ public static class DrpWorkflows
         registry.AddActivity<PlanStepActivity>();
         registry.AddActivity<CatalogQaActivity>();
         registry.AddActivity<LoadJobActivity>();
+        registry.AddActivity<DispatchJobActivity>();
+        registry.AddActivity<CheckJobActivity>();
+        registry.AddActivity<RecordUnfinishedQuantaActivity>();
         return registry;
     }
 
@@ -71,5 +95,6 @@ public static class DrpWorkflows
         typeof(StepOrchestrator), typeof(ChunkOrchestrator), typeof(ProcessJobOrchestrator), typeof(CampaignOrchestrator)];
 
     public static readonly Type[] Activities = [typeof(IngestRawActivity), typeof(ListVisitsActivity), typeof(ProcessDetectorActivity), typeof(ConsolidateVisitSourcesActivity),
-        typeof(PlanStepActivity), typeof(LoadJobActivity), typeof(CatalogQaActivity)];
+        typeof(PlanStepActivity), typeof(LoadJobActivity), typeof(CatalogQaActivity), typeof(DispatchJobActivity), typeof(CheckJobActivity),
+        typeof(RecordUnfinishedQuantaActivity)];
 }

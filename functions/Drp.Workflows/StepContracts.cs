@@ -1,4 +1,5 @@
 using Drp.Storage.Provenance;
+using Drp.Workflows.Planning;
 
 namespace Drp.Workflows;
 
@@ -7,9 +8,10 @@ namespace Drp.Workflows;
 
 /// <summary>
 /// A step of the pipeline over every registered raw of an instrument, written to run collection <paramref name="Run"/>.
-/// <paramref name="MaxJobsPerChunk"/> overrides the pipeline's value for the step (tests, small runs).
+/// <paramref name="MaxJobsPerChunk"/> overrides the pipeline's value for the step (tests, small runs); <paramref name="Executor"/>
+/// overrides where its jobs run (e.g. step 1 in container jobs when the Functions plan is short of memory).
 /// </summary>
-public sealed record StepInput(string Run, string Instrument, string Step, string CalibCollection = "calib", int? MaxJobsPerChunk = null);
+public sealed record StepInput(string Run, string Instrument, string Step, string CalibCollection = "calib", int? MaxJobsPerChunk = null, JobExecutor? Executor = null);
 
 /// <summary>One planned chunk: its index, its jobs' plan blobs (<c>{Prefix}job-{index:D5}.json</c>, 0..Jobs-1) and its quanta count.</summary>
 public sealed record ChunkRef(int Index, string Prefix, int Jobs, long Quanta);
@@ -25,17 +27,19 @@ public sealed record StepPlan(string Step, int MaxJobsPerChunk, IReadOnlyList<Ch
 }
 
 /// <summary>Input of a chunk orchestration.</summary>
-public sealed record ChunkInput(string Run, string Instrument, string CalibCollection, string Step, ChunkRef Chunk);
+public sealed record ChunkInput(string Run, string Instrument, string CalibCollection, string Step, ChunkRef Chunk, JobExecutor? Executor = null);
 
-/// <summary>Input of one job: where its plan blob is.</summary>
-public sealed record JobInput(string Run, string Instrument, string CalibCollection, string Step, string PlanPath);
+/// <summary>Input of one job: where its plan blob is, and the step's executor override if any.</summary>
+public sealed record JobInput(string Run, string Instrument, string CalibCollection, string Step, string PlanPath, JobExecutor? Executor = null);
 
 /// <summary>
 /// What a job orchestration needs from its plan blob: its id, its planned quanta count and its unit of execution.
 /// Step 1's unit is a visit's detectors (<see cref="Visit"/>): each detector's isr..writeSourceTable quanta run as one
-/// <c>ProcessFrameTask</c> activity. Steps without science code yet have no unit.
+/// <c>ProcessFrameTask</c> activity. Steps without science code yet have no unit. The job's execution settings come from
+/// the plan: where it runs, its memory class and its heartbeat timeout (a container job silent for longer is lost).
 /// </summary>
-public sealed record JobWork(string Step, string JobId, int Quanta, VisitWork? Visit);
+public sealed record JobWork(string Step, string JobId, int Quanta, VisitWork? Visit,
+    JobExecutor Executor = JobExecutor.Activity, MemoryClass Memory = MemoryClass.Standard, TimeSpan HeartbeatTimeout = default);
 
 /// <summary>Outcome counts of units (step 1: detectors); the planned quanta count alongside.</summary>
 public sealed record OutcomeCounts(long PlannedQuanta, long Units, long Succeeded, long Failed, long Unprocessable, long Skipped)
@@ -66,8 +70,10 @@ public sealed record ChunkedStepProgress(int ChunksTotal, int ChunksDone, int Jo
 /// A campaign: the pipeline's <paramref name="Steps"/> in order over an instrument's registered raws, into run
 /// collection <paramref name="Run"/>, with a QA gate after each step: at most <paramref name="MaxFailedFraction"/> of
 /// its units failed and no job failed as a whole; with <paramref name="RequireApproval"/>, an operator's approval too.
+/// <paramref name="Executor"/> overrides where every step's jobs run (null: as the pipeline declares).
 /// </summary>
-public sealed record CampaignInput(string Run, string Instrument, IReadOnlyList<string> Steps, string CalibCollection = "calib", double MaxFailedFraction = 0.05, bool RequireApproval = false);
+public sealed record CampaignInput(string Run, string Instrument, IReadOnlyList<string> Steps, string CalibCollection = "calib", double MaxFailedFraction = 0.05, bool RequireApproval = false,
+    JobExecutor? Executor = null);
 
 /// <summary>An operator's decision at a gate (the payload of the campaign's approval event).</summary>
 public sealed record GateDecision(bool Approved, string? Reason = null);

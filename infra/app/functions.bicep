@@ -50,6 +50,9 @@ param instanceMemoryMB int
 @description('Always-ready instances of the Durable Functions group.')
 param durableAlwaysReadyInstances int
 
+@description('Service Bus namespace name: the Function App sends container jobs to its memory-class queues.')
+param serviceBusNamespace string
+
 resource account 'Microsoft.Storage/storageAccounts@2025-01-01' existing = {
   name: storageAccountName
 }
@@ -122,6 +125,10 @@ resource app 'Microsoft.Web/sites@2025-03-01' = {
         { name: 'Drp__Storage__RegistryTable', value: names.registryTable }
         { name: 'Drp__Storage__LedgerTable', value: names.ledgerTable }
         { name: 'Drp__Storage__SourceTable', value: names.sourceTable }
+        // JobsOptions (section Drp:Jobs): container jobs go out on Service Bus (managed identity); their completions
+        // come back on the Storage completions queue (the OnJobCompletion queue trigger).
+        { name: 'Drp__Jobs__ServiceBusNamespace', value: '${serviceBusNamespace}.servicebus.windows.net' }
+        { name: 'Drp__Jobs__CompletionsQueue', value: names.completionsQueue }
       ]
     }
   }

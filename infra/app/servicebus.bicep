@@ -1,4 +1,6 @@
-// Service Bus: one job queue per memory class (drp-jobs-<class>) and the completions queue. Local (SAS) auth is off.
+// Service Bus: one job queue per memory class (drp-jobs-<class>). Local (SAS) auth is off. Completions do not travel here:
+// runners report on the Storage completions queue (app/storage.bicep), which the Function App's queue trigger reads
+// (the Functions Service Bus extension is not used).
 // Roles per job queue: the Function App sends, the jobs receive and send (an out-of-memory job goes to the next
 // class's queue), the KEDA scaler reads queue lengths. Completions: the jobs send, the Function App receives.
 
@@ -22,10 +24,7 @@ param memoryClasses memoryClass[]
 @description('Time a job message lives before it expires into the dead-letter queue (ISO 8601).')
 param messageTimeToLive string
 
-@description('Queue every job delivery\'s completion is sent to.')
-param completionsQueue string
-
-@description('Function App identity (resource id names its role assignments): dispatches jobs, reads completions.')
+@description('Function App identity (resource id names its role assignments): dispatches jobs.')
 param senderIdentityId string
 
 @description('Principal id of the Function App identity.')
@@ -76,18 +75,6 @@ resource queues 'Microsoft.ServiceBus/namespaces/queues@2026-01-01' = [
   }
 ]
 
-resource completions 'Microsoft.ServiceBus/namespaces/queues@2026-01-01' = {
-  parent: namespace
-  name: completionsQueue
-  properties: {
-    lockDuration: 'PT1M'
-    maxDeliveryCount: 10
-    deadLetteringOnMessageExpiration: true
-    defaultMessageTimeToLive: messageTimeToLive
-    maxSizeInMegabytes: 1024
-  }
-}
-
 resource send 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
   for (c, i) in memoryClasses: {
     name: guid(queues[i].id, senderIdentityId, roles.sender)
@@ -123,26 +110,6 @@ resource escalate 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
     }
   }
 ]
-
-resource reportCompletions 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(completions.id, receiverIdentityId, roles.sender)
-  scope: completions
-  properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.sender)
-    principalId: receiverPrincipalId
-    principalType: 'ServicePrincipal'
-  }
-}
-
-resource readCompletions 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(completions.id, senderIdentityId, roles.receiver)
-  scope: completions
-  properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.receiver)
-    principalId: senderPrincipalId
-    principalType: 'ServicePrincipal'
-  }
-}
 
 resource scale 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
   for (c, i) in memoryClasses: {

@@ -39,7 +39,7 @@ public sealed class CampaignKillResumeTests(ITestOutputHelper output) : IDisposa
         var campaign = DemoSimulation.Simulate(settings, output.WriteLine);
         await DemoSimulation.UploadCalibrationsAsync(campaign, storage, ct);
 
-        using var first = DrpWorker.Start(output, "worker-1", azurite.ConnectionString, taskHub);
+        using var first = ChildProcess.DrpWorker(output, "worker-1", azurite.ConnectionString, taskHub);
         // Arrivals: each upload's BlobCreated event reaches the worker's queue listener, which ingests it.
         var grid = new LocalEventGrid(storage);
         foreach (var raw in campaign.Raws)
@@ -47,7 +47,7 @@ public sealed class CampaignKillResumeTests(ITestOutputHelper output) : IDisposa
             await grid.UploadRawAsync(raw.LocalPath, raw.BlobName, ct);
         }
         var registry = new RegistryTable(storage.Registry);
-        await WaitUntilAsync(async () => (await registry.ListAsync(campaign.Instrument, ct)).Count == n, ct);
+        await ChildProcess.WaitUntilAsync(async () => (await registry.ListAsync(campaign.Instrument, ct)).Count == n, ct);
 
         using var clientHost = LocalPlatform.BuildClientHost(azurite.ConnectionString, taskHub);
         await clientHost.StartAsync(ct);
@@ -57,14 +57,14 @@ public sealed class CampaignKillResumeTests(ITestOutputHelper output) : IDisposa
             new CampaignInput(run, campaign.Instrument, ["step1"]), new StartOrchestrationOptions(id), ct);
 
         var ledger = new QuantumLedger(storage.Ledger);
-        await WaitUntilAsync(async () => (await ledger.ListAsync(run, ct)).Count(q => q.State == QuantumState.Succeeded) >= 1, ct);
+        await ChildProcess.WaitUntilAsync(async () => (await ledger.ListAsync(run, ct)).Count(q => q.State == QuantumState.Succeeded) >= 1, ct);
         first.Kill();
         var before = await LedgerRowsAsync(storage.Ledger, ct);
         int succeededBefore = before.Values.Count(r => r.Record.State == QuantumState.Succeeded);
         output.WriteLine($"killed worker-1 (SIGKILL) with {succeededBefore} of {n} quanta succeeded ({before.Count} ledger rows)");
         Assert.InRange(succeededBefore, 1, n - 1); // the kill really came mid-step
 
-        using var second = DrpWorker.Start(output, "worker-2", azurite.ConnectionString, taskHub);
+        using var second = ChildProcess.DrpWorker(output, "worker-2", azurite.ConnectionString, taskHub);
         var done = await client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, ct);
 
         Assert.Equal(OrchestrationRuntimeStatus.Completed, done.RuntimeStatus);
@@ -101,14 +101,6 @@ public sealed class CampaignKillResumeTests(ITestOutputHelper output) : IDisposa
         return rows;
     }
 
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition, CancellationToken ct)
-    {
-        while (!await condition())
-        {
-            await Task.Delay(250, ct);
-        }
-    }
-
     public void Dispose()
     {
         try
@@ -117,62 +109,6 @@ public sealed class CampaignKillResumeTests(ITestOutputHelper output) : IDisposa
         }
         catch (DirectoryNotFoundException)
         {
-        }
-    }
-
-    /// <summary>A real <c>drp worker</c> process (the built drp.dll) on a task hub; disposed = killed.</summary>
-    private sealed class DrpWorker : IDisposable
-    {
-        private readonly Process _process;
-
-        private DrpWorker(Process process) => _process = process;
-
-        public static DrpWorker Start(ITestOutputHelper output, string name, string connectionString, string taskHub)
-        {
-            var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "drp.dll"));
-            psi.ArgumentList.Add("worker");
-            psi.ArgumentList.Add("--task-hub");
-            psi.ArgumentList.Add(taskHub);
-            psi.Environment["Drp__Storage__ConnectionString"] = connectionString;
-            var p = Process.Start(psi)!;
-            p.OutputDataReceived += (_, e) => Log(output, name, e.Data);
-            p.ErrorDataReceived += (_, e) => Log(output, name, e.Data);
-            p.BeginOutputReadLine();
-            p.BeginErrorReadLine();
-            return new DrpWorker(p);
-        }
-
-        private static void Log(ITestOutputHelper output, string name, string? line)
-        {
-            if (line is null)
-            {
-                return;
-            }
-            try
-            {
-                output.WriteLine($"[{name}] {line}");
-            }
-            catch (InvalidOperationException)
-            {
-                // the test has finished; the worker's last words go nowhere
-            }
-        }
-
-        /// <summary>SIGKILL: no shutdown code runs, as when a node dies.</summary>
-        public void Kill()
-        {
-            if (!_process.HasExited)
-            {
-                _process.Kill(entireProcessTree: true);
-                _process.WaitForExit();
-            }
-        }
-
-        public void Dispose()
-        {
-            Kill();
-            _process.Dispose();
         }
     }
 }

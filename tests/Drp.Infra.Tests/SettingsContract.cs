@@ -86,18 +86,26 @@ public static partial class SettingsContract
             .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}") && !f.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}"))
             .Select(File.ReadAllText);
 
+    /// <summary>
+    /// The <see cref="Drp.Workflows.Jobs.JobsOptions"/> settings the dispatching side (the Function App) reads: where
+    /// container jobs go (Service Bus) and which Storage queue their completions come back on. The rest are the runner's.
+    /// </summary>
+    public static readonly string[] JobsDispatchKeys =
+        [EnvName("Drp:Jobs:ServiceBusNamespace"), EnvName("Drp:Jobs:ServiceBusConnectionString"), EnvName("Drp:Jobs:CompletionsQueue")];
+
     /// <summary>Every setting the Functions app's code reads (Drp.Functions, Drp.Workflows, Drp.Storage, host.json).</summary>
     public static ISet<string> FunctionsAppCodeKeys() =>
         KeysOf(typeof(DrpStorageOptions))
+            .Concat(JobsDispatchKeys)
             .Concat(KeysOfFunctionBindings(typeof(Drp.Functions.DrpFunctions)))
             .Concat(KeysOfHostJson(File.ReadAllText(Repo.PathOf("host.json"))))
             .Concat(KeysOfSources(new[] { "Drp.Functions", "Drp.Workflows", "Drp.Storage" }.SelectMany(p => SourcesOf(Repo.PathOf("functions", p)))))
             .ToHashSet();
 
-    /// <summary>Every setting Drp.Jobs reads: the storage options (AddDrpServices), its <see cref="Drp.Jobs.JobsOptions"/>, and its own key reads.</summary>
+    /// <summary>Every setting Drp.Jobs reads: the storage options (AddDrpServices), its <see cref="Drp.Workflows.Jobs.JobsOptions"/>, and its own key reads.</summary>
     public static ISet<string> JobsCodeKeys(IEnumerable<string>? jobsSources = null) =>
         KeysOf(typeof(DrpStorageOptions))
-            .Concat(KeysOf(typeof(Drp.Jobs.JobsOptions)))
+            .Concat(KeysOf(typeof(Drp.Workflows.Jobs.JobsOptions)))
             .Concat(KeysOfSources(jobsSources ?? SourcesOf(Repo.PathOf("functions", "Drp.Jobs"))))
             .ToHashSet();
 

@@ -1,3 +1,4 @@
+using Azure.Storage.Queues;
 using System.Collections.Concurrent;
 using Azure.Messaging.ServiceBus;
 using Drp.Jobs.Queues;
@@ -24,7 +25,7 @@ public sealed class ServiceBusJobQueueTests(AzuriteFixture azurite)
     private static readonly JobRetryPolicy NoBackoff = new(TimeSpan.Zero, TimeSpan.Zero);
 
     private static JobsOptions Options(MemoryClass memory = MemoryClass.Standard, int maxDeliveries = 3) =>
-        new() { MemoryClass = memory.Name(), MaxDeliveryCount = maxDeliveries, CompletionsQueue = "drp-job-completions" };
+        new() { MemoryClass = memory.Name(), MaxDeliveryCount = maxDeliveries, CompletionsQueue = "done" + Guid.NewGuid().ToString("N")[..8] };
 
     private sealed class Harness
     {
@@ -35,12 +36,16 @@ public sealed class ServiceBusJobQueueTests(AzuriteFixture azurite)
         public JobsOptions Options { get; }
         public int QuantaRun;
 
-        public Harness(JobLedger ledger, JobsOptions options, TimeSpan? lockDuration = null)
+        /// <summary>The Storage queue completions go to (on Azurite): runners report there whatever carries their jobs.</summary>
+        public QueueClient CompletionsQueue { get; }
+
+        public Harness(JobLedger ledger, JobsOptions options, QueueClient completions, TimeSpan? lockDuration = null)
         {
             Ledger = ledger;
             Options = options;
+            CompletionsQueue = completions;
             Receiver = new FakeReceiver(options.Queue, lockDuration ?? TimeSpan.FromMinutes(5));
-            Queue = new ServiceBusJobQueue(Receiver, name => Senders.GetOrAdd(name, n => new FakeSender(n)), options.CompletionsQueue, TimeSpan.FromSeconds(1));
+            Queue = new ServiceBusJobQueue(Receiver, name => Senders.GetOrAdd(name, n => new FakeSender(n)), completions, TimeSpan.FromSeconds(1));
         }
 
         public JobQueueWorker Worker(Func<DetectorQuantum, CancellationToken, Task<QuantumResult>> run, JobRetryPolicy? policy = null) =>
@@ -48,17 +53,22 @@ public sealed class ServiceBusJobQueueTests(AzuriteFixture azurite)
                 Ledger, Options, policy ?? NoBackoff, NullLogger<JobQueueWorker>.Instance);
 
         public List<JobCompletion> Completions() =>
-            Senders.TryGetValue(Options.CompletionsQueue, out var s) ? s.Sent.Select(m => m.Body.ToObjectFromJson<JobCompletion>(JobMessages.Json)!).ToList() : [];
+            [.. CompletionsQueue.PeekMessages(32).Value.Select(m => m.Body.ToObjectFromJson<JobCompletion>(JobMessages.Json)!)];
     }
 
-    private async Task<Harness> NewHarnessAsync(JobsOptions? options = null, TimeSpan? lockDuration = null) =>
-        new(await NewLedgerAsync(azurite.ConnectionString), options ?? Options(), lockDuration);
+    private async Task<Harness> NewHarnessAsync(JobsOptions? options = null, TimeSpan? lockDuration = null)
+    {
+        options ??= Options();
+        var completions = new QueueClient(azurite.ConnectionString, options.CompletionsQueue, new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 });
+        await completions.CreateAsync();
+        return new(await NewLedgerAsync(azurite.ConnectionString), options, completions, lockDuration);
+    }
 
     [Fact]
     public async Task ToMessage_JobRoundTripsThroughAReceivedMessage_BodyAndPropertiesMapped()
     {
         var job = Job("run-a", "visit-7", 3, 4) with { HeartbeatInterval = TimeSpan.FromSeconds(90) };
-        var sent = ServiceBusJobQueue.ToMessage(MemoryClass.Highmem, job);
+        var sent = ServiceBusJobMessages.ToMessage(MemoryClass.Highmem, job);
         var received = ServiceBusModelFactory.ServiceBusReceivedMessage(body: sent.Body, messageId: sent.MessageId,
             properties: sent.ApplicationProperties, deliveryCount: 2, lockedUntil: DateTimeOffset.UtcNow.AddMinutes(5));
         var h = await NewHarnessAsync(Options(MemoryClass.Highmem));
@@ -67,14 +77,14 @@ public sealed class ServiceBusJobQueueTests(AzuriteFixture azurite)
         var lease = await h.Queue.ReceiveAsync();
         var parsed = JobMessages.Parse(lease!.Body);
 
-        Assert.Equal("visit-7@highmem", sent.MessageId);
+        Assert.Equal("visit-7@highmem#1", sent.MessageId);
         Assert.Equal("application/json", sent.ContentType);
-        Assert.Equal("visit-7", sent.ApplicationProperties[ServiceBusJobQueue.JobIdProperty]);
-        Assert.Equal("run-a", sent.ApplicationProperties[ServiceBusJobQueue.RunProperty]);
-        Assert.Equal("highmem", sent.ApplicationProperties[ServiceBusJobQueue.MemoryClassProperty]);
-        Assert.Equal(2, sent.ApplicationProperties[ServiceBusJobQueue.QuantaProperty]);
+        Assert.Equal("visit-7", sent.ApplicationProperties[ServiceBusJobMessages.JobIdProperty]);
+        Assert.Equal("run-a", sent.ApplicationProperties[ServiceBusJobMessages.RunProperty]);
+        Assert.Equal("highmem", sent.ApplicationProperties[ServiceBusJobMessages.MemoryClassProperty]);
+        Assert.Equal(2, sent.ApplicationProperties[ServiceBusJobMessages.QuantaProperty]);
         Assert.Equal(2, lease.DeliveryCount);
-        Assert.Equal("visit-7@highmem", lease.MessageId);
+        Assert.Equal("visit-7@highmem#1", lease.MessageId);
         Assert.Equal(job.JobId, parsed.JobId);
         Assert.Equal(job.Quanta, parsed.Quanta);
         Assert.Equal(TimeSpan.FromSeconds(90), parsed.HeartbeatInterval);
@@ -91,13 +101,12 @@ public sealed class ServiceBusJobQueueTests(AzuriteFixture azurite)
         int n = await h.Worker(Failing(() => new IOException())).RunUntilEmptyAsync();
 
         Assert.Equal(1, n);
-        Assert.Equal(["complete:j1@standard"], h.Receiver.Settlements);
+        Assert.Equal(["complete:j1@standard#1"], h.Receiver.Settlements);
         var c = Assert.Single(h.Completions());
         Assert.Equal(RetryAction.Done, c.Decision.Action);
         Assert.Equal(2, c.Succeeded);
         Assert.Equal(JobState.Completed, (await h.Ledger.GetAsync(run, "j1"))!.State);
-        var message = h.Senders["drp-job-completions"].Sent.Single();
-        Assert.Equal("j1", message.CorrelationId);
+        Assert.Empty(h.Senders); // the completion went to the Storage queue, nothing else was sent
     }
 
     [Fact]
@@ -109,7 +118,7 @@ public sealed class ServiceBusJobQueueTests(AzuriteFixture azurite)
 
         var completion = await worker.ProcessAsync((await h.Queue.ReceiveAsync())!);
 
-        Assert.Equal(["abandon:j2@standard"], h.Receiver.Settlements);
+        Assert.Equal(["abandon:j2@standard#1"], h.Receiver.Settlements);
         Assert.Equal(FailureKind.Transient, completion!.Failure);
         Assert.Equal(RetryAction.SameClass, completion.Decision.Action);
         Assert.Equal(MemoryClass.Standard, completion.Decision.MemoryClass);
@@ -125,7 +134,7 @@ public sealed class ServiceBusJobQueueTests(AzuriteFixture azurite)
         int n = await h.Worker(Failing(() => new TimeoutException("blob read timed out"), 1)).RunUntilEmptyAsync();
 
         Assert.Equal(3, n);
-        Assert.Equal(["abandon:j3@standard", "abandon:j3@standard", "deadletter:j3@standard"], h.Receiver.Settlements);
+        Assert.Equal(["abandon:j3@standard#1", "abandon:j3@standard#1", "deadletter:j3@standard#1"], h.Receiver.Settlements);
         var (reason, description) = h.Receiver.DeadLetters.Single();
         Assert.Equal("Transient failure on delivery 3 of 3", reason);
         Assert.Contains("detector 1: System.TimeoutException: blob read timed out", description);
@@ -141,7 +150,7 @@ public sealed class ServiceBusJobQueueTests(AzuriteFixture azurite)
         await h.Worker(Failing(() => new IOException())).RunUntilEmptyAsync();
 
         Assert.Equal(0, h.QuantaRun);
-        Assert.Equal(["deadletter:j4@standard"], h.Receiver.Settlements);
+        Assert.Equal(["deadletter:j4@standard#1"], h.Receiver.Settlements);
         Assert.Equal("delivered 4 times, more than 3, without completing", h.Receiver.DeadLetters.Single().Reason);
     }
 
@@ -168,9 +177,9 @@ public sealed class ServiceBusJobQueueTests(AzuriteFixture azurite)
 
         await h.Worker(Failing(() => new OutOfMemoryException("injected oom"), 1, 2)).RunUntilEmptyAsync();
 
-        Assert.Equal(["complete:j5@standard"], h.Receiver.Settlements);
+        Assert.Equal(["complete:j5@standard#1"], h.Receiver.Settlements);
         var escalated = Assert.Single(h.Senders["drp-jobs-highmem"].Sent);
-        Assert.Equal("highmem", escalated.ApplicationProperties[ServiceBusJobQueue.MemoryClassProperty]);
+        Assert.Equal("highmem", escalated.ApplicationProperties[ServiceBusJobMessages.MemoryClassProperty]);
         Assert.Equal([1, 2], JobMessages.Parse(escalated.Body).Quanta.Select(q => q.Detector));
         var c = Assert.Single(h.Completions());
         Assert.Equal(FailureKind.OutOfMemory, c.Failure);
@@ -186,9 +195,10 @@ public sealed class ServiceBusJobQueueTests(AzuriteFixture azurite)
 
         await h.Worker(Failing(() => new OutOfMemoryException("injected oom"), 0)).RunUntilEmptyAsync();
 
-        Assert.Equal(["deadletter:j6@extra-highmem"], h.Receiver.Settlements);
+        Assert.Equal(["deadletter:j6@extra-highmem#1"], h.Receiver.Settlements);
         Assert.Equal("out of memory in extra-highmem, the largest memory class", h.Receiver.DeadLetters.Single().Reason);
-        Assert.Equal(["drp-job-completions"], h.Senders.Keys);
+        Assert.Empty(h.Senders); // no next class: nothing sent on Service Bus
+        Assert.Single(h.Completions());
     }
 
     [Fact]
@@ -200,7 +210,7 @@ public sealed class ServiceBusJobQueueTests(AzuriteFixture azurite)
         // ArgumentException is one of RetryPolicies' permanent types.
         await h.Worker(Failing(() => new ArgumentException("bad raw"), 0)).RunUntilEmptyAsync();
 
-        Assert.Equal(["complete:j7@standard"], h.Receiver.Settlements);
+        Assert.Equal(["complete:j7@standard#1"], h.Receiver.Settlements);
         Assert.Equal(RetryAction.Never, h.Completions().Single().Decision.Action);
     }
 
@@ -223,12 +233,12 @@ public sealed class ServiceBusJobQueueTests(AzuriteFixture azurite)
         Assert.True(h.Receiver.Renewals >= 3);
         Assert.Equal(JobState.Running, during!.State);
         Assert.True(during.HeartbeatAt > during.StartedAt, "no heartbeat was written while the job ran");
-        Assert.Equal(["complete:j8@standard"], h.Receiver.Settlements);
+        Assert.Equal(["complete:j8@standard#1"], h.Receiver.Settlements);
     }
 
     private static ServiceBusReceivedMessage Received(JobMessage job, MemoryClass memory = MemoryClass.Standard, int deliveryCount = 1)
     {
-        var m = ServiceBusJobQueue.ToMessage(memory, job);
+        var m = ServiceBusJobMessages.ToMessage(memory, job);
         return ServiceBusModelFactory.ServiceBusReceivedMessage(body: m.Body, messageId: m.MessageId, properties: m.ApplicationProperties,
             deliveryCount: deliveryCount, lockedUntil: DateTimeOffset.UtcNow.AddMinutes(5));
     }

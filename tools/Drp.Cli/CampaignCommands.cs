@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Drp.Local;
 using Drp.Workflows;
+using Drp.Workflows.Planning;
 using Drp.Workflows.Operations;
 using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.DependencyInjection;
@@ -36,9 +37,13 @@ internal static class CampaignCommands
         var instrument = new Option<string>("--instrument") { Description = "Instrument of the raws.", DefaultValueFactory = _ => "LSSTCam-sim" };
         var requireApproval = new Option<bool>("--require-approval") { Description = "Wait for drp approve after each step's QA gate." };
         var maxFailed = new Option<double>("--max-failed-fraction") { Description = "A step's gate fails above this fraction of failed units.", DefaultValueFactory = _ => 0.05 };
+        var executor = new Option<JobExecutor?>("--executor")
+        {
+            Description = "Where every step's jobs run: Activity (in the worker) or Container (sent to the memory-class queues for job runners, functions/Drp.Jobs). Default: as the pipeline declares.",
+        };
         var start = new Command("start", "Start the run's campaign (instance campaign-RUN); starting it again while it exists starts nothing. Needs a worker (drp worker) on the task hub.")
         {
-            s_run, s_out, s_taskHub, steps, instrument, requireApproval, maxFailed,
+            s_run, s_out, s_taskHub, steps, instrument, requireApproval, maxFailed, executor,
         };
         start.SetAction((parse, ct) =>
         {
@@ -47,7 +52,8 @@ internal static class CampaignCommands
                 parse.GetValue(instrument)!,
                 parse.GetValue(steps) is { } list ? list.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) : [],
                 MaxFailedFraction: parse.GetValue(maxFailed),
-                RequireApproval: parse.GetValue(requireApproval));
+                RequireApproval: parse.GetValue(requireApproval),
+                Executor: parse.GetValue(executor));
             return RunAsync(parse, "campaign start", ct, () => CampaignOperations.Validate(input), async (ops, storage) =>
             {
                 // On a fresh account (a new Azurite) the containers, queues and tables the steps use do not exist yet.

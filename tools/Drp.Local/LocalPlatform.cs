@@ -8,8 +8,10 @@ namespace Drp.Local;
 
 /// <summary>
 /// The local host: what the Functions host is in Azure. One process with the persistent Durable Task engine, the
-/// worker running every orchestrator and activity of Drp.Workflows, and the arrivals-queue listener standing in for
-/// the QueueTrigger. Several such processes on one task hub and storage account share the work.
+/// worker running every orchestrator and activity of Drp.Workflows, the arrivals-queue listener standing in for the
+/// QueueTrigger, and the completions listener that relays container jobs' reports to their orchestrations (the job
+/// runners themselves are separate processes: <c>functions/Drp.Jobs</c>). Several such processes on one task hub and
+/// storage account share the work.
 /// </summary>
 public static class LocalPlatform
 {
@@ -31,6 +33,7 @@ public static class LocalPlatform
         });
         builder.Services.AddSingleton<ArrivalQueueListener>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ArrivalQueueListener>());
+        builder.Services.AddHostedService<JobCompletionListener>();
         configure?.Invoke(builder.Services);
         return builder.Build();
     }

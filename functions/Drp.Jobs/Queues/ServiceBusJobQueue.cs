@@ -1,52 +1,19 @@
 using Azure.Messaging.ServiceBus;
+using Azure.Storage.Queues;
 using Drp.Workflows.Planning;
 
 namespace Drp.Jobs.Queues;
 
 /// <summary>
-/// Jobs on Azure Service Bus, one queue per memory class (<see cref="JobsOptions.QueueName"/>; infra/app/servicebus.bicep):
+/// Jobs on Azure Service Bus, one queue per memory class (<see cref="JobsOptions.QueueName"/>; infra/app/servicebus.bicep; messages by <see cref="ServiceBusJobMessages"/>):
 /// peek-lock receives, <see cref="ServiceBusReceiver.RenewMessageLockAsync(ServiceBusReceivedMessage, CancellationToken)"/>
 /// at every heartbeat, complete, abandon, and dead-letter with the reason and a description. Completions go to the
-/// completions queue of the same namespace. Service Bus has no "abandon with a delay": the lease keeps its lock for
+/// Storage completions queue (<paramref name="completions"/>), where the Function App's queue trigger relays them. Service Bus has no "abandon with a delay": the lease keeps its lock for
 /// the delay (at most a quarter of the lock duration) and then abandons, so the delivery count still rises by one.
 /// </summary>
-public sealed class ServiceBusJobQueue(ServiceBusReceiver receiver, Func<string, ServiceBusSender> senderFor, string completionsQueue, TimeSpan receiveWait) : IJobQueue
+public sealed class ServiceBusJobQueue(ServiceBusReceiver receiver, Func<string, ServiceBusSender> senderFor, QueueClient completions, TimeSpan receiveWait) : IJobQueue
 {
-    /// <summary>Application properties set on every job message (filters, the portal, and KEDA need no body parsing).</summary>
-    public const string JobIdProperty = "drp-job-id", RunProperty = "drp-run", MemoryClassProperty = "drp-memory-class", QuantaProperty = "drp-quanta";
-
     public string Name => receiver.EntityPath;
-
-    /// <summary>A job as a Service Bus message: JSON body, message id = job id + class (duplicate detection), properties.</summary>
-    public static ServiceBusMessage ToMessage(MemoryClass memory, JobMessage job) => new(JobMessages.Serialize(job))
-    {
-        MessageId = $"{job.JobId}@{memory.Name()}",
-        ContentType = "application/json",
-        Subject = "drp-job",
-        ApplicationProperties =
-        {
-            [JobIdProperty] = job.JobId,
-            [RunProperty] = job.Run,
-            [MemoryClassProperty] = memory.Name(),
-            [QuantaProperty] = job.Quanta.Count,
-        },
-    };
-
-    /// <summary>A completion as a Service Bus message, correlated with its job.</summary>
-    public static ServiceBusMessage ToMessage(JobCompletion completion) => new(JobMessages.Serialize(completion))
-    {
-        MessageId = $"{completion.JobId}@{completion.MemoryClass}#{completion.Delivery}",
-        CorrelationId = completion.JobId,
-        ContentType = "application/json",
-        Subject = "drp-job-completion",
-        ApplicationProperties =
-        {
-            [JobIdProperty] = completion.JobId,
-            [RunProperty] = completion.Run,
-            [MemoryClassProperty] = completion.MemoryClass,
-            ["drp-decision"] = completion.Decision.Action.ToString(),
-        },
-    };
 
     public async Task<IJobLease?> ReceiveAsync(CancellationToken cancellationToken = default)
     {
@@ -55,10 +22,10 @@ public sealed class ServiceBusJobQueue(ServiceBusReceiver receiver, Func<string,
     }
 
     public Task SendAsync(MemoryClass memory, JobMessage job, CancellationToken cancellationToken = default) =>
-        senderFor(JobsOptions.QueueName(memory)).SendMessageAsync(ToMessage(memory, job), cancellationToken);
+        senderFor(JobsOptions.QueueName(memory)).SendMessageAsync(ServiceBusJobMessages.ToMessage(memory, job), cancellationToken);
 
     public Task SendCompletionAsync(JobCompletion completion, CancellationToken cancellationToken = default) =>
-        senderFor(completionsQueue).SendMessageAsync(ToMessage(completion), cancellationToken);
+        completions.SendMessageAsync(JobMessages.Serialize(completion), cancellationToken: cancellationToken);
 
     private sealed class Lease(ServiceBusReceiver receiver, ServiceBusReceivedMessage message) : IJobLease
     {

@@ -11,8 +11,17 @@ public sealed record DetectionConfig
     /// <summary>Detection threshold in signal-to-noise of the smoothed image (from the smoothed variance).</summary>
     public double ThresholdSigma { get; init; } = 5.0;
 
-    /// <summary>Smallest footprint kept, in pixels.</summary>
-    public int MinPixels { get; init; } = 5;
+    /// <summary>
+    /// Smallest footprint kept, in pixels. 1, as LSST's default: a source just at the threshold has only a pixel or two
+    /// above it (5 dropped about half the stars of S/N 5 that peak above 5σ).
+    /// </summary>
+    public int MinPixels { get; init; } = 1;
+
+    /// <summary>
+    /// A peak of a footprint is kept only when it rises at least this much (in σ of the smoothed significance image)
+    /// above the highest saddle joining it to a higher peak (its prominence); lower peaks are noise on one source.
+    /// </summary>
+    public double MinPeakProminence { get; init; } = 3.0;
 
     /// <summary>Kernel half-width in units of <see cref="PsfSigma"/>.</summary>
     public double KernelHalfWidthSigmas { get; init; } = 4.0;
@@ -48,7 +57,7 @@ public static class SourceDetector
         {
             Significance(exposure, config, significance);
             var runs = FindRuns(significance, w, h, (float)config.ThresholdSigma);
-            footprints = Group(runs, significance, w, h, config.MinPixels);
+            footprints = Group(runs, significance, w, h, config.MinPixels, (float)config.MinPeakProminence);
         }
         finally
         {
@@ -253,6 +262,46 @@ public static class SourceDetector
         return sum;
     }
 
+    /// <summary>
+    /// Separable convolution of a w x h plane with a symmetric kernel, zero outside it (<paramref name="tmp"/>:
+    /// scratch of the same size). Each output sums its taps in kernel order, rows first, then columns.
+    /// </summary>
+    internal static void Convolve(float[] src, float[] dst, float[] tmp, int w, int h, float[] kernel)
+    {
+        int r = kernel.Length / 2;
+        for (int y = 0; y < h; y++)
+        {
+            ConvolveRow(src.AsSpan(y * w, w), tmp.AsSpan(y * w, w), kernel);
+        }
+        for (int y = 0; y < h; y++)
+        {
+            var target = dst.AsSpan(y * w, w);
+            target.Clear();
+            for (int k = Math.Max(-r, -y); k <= Math.Min(r, h - 1 - y); k++)
+            {
+                Axpy(target, tmp.AsSpan((y + k) * w, w), kernel[k + r]);
+            }
+        }
+    }
+
+    /// <summary>target += a * source, element-wise.</summary>
+    private static void Axpy(Span<float> target, ReadOnlySpan<float> source, float a)
+    {
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var va = new Vector<float>(a);
+            for (; i <= target.Length - Vector<float>.Count; i += Vector<float>.Count)
+            {
+                (new Vector<float>(target[i..]) + va * new Vector<float>(source[i..])).CopyTo(target[i..]);
+            }
+        }
+        for (; i < target.Length; i++)
+        {
+            target[i] += a * source[i];
+        }
+    }
+
     /// <summary>result = signal / sqrt(variance) where the variance is positive, else 0.</summary>
     private static void Ratio(ReadOnlySpan<float> signal, ReadOnlySpan<float> variance, Span<float> result)
     {
@@ -299,7 +348,7 @@ public static class SourceDetector
     }
 
     /// <summary>Joins runs that touch (8-connectivity: overlapping or diagonal) in consecutive rows by union-find.</summary>
-    private static List<Footprint> Group(List<PixelSpan> runs, float[] significance, int w, int h, int minPixels)
+    private static List<Footprint> Group(List<PixelSpan> runs, float[] significance, int w, int h, int minPixels, float minProminence)
     {
         var parent = new int[runs.Count];
         for (int i = 0; i < parent.Length; i++)
@@ -367,6 +416,10 @@ public static class SourceDetector
                 continue;
             }
             var peaks = FindPeaks(spans, significance, w, h);
+            if (peaks.Count > 1)
+            {
+                peaks = CullPeaks(spans, peaks, significance, w, xMin, xMax, yMin, yMax, minProminence);
+            }
             footprints.Add(new Footprint(spans, peaks, area, xMin, xMax, yMin, yMax));
         }
         return footprints;
@@ -414,6 +467,97 @@ public static class SourceDetector
         }
         peaks.Sort((a, b) => b.Significance.CompareTo(a.Significance));
         return peaks;
+    }
+
+    /// <summary>
+    /// Keeps the peaks whose prominence (height above the highest saddle that joins them to a higher peak) is at least
+    /// <paramref name="minProminence"/>; the highest peak is always kept. A watershed flood from the top: footprint
+    /// pixels in decreasing significance join their already-flooded 8-neighbours' basins, and where two basins meet
+    /// the lower one's peak is judged at that saddle level (the topographic prominence, as in SExtractor's
+    /// multi-threshold deblending or LSST's peak culling, but in units of the noise).
+    /// </summary>
+    internal static List<Peak> CullPeaks(
+        List<PixelSpan> spans, List<Peak> peaks, float[] s, int w, int xMin, int xMax, int yMin, int yMax, float minProminence)
+    {
+        int bw = xMax - xMin + 1, bh = yMax - yMin + 1;
+        var pixels = new List<int>();
+        foreach (var span in spans)
+        {
+            for (int x = span.X0; x <= span.X1; x++)
+            {
+                pixels.Add((span.Y - yMin) * bw + (x - xMin));
+            }
+        }
+        var keys = new float[pixels.Count];
+        for (int k = 0; k < keys.Length; k++)
+        {
+            int p = pixels[k];
+            keys[k] = -s[(p / bw + yMin) * w + (p % bw + xMin)];
+        }
+        var order = pixels.ToArray();
+        Array.Sort(keys, order);  // highest significance first
+
+        // basin[p]: the union-find parent of flooded box pixel p (-1 not yet flooded); top[root]: the basin's peak.
+        var basin = new int[bw * bh];
+        Array.Fill(basin, -1);
+        var top = new int[bw * bh];
+        var peakIndex = new Dictionary<int, int>();
+        for (int i = 0; i < peaks.Count; i++)
+        {
+            peakIndex[(peaks[i].Y - yMin) * bw + (peaks[i].X - xMin)] = i;
+        }
+        var keep = new bool[peaks.Count];
+        for (int k = 0; k < order.Length; k++)
+        {
+            int p = order[k];
+            float level = -keys[k];
+            int px = p % bw, py = p / bw;
+            basin[p] = p;
+            top[p] = p;
+            for (int dy = -1; dy <= 1; dy++)
+            {
+                int yy = py + dy;
+                if (yy < 0 || yy >= bh)
+                {
+                    continue;
+                }
+                for (int dx = -1; dx <= 1; dx++)
+                {
+                    int xx = px + dx;
+                    if ((dx == 0 && dy == 0) || xx < 0 || xx >= bw || basin[yy * bw + xx] < 0)
+                    {
+                        continue;
+                    }
+                    int a = Find(basin, yy * bw + xx), b = Find(basin, p);
+                    if (a == b)
+                    {
+                        continue;
+                    }
+                    int ta = top[a], tb = top[b];
+                    float va = Height(ta), vb = Height(tb);
+                    // The lower basin's peak meets the higher basin here: judge it at this saddle level.
+                    var (high, low) = va >= vb ? (a, b) : (b, a);
+                    int lowTop = top[low];
+                    if (peakIndex.TryGetValue(lowTop, out int li) && Height(lowTop) - level >= minProminence)
+                    {
+                        keep[li] = true;
+                    }
+                    basin[low] = high;
+                }
+            }
+        }
+        keep[0] = true;  // peaks are sorted brightest first
+        var kept = new List<Peak>();
+        for (int i = 0; i < peaks.Count; i++)
+        {
+            if (keep[i])
+            {
+                kept.Add(peaks[i]);
+            }
+        }
+        return kept;
+
+        float Height(int p) => s[(p / bw + yMin) * w + (p % bw + xMin)];
     }
 
     private static int Find(int[] parent, int i)

@@ -61,6 +61,12 @@ public sealed record MeasuredSource(
     /// </summary>
     public bool CenterMasked { get; init; }
 
+    /// <summary>
+    /// A child of a footprint with several significant peaks (<see cref="Deblender"/>): measured on pixels with its
+    /// neighbours' PSF models subtracted (centroid, moments, apertures, Kron), its psfFlux fitted together with theirs.
+    /// </summary>
+    public bool Deblended { get; init; }
+
     /// <summary>A repaired cosmic-ray pixel lies within the pixel-flags radius.</summary>
     public bool PixelFlagsCr { get; init; }
 
@@ -91,7 +97,8 @@ public sealed record MeasuredSource(
 }
 
 /// <summary>
-/// Measurement of each footprint at its brightest peak (no deblending yet): an iterated Gaussian-weighted centroid,
+/// Measurement of each footprint at its brightest peak (<see cref="Deblender"/> then replaces the footprints with
+/// several peaks by one measurement per peak): an iterated Gaussian-weighted centroid,
 /// adaptive (Gaussian-weighted, iterated to the matched weight) second moments that refine the centroid, exact
 /// pixel/circle overlap aperture sums, and pixel flags.
 /// </summary>

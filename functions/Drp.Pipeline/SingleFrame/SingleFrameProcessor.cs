@@ -42,6 +42,8 @@ public sealed record SingleFrameConfig
 
     public MeasurementConfig Measurement { get; init; } = new();
 
+    public DeblendConfig Deblend { get; init; } = new();
+
     public PsfConfig Psf { get; init; } = new();
 
     public CosmicRayConfig CosmicRay { get; init; } = new();
@@ -80,7 +82,8 @@ public abstract record SingleFrameResult
 
 /// <summary>
 /// Single-frame processing as a pure function: ISR, background, detection, a first PSF from the bright detections,
-/// cosmic-ray detection and repair, a second background pass with the detections masked and detection again, measurement, PSF determination (elliptical Moffat from selected stars),
+/// cosmic-ray detection and repair, a second background pass with the detections masked and detection again (filter
+/// matched to the first PSF), measurement, PSF determination (elliptical Moffat from selected stars), deblending,
 /// PSF photometry, Kron flux and extendedness, the astrometric fit (when the inputs carry the raw's TAN WCS),
 /// photometric calibration on psfFlux, then the Source records and the
 /// CcdVisit summary. Bad inputs throw <see cref="IsrInputException"/>; an exposure
@@ -105,11 +108,12 @@ public static class SingleFrameProcessor
         var footprints = SourceDetector.Detect(exposure, config.Detection);
         timings?.Lap("detection");
         int cosmicRayPixels = 0;
+        MoffatPsf? firstPsf = null;
         if (config.CosmicRay.Enabled)
         {
             // A first PSF from the bright footprints only (cheap), sharp enough a yardstick for cosmic rays.
             var bright = footprints.Where(f => f.Peaks.Count > 0 && f.Peaks[0].Significance >= config.Psf.MinSignalToNoise).ToList();
-            var firstPsf = PsfDeterminer.Determine(exposure, SourceMeasurer.Measure(exposure, bright, config.Measurement), config.Psf);
+            firstPsf = PsfDeterminer.Determine(exposure, SourceMeasurer.Measure(exposure, bright, config.Measurement), config.Psf);
             timings?.Lap("first psf");
             cosmicRayPixels = CosmicRayFinder.FindAndRepair(exposure, firstPsf, config.CosmicRay);
             timings?.Lap("cosmic rays");
@@ -120,13 +124,17 @@ public static class SingleFrameProcessor
             background = BackgroundEstimator.Refine(exposure, background, config.Background);
             ClearPlane(exposure, MaskPlane.Detected);
             timings?.Lap("background refinement");
-            footprints = SourceDetector.Detect(exposure, config.Detection);
+            // With a measured first PSF, the second detection's filter matches it (the default sigma is a guess).
+            var detection = firstPsf is { StarCount: > 0 } ? config.Detection with { PsfSigma = firstPsf.MatchedFilterSigma() } : config.Detection;
+            footprints = SourceDetector.Detect(exposure, detection);
             timings?.Lap("second detection");
         }
         var measured = SourceMeasurer.Measure(exposure, footprints, config.Measurement);
         timings?.Lap("measurement");
         var psf = PsfDeterminer.Determine(exposure, measured, config.Psf);
         timings?.Lap("psf");
+        measured = Deblender.Run(exposure, footprints, measured, psf, config.Measurement, config.Psf, config.Deblend);
+        timings?.Lap("deblending");
         measured = PsfPhotometry.Measure(exposure, measured, psf, config.Psf);
         timings?.Lap("psf photometry");
 

@@ -17,6 +17,7 @@ public enum JobState
 /// One job row: who runs it, on which delivery, in which memory class, and when it last showed it was alive. A row
 /// still <see cref="JobState.Running"/> whose <see cref="HeartbeatAt"/> is older than the job's heartbeat timeout
 /// belongs to a runner that died: the job is lost (its message comes back once its lock or visibility lapses).
+/// <see cref="Dispatch"/> is the awaiting orchestration's send the delivery came from (a lost job is sent again).
 /// </summary>
 public sealed record JobRecord(
     string Run,
@@ -27,7 +28,8 @@ public sealed record JobRecord(
     string Runner,
     DateTimeOffset StartedAt,
     DateTimeOffset HeartbeatAt,
-    string? Outcome)
+    string? Outcome,
+    int Dispatch = 1)
 {
     /// <summary>True when the job is recorded running but has not beaten for longer than <paramref name="timeout"/>.</summary>
     public bool IsLost(DateTimeOffset now, TimeSpan timeout) => State == JobState.Running && now - HeartbeatAt > timeout;
@@ -52,6 +54,10 @@ public sealed class JobLedger(TableClient table)
 
     /// <summary>Records a delivery of the job starting (replaces the row of an earlier delivery).</summary>
     public Task StartAsync(string run, string jobId, string memoryClass, int delivery, string runner, DateTimeOffset now, CancellationToken cancellationToken = default) =>
+        StartAsync(run, jobId, memoryClass, delivery, runner, now, dispatch: 1, cancellationToken);
+
+    /// <summary>Records a delivery of dispatch <paramref name="dispatch"/> of the job starting (replaces the row of an earlier delivery).</summary>
+    public Task StartAsync(string run, string jobId, string memoryClass, int delivery, string runner, DateTimeOffset now, int dispatch, CancellationToken cancellationToken = default) =>
         Table.UpsertEntityAsync(new TableEntity(PartitionOf(run), RegistryTable.SafeKey(jobId))
         {
             ["Run"] = run,
@@ -59,6 +65,7 @@ public sealed class JobLedger(TableClient table)
             ["State"] = JobState.Running.ToString(),
             ["MemoryClass"] = memoryClass,
             ["Delivery"] = delivery,
+            ["Dispatch"] = dispatch,
             ["Runner"] = runner,
             ["StartedAt"] = now,
             ["HeartbeatAt"] = now,
@@ -93,5 +100,6 @@ public sealed class JobLedger(TableClient table)
         e.GetString("Runner") ?? "",
         e.GetDateTimeOffset("StartedAt") ?? DateTimeOffset.MinValue,
         e.GetDateTimeOffset("HeartbeatAt") ?? DateTimeOffset.MinValue,
-        e.GetString("Outcome"));
+        e.GetString("Outcome"),
+        e.GetInt32("Dispatch") ?? 1);
 }

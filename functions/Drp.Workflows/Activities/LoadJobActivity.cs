@@ -11,12 +11,15 @@ public sealed class LoadJobActivity(StorageClients storage) : TaskActivity<JobIn
     public override Task<JobWork> RunAsync(TaskActivityContext context, JobInput input) => ExecuteAsync(input);
 
     /// <summary>Loads the job.</summary>
-    public async Task<JobWork> ExecuteAsync(JobInput input, CancellationToken cancellationToken = default)
+    public async Task<JobWork> ExecuteAsync(JobInput input, CancellationToken cancellationToken = default) =>
+        ToWork(await ReadPlanAsync(storage, input.PlanPath, cancellationToken));
+
+    /// <summary>The planned job in a plan blob.</summary>
+    public static async Task<PlannedJob> ReadPlanAsync(StorageClients storage, string planPath, CancellationToken cancellationToken = default)
     {
-        var content = await storage.DataContainer.GetBlobClient(input.PlanPath).DownloadContentAsync(cancellationToken);
-        var job = content.Value.Content.ToObjectFromJson<PlannedJob>(StepPlanWriter.Json)
-            ?? throw new InvalidOperationException($"plan blob {input.PlanPath} is empty");
-        return ToWork(job);
+        var content = await storage.DataContainer.GetBlobClient(planPath).DownloadContentAsync(cancellationToken);
+        return content.Value.Content.ToObjectFromJson<PlannedJob>(StepPlanWriter.Json)
+            ?? throw new InvalidOperationException($"plan blob {planPath} is empty");
     }
 
     /// <summary>Step 1: the visit and its detectors (each detector's quanta run as one unit); other steps: no unit yet.</summary>
@@ -32,6 +35,6 @@ public sealed class LoadJobActivity(StorageClients storage) : TaskActivity<JobIn
                 first.Band ?? throw new InvalidOperationException($"step-1 job {job.JobId} has no band"),
                 ids.Select(i => i.Detector!.Value).Distinct().Order().ToList());
         }
-        return new JobWork(job.Step, job.JobId, job.Quanta.Count, visit);
+        return new JobWork(job.Step, job.JobId, job.Quanta.Count, visit, job.Executor, job.Memory, job.HeartbeatTimeout);
     }
 }

@@ -23,11 +23,12 @@ public static class CampaignApi
 }
 
 /// <summary>The body of POST /api/campaigns/{run}: the instrument is required; no steps means every step that can run.</summary>
-public sealed record StartCampaignRequest(string? Instrument, IReadOnlyList<string>? Steps = null, bool? RequireApproval = null, double? MaxFailedFraction = null, string? CalibCollection = null)
+public sealed record StartCampaignRequest(string? Instrument, IReadOnlyList<string>? Steps = null, bool? RequireApproval = null, double? MaxFailedFraction = null, string? CalibCollection = null,
+    Planning.JobExecutor? Executor = null)
 {
     /// <summary>The campaign input for <paramref name="run"/>, defaults filled in (checked by <see cref="CampaignOperations.Validate"/>).</summary>
     public CampaignInput ToInput(string run) =>
-        new(run, Instrument ?? "", Steps ?? [], CalibCollection ?? "calib", MaxFailedFraction ?? 0.05, RequireApproval ?? false);
+        new(run, Instrument ?? "", Steps ?? [], CalibCollection ?? "calib", MaxFailedFraction ?? 0.05, RequireApproval ?? false, Executor);
 }
 
 /// <summary>The optional body of POST /api/campaigns/{run}/approve: <c>{"approved": false, "reason": "..."}</c> rejects.</summary>

@@ -31,7 +31,7 @@ public sealed class CampaignOrchestrator : TaskOrchestrator<CampaignInput, Campa
             {
                 summary = await context.CallSubOrchestratorAsync<StepSummary>(
                     nameof(StepOrchestrator),
-                    new StepInput(input.Run, input.Instrument, step, input.CalibCollection),
+                    new StepInput(input.Run, input.Instrument, step, input.CalibCollection, Executor: input.Executor),
                     new SubOrchestrationOptions { InstanceId = $"{context.InstanceId}:{step}" });
             }
             catch (TaskFailedException e)

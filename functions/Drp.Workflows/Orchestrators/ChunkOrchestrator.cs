@@ -26,7 +26,7 @@ public sealed class ChunkOrchestrator : TaskOrchestrator<ChunkInput, ChunkSummar
             while (next < input.Chunk.Jobs && inFlight.Count < MaxJobsInFlight)
             {
                 int j = next++;
-                inFlight.Add(RunJobAsync(context, new JobInput(input.Run, input.Instrument, input.CalibCollection, input.Step, Planning.StepPlanWriter.JobPath(input.Chunk, j)), j));
+                inFlight.Add(RunJobAsync(context, new JobInput(input.Run, input.Instrument, input.CalibCollection, input.Step, Planning.StepPlanWriter.JobPath(input.Chunk, j), input.Executor), j));
             }
             var finished = await Task.WhenAny(inFlight);
             inFlight.Remove(finished);

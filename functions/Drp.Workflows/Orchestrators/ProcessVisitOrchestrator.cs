@@ -20,6 +20,13 @@ public sealed class ProcessVisitOrchestrator : TaskOrchestrator<VisitInput, Visi
             .Select(d => RunQuantumAsync(context, new DetectorQuantum(input.Run, input.Instrument, input.CalibCollection, w.Visit, d, w.Band)))
             .ToList();
         var quanta = await Task.WhenAll(tasks);
+        return await ConsolidateAsync(context, input, quanta);
+    }
+
+    /// <summary>The visit's Source table from its succeeded detectors (none: no table), with the detectors' outcomes.</summary>
+    public static async Task<VisitResult> ConsolidateAsync(TaskOrchestrationContext context, VisitInput input, IReadOnlyList<QuantumResult> quanta)
+    {
+        var w = input.Work;
         var succeeded = quanta.Where(q => q.State == QuantumState.Succeeded).Select(q => q.Detector).Order().ToList();
         string? path = null;
         long rows = 0;

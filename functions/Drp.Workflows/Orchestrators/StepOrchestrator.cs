@@ -37,7 +37,7 @@ public sealed class StepOrchestrator : TaskOrchestrator<StepInput, StepSummary>
                 var chunk = plan.Chunks[next++];
                 inFlight.Add(context.CallSubOrchestratorAsync<ChunkSummary>(
                     nameof(ChunkOrchestrator),
-                    new ChunkInput(input.Run, input.Instrument, input.CalibCollection, input.Step, chunk),
+                    new ChunkInput(input.Run, input.Instrument, input.CalibCollection, input.Step, chunk, input.Executor),
                     new SubOrchestrationOptions(RetryPolicies.Transient, $"{context.InstanceId}:chunk:{chunk.Index}")));
             }
             var finished = await Task.WhenAny(inFlight);

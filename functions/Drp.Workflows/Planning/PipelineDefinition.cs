@@ -53,8 +53,25 @@ public sealed record TaskDefinition(
 /// <summary>A named input or output of a task and its dataset type (whose dimensions the YAML restates and the loader checks).</summary>
 public sealed record ConnectionDefinition(string Name, DatasetType DatasetType);
 
-/// <summary>How a task type's quanta run: memory class, and the heartbeat interval and the silence after which a job is declared lost.</summary>
-public sealed record ExecutionSettings(MemoryClass Memory, TimeSpan HeartbeatInterval, TimeSpan HeartbeatTimeout);
+/// <summary>
+/// How a task type's quanta run: memory class, the heartbeat interval and the silence after which a job is declared
+/// lost, and where they run (<see cref="JobExecutor"/>: light work as activities, heavy work in container jobs).
+/// </summary>
+public sealed record ExecutionSettings(MemoryClass Memory, TimeSpan HeartbeatInterval, TimeSpan HeartbeatTimeout, JobExecutor Executor = JobExecutor.Activity);
+
+/// <summary>Where a job's quanta run (as JSON: its name, e.g. in the operator API's <c>"executor": "Container"</c>).</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<JobExecutor>))]
+public enum JobExecutor
+{
+    /// <summary>As Durable activities of the job's orchestration (light work: a detector's single-frame processing).</summary>
+    Activity = 0,
+
+    /// <summary>
+    /// In a container job: sent to the queue of the job's memory class and awaited as an external event raced against a
+    /// durable timer set from the heartbeat timeout (heavy work: coadds, deblending).
+    /// </summary>
+    Container = 1,
+}
 
 /// <summary>The memory classes a job can ask for, smallest first (DP0.2's PanDA queues: ≤ 3.2 GB, ≤ 18 GB, ≤ 220 GB).</summary>
 public enum MemoryClass

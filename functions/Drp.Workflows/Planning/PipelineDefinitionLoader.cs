@@ -122,7 +122,7 @@ public static partial class PipelineDefinitionLoader
         private static readonly string[] s_stepKeys = ["name", "description", "cluster", "maxJobsPerChunk", "tasks"];
         private static readonly string[] s_taskKeys = ["name", "dimensions", "inputs", "outputs", "config", "execution"];
         private static readonly string[] s_connectionKeys = ["connection", "datasetType", "dimensions"];
-        private static readonly string[] s_executionKeys = ["memory", "heartbeatInterval", "heartbeatTimeout"];
+        private static readonly string[] s_executionKeys = ["memory", "heartbeatInterval", "heartbeatTimeout", "executor"];
 
         public PipelineDefinition ReadPipeline(YamlNode root)
         {
@@ -283,7 +283,18 @@ public static partial class PipelineDefinitionLoader
                 throw Error(map.Children[new YamlScalarNode("heartbeatTimeout")], $"{where}.heartbeatTimeout",
                     $"{timeout} must be longer than the heartbeat interval {interval}");
             }
-            return new ExecutionSettings(memory, interval, timeout);
+            var executor = JobExecutor.Activity;
+            if (map.Children.TryGetValue(new YamlScalarNode("executor"), out var executorNode))
+            {
+                string executorName = Scalar(executorNode, $"{where}.executor");
+                executor = executorName switch
+                {
+                    "activity" => JobExecutor.Activity,
+                    "container" => JobExecutor.Container,
+                    _ => throw Error(executorNode, $"{where}.executor", $"unknown executor '{executorName}' (activity, container)"),
+                };
+            }
+            return new ExecutionSettings(memory, interval, timeout, executor);
         }
 
         private TimeSpan Duration(YamlMappingNode map, string key, string where)

@@ -8,7 +8,7 @@ public sealed record PlannedQuantum(string Task, DataId DataId);
 /// <summary>
 /// A cluster of quanta that runs as one job (e.g. a visit's detectors in step 1, a patch in step 3), in task order and
 /// then data id order. It asks for the largest memory class of its tasks, heartbeats at their shortest interval and is
-/// declared lost after their longest timeout.
+/// declared lost after their longest timeout. It runs in a container job when any of its tasks asks for one.
 /// </summary>
 public sealed record PlannedJob(
     string Step,
@@ -17,7 +17,8 @@ public sealed record PlannedJob(
     IReadOnlyList<PlannedQuantum> Quanta,
     MemoryClass Memory,
     TimeSpan HeartbeatInterval,
-    TimeSpan HeartbeatTimeout);
+    TimeSpan HeartbeatTimeout,
+    JobExecutor Executor = JobExecutor.Activity);
 
 /// <summary>At most a step's <c>MaxJobsPerChunk</c> jobs: what one chunk sub-orchestration fans out.</summary>
 public sealed record JobChunk(string Step, int Index, IReadOnlyList<PlannedJob> Jobs);

@@ -30,6 +30,7 @@ public sealed class QuantumPlanner(PipelineDefinition pipeline)
         var memory = step.Tasks.Max(t => t.Execution.Memory);
         var interval = step.Tasks.Min(t => t.Execution.HeartbeatInterval);
         var timeout = step.Tasks.Max(t => t.Execution.HeartbeatTimeout);
+        var executor = step.Tasks.Max(t => t.Execution.Executor);
         var group = new List<DataId>();
         DataId? key = null;
         await foreach (var id in reader.ReadAsync(QueryFor(step, instrument), cancellationToken).WithCancellation(cancellationToken))
@@ -41,7 +42,7 @@ public sealed class QuantumPlanner(PipelineDefinition pipeline)
                 {
                     throw new InvalidOperationException($"planning {stepName}: the reader returned cluster {k} after {key}; clusters must come out contiguous and ascending");
                 }
-                yield return BuildJob(step, key, group, memory, interval, timeout);
+                yield return BuildJob(step, key, group, memory, interval, timeout, executor);
                 group.Clear();
             }
             key = k;
@@ -49,7 +50,7 @@ public sealed class QuantumPlanner(PipelineDefinition pipeline)
         }
         if (key is not null)
         {
-            yield return BuildJob(step, key, group, memory, interval, timeout);
+            yield return BuildJob(step, key, group, memory, interval, timeout, executor);
         }
     }
 
@@ -76,7 +77,7 @@ public sealed class QuantumPlanner(PipelineDefinition pipeline)
         }
     }
 
-    private static PlannedJob BuildJob(StepDefinition step, DataId cluster, List<DataId> group, MemoryClass memory, TimeSpan interval, TimeSpan timeout)
+    private static PlannedJob BuildJob(StepDefinition step, DataId cluster, List<DataId> group, MemoryClass memory, TimeSpan interval, TimeSpan timeout, JobExecutor executor)
     {
         var quanta = new List<PlannedQuantum>();
         foreach (var task in step.Tasks)
@@ -93,6 +94,6 @@ public sealed class QuantumPlanner(PipelineDefinition pipeline)
                 quanta.Add(new PlannedQuantum(task.Name, id));
             }
         }
-        return new PlannedJob(step.Name, $"{step.Name}/{cluster}", cluster, quanta, memory, interval, timeout);
+        return new PlannedJob(step.Name, $"{step.Name}/{cluster}", cluster, quanta, memory, interval, timeout, executor);
     }
 }

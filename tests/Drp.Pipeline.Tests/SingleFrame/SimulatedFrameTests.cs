@@ -94,7 +94,7 @@ public sealed class SimulatedFrameTests(SimulatedFrameFixture fixture, ITestOutp
         return t.Electrons / Math.Sqrt(v.SkyElectronsPerPixel * area);
     }
 
-    /// <summary>No other truth source brighter than a tenth of this one within 2 arcsec (no deblender yet).</summary>
+    /// <summary>No other truth source brighter than a tenth of this one within 2 arcsec.</summary>
     private bool Isolated(FrameSource t) =>
         !fixture.Frame.Sources.Any(o => o.Id != t.Id && o.Electrons > 0.1 * t.Electrons
             && (o.X - t.X) * (o.X - t.X) + (o.Y - t.Y) * (o.Y - t.Y) < 100);
@@ -246,10 +246,29 @@ public sealed class SimulatedFrameTests(SimulatedFrameFixture fixture, ITestOutp
         double purity = real / (double)Sources.Count;
         output.WriteLine($"completeness S/N >= 20: {completeness:F3} of {strong.Count}; purity {purity:F3} of {Sources.Count}");
 
-        // No deblender yet: a star within ~1 arcsec of a brighter source shares its footprint and is missed (~5 %).
+        // With the deblender, only stars too close to a brighter source for a separate peak are missed (0.95 before).
         // Purity is the issue's target (0.98), met once cosmic rays are repaired.
-        Assert.True(completeness >= 0.93, $"completeness {completeness:F3}");
+        Assert.True(completeness >= 0.97, $"completeness {completeness:F3}");
         Assert.True(purity >= 0.98, $"purity {purity:F3}");
+    }
+
+    [Fact]
+    public void Detection_FaintStars_CompletenessNearTheIdealAtTheThreshold()
+    {
+        var stars = Matched().Where(x => x.Truth.Type == SourceType.Star).ToList();
+        double Completeness(double lo, double hi, out int n)
+        {
+            var bin = stars.Where(x => IdealSignalToNoise(x.Truth) >= lo && IdealSignalToNoise(x.Truth) < hi).ToList();
+            n = bin.Count;
+            return bin.Count(x => x.Match is not null) / (double)bin.Count;
+        }
+        double atFive = Completeness(4.5, 5.5, out int nFive), atTen = Completeness(8, 12, out int nTen);
+        output.WriteLine($"completeness S/N 4.5-5.5: {atFive:F3} of {nFive}; S/N 8-12: {atTen:F3} of {nTen}");
+
+        // A near-optimal detector at a 5 sigma threshold finds about half of the stars of S/N 5 (the issue asks 0.45;
+        // this frame's bin is small, so the bound allows for its binomial noise) and nearly all of S/N 10.
+        Assert.True(atFive >= 0.35, $"completeness at S/N 5: {atFive:F3} of {nFive}");
+        Assert.True(atTen >= 0.93, $"completeness at S/N 10: {atTen:F3} of {nTen}");
     }
 }
 

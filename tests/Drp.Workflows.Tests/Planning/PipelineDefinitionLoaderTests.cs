@@ -43,7 +43,7 @@ public sealed class PipelineDefinitionLoaderTests
                   - { connection: calexps, datasetType: calexp, dimensions: [instrument, visit, detector] }
                 outputs:
                   - { connection: summary, datasetType: visit_summary, dimensions: [instrument, visit] }
-                execution: { memory: extra-highmem, heartbeatInterval: 1m, heartbeatTimeout: 2h }
+                execution: { memory: extra-highmem, heartbeatInterval: 1m, heartbeatTimeout: 2h, executor: container }
         """;
 
     [Fact]
@@ -66,6 +66,8 @@ public sealed class PipelineDefinitionLoaderTests
         Assert.Equal(new ExecutionSettings(MemoryClass.Standard, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(90)), isr.Execution);
         Assert.Equal(TimeSpan.FromSeconds(30), step1.Tasks[1].Execution.HeartbeatInterval);
         Assert.Equal(MemoryClass.ExtraHighmem, p.Step("step2").Tasks[0].Execution.Memory);
+        Assert.Equal(JobExecutor.Activity, isr.Execution.Executor); // the default
+        Assert.Equal(JobExecutor.Container, p.Step("step2").Tasks[0].Execution.Executor);
     }
 
     [Fact]
@@ -78,6 +80,8 @@ public sealed class PipelineDefinitionLoaderTests
         Assert.Equal(["instrument", "visit"], p.Step("step1").Cluster);
         Assert.Equal(["instrument", "tract", "patch"], p.Step("step3").Cluster);
         Assert.Equal(MemoryClass.Highmem, p.Step("step3").Tasks.Single(t => t.Name == "deblend").Execution.Memory);
+        Assert.Equal(JobExecutor.Container, p.Step("step3").Tasks.Single(t => t.Name == "deblend").Execution.Executor);
+        Assert.All(p.Step("step1").Tasks, t => Assert.Equal(JobExecutor.Activity, t.Execution.Executor));
         Assert.All(p.Steps.SelectMany(s => s.Tasks), t => Assert.True(t.Execution.HeartbeatTimeout > t.Execution.HeartbeatInterval));
     }
 
@@ -103,6 +107,7 @@ public sealed class PipelineDefinitionLoaderTests
     [InlineData("heartbeatTimeout: 20m", "heartbeatTimeout: 20", 25, "step 'step1' task 'calibrate' execution.heartbeatTimeout", "'20' is not a positive duration with a unit")]
     [InlineData("heartbeatTimeout: 20m", "heartbeatTimeout: 20s", 25, "step 'step1' task 'calibrate' execution.heartbeatTimeout", "must be longer than the heartbeat interval")]
     [InlineData("memory: highmem", "memory: huge", 25, "step 'step1' task 'calibrate' execution.memory", "unknown memory class 'huge'")]
+    [InlineData("heartbeatTimeout: 2h, executor: container", "heartbeatTimeout: 2h, executor: lambda", 36, "step 'step2' task 'consolidate' execution.executor", "unknown executor 'lambda' (activity, container)")]
     [InlineData("datasetType: bias, dimensions: [instrument, detector]", "datasetType: bias, dimensions: [instrument, visit, detector]", 12, "step 'step1' task 'isr' inputs[1].dimensions", "differ from dataset type 'bias''s [instrument, detector]")]
     [InlineData("maxJobsPerChunk: 2", "maxJobsPerChunk: 0", 6, "step 'step1' maxJobsPerChunk", "must be a positive whole number")]
     [InlineData("maxJobsPerChunk: 2", "maxJobsPerChunks: 2", 6, "step", "unknown field 'maxJobsPerChunks'")]

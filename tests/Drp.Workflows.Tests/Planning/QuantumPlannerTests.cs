@@ -32,6 +32,7 @@ public sealed class QuantumPlannerTests
         Assert.Equal(MemoryClass.Highmem, jobs[0].Memory);
         Assert.Equal(TimeSpan.FromSeconds(30), jobs[0].HeartbeatInterval);
         Assert.Equal(TimeSpan.FromMinutes(90), jobs[0].HeartbeatTimeout);
+        Assert.Equal(JobExecutor.Activity, jobs[0].Executor); // no task asks for a container
     }
 
     [Fact]
@@ -101,6 +102,7 @@ public sealed class QuantumPlannerTests
         Assert.Equal(1, job.Quanta.Count(q => q.Task == "deblend"));
         Assert.Equal(bands * survey.VisitsPerPatchBand + 4 * bands + 4, job.Quanta.Count);
         Assert.Equal(MemoryClass.Highmem, job.Memory); // the largest of step 3's task classes
+        Assert.Equal(JobExecutor.Container, job.Executor); // deblend and friends ask for a container: the whole job runs in one
         Assert.Equal(
             s_drp.Step("step3").Tasks.Select(t => t.Name),
             job.Quanta.Select(q => q.Task).Distinct()); // quanta in task order

@@ -1,17 +1,19 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Drp.Storage.Registry;
-using Drp.Workflows;
 using Drp.Workflows.Activities;
 using Drp.Workflows.Planning;
 
-namespace Drp.Jobs;
+namespace Drp.Workflows.Jobs;
 
 /// <summary>
 /// A job: a cluster of quanta sent to a container job (e.g. the detectors of one visit), with the heartbeat interval
-/// and timeout of its task types (from the pipeline definition; the runner's option when absent).
+/// and timeout of its task types (from the pipeline definition; the runner's option when absent). <see cref="ReplyTo"/>
+/// is the instance id of the orchestration awaiting the job (its completions are raised there as events);
+/// <see cref="Dispatch"/> counts the orchestration's sends of the job (a job declared lost is sent again).
 /// </summary>
-public sealed record JobMessage(string JobId, IReadOnlyList<DetectorQuantum> Quanta, TimeSpan? HeartbeatInterval = null, TimeSpan? HeartbeatTimeout = null)
+public sealed record JobMessage(string JobId, IReadOnlyList<DetectorQuantum> Quanta, TimeSpan? HeartbeatInterval = null, TimeSpan? HeartbeatTimeout = null,
+    string? ReplyTo = null, int Dispatch = 1)
 {
     /// <summary>The run the job belongs to (its quanta's).</summary>
     [JsonIgnore]
@@ -25,6 +27,7 @@ public sealed record JobResult(string JobId, IReadOnlyList<QuantumResult> Quanta
 /// Sent after every delivery of a job: each quantum's outcome, the failure kind if any, and what happens next
 /// (<see cref="Decision"/>: done, retried in the same class after a backoff, escalated to the next memory class,
 /// given up, or never retried). <see cref="PreviousDeliveryLost"/> says an earlier runner died holding the job.
+/// <see cref="ReplyTo"/> and <see cref="Dispatch"/> echo the job message's.
 /// </summary>
 public sealed record JobCompletion(
     string JobId,
@@ -35,8 +38,14 @@ public sealed record JobCompletion(
     double ElapsedMs,
     FailureKind? Failure,
     RetryDecision Decision,
-    bool PreviousDeliveryLost)
+    bool PreviousDeliveryLost,
+    string? ReplyTo = null,
+    int Dispatch = 1)
 {
+    /// <summary>True when no further delivery of this job follows (done, never retried, or given up).</summary>
+    [JsonIgnore]
+    public bool IsFinal => Decision.Action is RetryAction.Done or RetryAction.Never or RetryAction.GiveUp;
+
     public int Succeeded => Quanta.Count(q => q.State == QuantumState.Succeeded);
 }
 
@@ -56,14 +65,15 @@ public static class JobMessages
     /// <summary>
     /// The job message of a planned job, and the memory class whose queue it goes to: its quanta as the runner executes
     /// them (step 1: the visit's detectors), with the heartbeat interval and timeout the planner took from the pipeline
-    /// definition (the shortest interval and longest timeout of the step's tasks).
+    /// definition (the shortest interval and longest timeout of the step's tasks), addressed to the orchestration
+    /// <paramref name="replyTo"/> awaiting it.
     /// </summary>
-    public static (MemoryClass Memory, JobMessage Job) For(JobInput input, PlannedJob job)
+    public static (MemoryClass Memory, JobMessage Job) For(JobInput input, PlannedJob job, string? replyTo = null, int dispatch = 1)
     {
         var visit = LoadJobActivity.ToWork(job).Visit
             ?? throw new NotSupportedException($"job {job.JobId} of {job.Step}: the job runner has no executor for this step");
         var quanta = visit.Detectors.Select(d => new DetectorQuantum(input.Run, input.Instrument, input.CalibCollection, visit.Visit, d, visit.Band)).ToList();
-        return (job.Memory, new JobMessage(job.JobId, quanta, job.HeartbeatInterval, job.HeartbeatTimeout));
+        return (job.Memory, new JobMessage(job.JobId, quanta, job.HeartbeatInterval, job.HeartbeatTimeout, replyTo, dispatch));
     }
 
     /// <summary>Parses a job; throws <see cref="JobMessageFormatException"/> for anything that is not one.</summary>

@@ -1,12 +1,13 @@
 using System.ComponentModel.DataAnnotations;
 using Drp.Workflows.Planning;
 
-namespace Drp.Jobs;
+namespace Drp.Workflows.Jobs;
 
 /// <summary>
-/// The job runner's settings, bound from <c>Drp:Jobs</c>: its memory class (which names the queue it listens on),
-/// where completions go, how often it beats, and which queue service carries the jobs. A Service Bus namespace or
-/// connection string selects Azure Service Bus; otherwise the jobs come from Storage queues (Azurite locally).
+/// The settings of container jobs, bound from <c>Drp:Jobs</c>, read by the dispatcher (the orchestrations' host) and
+/// the job runner alike: which queue service carries the jobs (a Service Bus namespace or connection string selects
+/// Azure Service Bus; otherwise Storage queues, Azurite locally), where completions go, and for a runner its memory
+/// class (which names the queue it listens on) and how often it beats.
 /// </summary>
 public sealed class JobsOptions : IValidatableObject
 {

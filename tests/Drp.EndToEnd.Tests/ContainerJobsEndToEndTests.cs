@@ -1,0 +1,182 @@
+using System.Text.RegularExpressions;
+using Azure.Data.Tables;
+using Drp.Cli;
+using Drp.Local;
+using Drp.Storage;
+using Drp.Storage.Registry;
+using Drp.Workflows;
+using Drp.Workflows.Orchestrators;
+using Drp.Workflows.Planning;
+using Microsoft.DurableTask;
+using Microsoft.DurableTask.Client;
+using Microsoft.Extensions.DependencyInjection;
+using Xunit.Abstractions;
+
+namespace Drp.EndToEnd.Tests;
+
+/// <summary>
+/// Step 1 in container jobs with real processes and real science: a <c>drp worker</c> (the local host: engine,
+/// orchestrations, completions listener) dispatches each visit's job to the Storage queue of its memory class; job
+/// runner processes (the built <c>Drp.Jobs</c>, started one after another like a scale-out of container jobs, each
+/// living until the queue is empty) run the quanta with the same activity code. One runner is SIGKILLed in the middle of
+/// a job: its lease lapses (5 s visibility), the next runner receives the job again, sees the dead runner's row and
+/// runs it (completed quanta skipped by the ledger). The campaign finishes, every quantum succeeds exactly once, the
+/// quanta that had completed before the kill are untouched, and the Source table has each row once.
+/// </summary>
+public sealed partial class ContainerJobsEndToEndTests(ITestOutputHelper output) : IDisposable
+{
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "drp-jobs-" + Guid.NewGuid().ToString("N")[..8]);
+
+    [Fact]
+    public async Task Campaign_Step1InContainerJobs_RunnerKilledMidJob_JobRedeliveredAndEveryQuantumSucceedsOnce()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(10));
+        var ct = timeout.Token;
+        await using var azurite = await AzuriteHost.StartAsync(cancellationToken: ct);
+        string taskHub = "jobs" + Guid.NewGuid().ToString("N")[..8];
+        const string run = "jobsrun";
+        var settings = new DemoSettings { OutDir = _dir, Visits = 3, Detectors = 3, DetectorSize = 512, Seed = 12, Run = run, TaskHub = taskHub };
+        int n = settings.Visits * settings.Detectors;
+
+        var storage = new StorageClients(new DrpStorageOptions { ConnectionString = azurite.ConnectionString });
+        await storage.EnsureCreatedAsync(ct);
+        var campaign = DemoSimulation.Simulate(settings, output.WriteLine);
+        await DemoSimulation.UploadCalibrationsAsync(campaign, storage, ct);
+        using var worker = ChildProcess.DrpWorker(output, "worker", azurite.ConnectionString, taskHub);
+        var grid = new LocalEventGrid(storage);
+        foreach (var raw in campaign.Raws)
+        {
+            await grid.UploadRawAsync(raw.LocalPath, raw.BlobName, ct);
+        }
+        var registry = new RegistryTable(storage.Registry);
+        await ChildProcess.WaitUntilAsync(async () => (await registry.ListAsync(campaign.Instrument, ct)).Count == n, ct);
+
+        using var clientHost = LocalPlatform.BuildClientHost(azurite.ConnectionString, taskHub);
+        await clientHost.StartAsync(ct);
+        var client = clientHost.Services.GetRequiredService<DurableTaskClient>();
+        string id = CampaignOrchestrator.InstanceIdFor(run);
+        await client.ScheduleNewOrchestrationInstanceAsync(nameof(CampaignOrchestrator),
+            new CampaignInput(run, campaign.Instrument, ["step1"], Executor: JobExecutor.Container), new StartOrchestrationOptions(id), ct);
+
+        using var pool = new RunnerPool(output, azurite.ConnectionString);
+        var ledger = new QuantumLedger(storage.Ledger);
+        var jobs = storage.Ledger;
+        string? killedJob = null;
+        await ChildProcess.WaitUntilAsync(async () =>
+        {
+            // Mid-job: a job row running whose visit already has a succeeded quantum.
+            var succeeded = (await ledger.ListAsync(run, ct)).Where(q => q.State == QuantumState.Succeeded).Select(q => q.QuantumKey).ToList();
+            await foreach (var row in jobs.QueryAsync<TableEntity>(e => e.PartitionKey == JobLedger.PartitionOf(run), cancellationToken: ct))
+            {
+                string visit = VisitOf().Match(row.GetString("JobId")).Groups[1].Value;
+                if (row.GetString("State") == nameof(JobState.Running) && succeeded.Any(k => k.Contains($"|visit={visit}|", StringComparison.Ordinal)))
+                {
+                    killedJob = row.GetString("JobId");
+                    return true;
+                }
+            }
+            return false;
+        }, ct);
+        pool.KillCurrent();
+        var before = await new QuantumLedger(storage.Ledger).ListAsync(run, ct);
+        var succeededBefore = before.Where(r => r.State == QuantumState.Succeeded).ToDictionary(r => r.QuantumKey);
+        output.WriteLine($"killed the runner (SIGKILL) in job {killedJob} with {succeededBefore.Count} of {n} quanta succeeded");
+
+        var done = await client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, ct);
+
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, done.RuntimeStatus);
+        var result = done.ReadOutputAs<CampaignResult>()!;
+        Assert.True(result.Completed, result.Reason);
+        Assert.Equal(n, result.Steps.Single().Counts.Succeeded);
+        var after = await ledger.ListAsync(run, ct);
+        Assert.Equal(n, after.Count);
+        Assert.All(after, r => Assert.Equal(QuantumState.Succeeded, r.State));
+        foreach (var r in after.Where(r => succeededBefore.ContainsKey(r.QuantumKey)))
+        {
+            Assert.Equal(1, r.Attempts); // completed before the kill: not executed again
+        }
+        var killed = await new JobLedger(storage.Ledger).GetAsync(run, killedJob!, ct);
+        Assert.Equal((JobState.Completed, 2), (killed!.State, killed.Delivery)); // the lost delivery and the one that finished
+        long sourceRows = 0;
+        var ids = new HashSet<string>(StringComparer.Ordinal);
+        await foreach (var e in storage.Sources.QueryAsync<TableEntity>(select: ["PartitionKey", "RowKey"], cancellationToken: ct))
+        {
+            sourceRows++;
+            Assert.True(ids.Add(e.PartitionKey + "/" + e.RowKey));
+        }
+        Assert.Equal(after.Sum(r => r.OutputRows), sourceRows);
+        Assert.True(pool.Started >= 2, $"{pool.Started} runner processes");
+    }
+
+    [GeneratedRegex(@"visit=(\d+)")]
+    private static partial Regex VisitOf();
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(_dir, recursive: true);
+        }
+        catch (DirectoryNotFoundException)
+        {
+        }
+    }
+
+    /// <summary>
+    /// Standard-class job runners, one at a time: a new one starts whenever the last has exited (its queue was empty)
+    /// or was killed, as a queue-driven scaler starts container jobs.
+    /// </summary>
+    private sealed class RunnerPool : IDisposable
+    {
+        private readonly CancellationTokenSource _stop = new();
+        private readonly Task _loop;
+        private volatile ChildProcess? _current;
+        private int _started;
+
+        public RunnerPool(ITestOutputHelper output, string connectionString)
+        {
+            var env = new Dictionary<string, string>
+            {
+                ["Drp__Storage__ConnectionString"] = connectionString,
+                ["Drp__Jobs__MemoryClass"] = "standard",
+                ["Drp__Jobs__VisibilityTimeout"] = "00:00:05", // a dead runner's job comes back after 5 s
+            };
+            _loop = Task.Run(async () =>
+            {
+                while (!_stop.IsCancellationRequested)
+                {
+                    int i = Interlocked.Increment(ref _started);
+                    using var runner = ChildProcess.Start(output, $"runner-{i}", "Drp.Jobs.dll", [], env);
+                    _current = runner;
+                    try
+                    {
+                        await runner.WaitForExitAsync(_stop.Token);
+                        await Task.Delay(500, _stop.Token);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        break;
+                    }
+                }
+            });
+        }
+
+        public int Started => Volatile.Read(ref _started);
+
+        /// <summary>SIGKILL of the runner now running; the pool starts the next.</summary>
+        public void KillCurrent() => _current?.Kill();
+
+        public void Dispose()
+        {
+            _stop.Cancel();
+            try
+            {
+                _loop.Wait(TimeSpan.FromSeconds(30));
+            }
+            catch (AggregateException)
+            {
+            }
+            _current?.Kill();
+        }
+    }
+}
