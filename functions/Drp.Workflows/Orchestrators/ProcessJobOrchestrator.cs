@@ -68,16 +68,20 @@ public sealed class ProcessJobOrchestrator : TaskOrchestrator<JobInput, JobSumma
             new DispatchJobInput(input, context.InstanceId, dispatch, memory), RetryPolicies.Transient);
         var status = new ContainerJobStatus(work.JobId, sent.Queue, dispatch, "queued", null, null);
         string? giveUpReason = null;
+        // One event wait stays pending across timer rounds: a new wait per round would queue behind the old one, and
+        // some SDK versions hand events to waiters first-in first-out (an abandoned wait would swallow the completion).
+        Task<JobCompletion>? completed = null;
         while (true)
         {
             context.SetCustomStatus(status);
-            using var cancel = new CancellationTokenSource();
-            var completed = context.WaitForExternalEvent<JobCompletion>(JobCompletionRelay.EventName, cancel.Token);
-            var silence = context.CreateTimer(context.CurrentUtcDateTime.Add(timeout), cancel.Token);
+            completed ??= context.WaitForExternalEvent<JobCompletion>(JobCompletionRelay.EventName);
+            using var cancelTimer = new CancellationTokenSource();
+            var silence = context.CreateTimer(context.CurrentUtcDateTime.Add(timeout), cancelTimer.Token);
             if (await Task.WhenAny(completed, silence) == completed)
             {
-                cancel.Cancel();
+                cancelTimer.Cancel();
                 var c = await completed;
+                completed = null;
                 foreach (var r in c.Quanta)
                 {
                     latest[r.Detector] = r;
