@@ -143,15 +143,17 @@ public static class Deblender
                     cut.Image[k] = image[k] - model[k];
                 }
                 AddModel(cut.Image, w, h, positions[p].X - x0, positions[p].Y - y0, amp, modelRadius, eval);
-                var m = SourceMeasurer.MeasureOne(cut, index, fp, peaks[p], measurement);
                 if (round < config.Iterations)
                 {
-                    if (!m.CentroidFlag)
+                    // An intermediate round needs only the position (the full measurement's, without its apertures and flags).
+                    var (cx, cy, centroidOk, _) = SourceMeasurer.Centroid(cut, peaks[p], measurement);
+                    if (centroidOk)
                     {
-                        positions[p] = (m.X + x0, m.Y + y0);
+                        positions[p] = (cx + x0, cy + y0);
                     }
                     continue;
                 }
+                var m = SourceMeasurer.MeasureOne(cut, index, fp, peaks[p], measurement);
                 var (kron, kronErr, kronRadius, kronFlag) = PsfPhotometry.KronFlux(cut, m, psf);
                 result[p] = m with
                 {

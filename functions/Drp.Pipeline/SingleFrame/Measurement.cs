@@ -104,7 +104,18 @@ public sealed record MeasuredSource(
 /// </summary>
 public static class SourceMeasurer
 {
-    public static IReadOnlyList<MeasuredSource> Measure(Exposure exposure, IReadOnlyList<Footprint> footprints, MeasurementConfig config)
+    public static IReadOnlyList<MeasuredSource> Measure(Exposure exposure, IReadOnlyList<Footprint> footprints, MeasurementConfig config) =>
+        Measure(exposure, footprints, config, psfCandidatesOnly: false);
+
+    /// <summary>
+    /// <see cref="Measure(Exposure, IReadOnlyList{Footprint}, MeasurementConfig)"/> with only what
+    /// <see cref="PsfDeterminer"/> reads: centroid, moments, pixel flags and the calibFlux aperture (the other
+    /// apertures are NaN). The values measured are the same as the full measurement's.
+    /// </summary>
+    public static IReadOnlyList<MeasuredSource> MeasurePsfCandidates(Exposure exposure, IReadOnlyList<Footprint> footprints, MeasurementConfig config) =>
+        Measure(exposure, footprints, config, psfCandidatesOnly: true);
+
+    private static IReadOnlyList<MeasuredSource> Measure(Exposure exposure, IReadOnlyList<Footprint> footprints, MeasurementConfig config, bool psfCandidatesOnly)
     {
         ArgumentNullException.ThrowIfNull(exposure);
         ArgumentNullException.ThrowIfNull(footprints);
@@ -116,30 +127,32 @@ public static class SourceMeasurer
         {
             var fp = footprints[f];
             var peak = fp.Peaks.Count > 0 ? fp.Peaks[0] : new Peak((fp.XMin + fp.XMax) / 2, (fp.YMin + fp.YMax) / 2, 0f);
-            result[f] = MeasureOne(exposure, f, fp, peak, config);
+            result[f] = MeasureOne(exposure, f, fp, peak, config, psfCandidatesOnly);
         });
         return result;
     }
 
-    internal static MeasuredSource MeasureOne(Exposure exposure, int index, Footprint fp, Peak peak, MeasurementConfig config)
+    /// <param name="calibApertureOnly">Measure only the calibFlux aperture (the others are NaN), as the PSF star selection needs.</param>
+    internal static MeasuredSource MeasureOne(Exposure exposure, int index, Footprint fp, Peak peak, MeasurementConfig config, bool calibApertureOnly = false)
     {
-        var (cx, cy, centroidOk) = GaussianCentroid(exposure, peak.X, peak.Y, config);
-        var moments = AdaptiveMoments(exposure, cx, cy, config);
-        double x = cx, y = cy;
-        if (moments.Ok && Math.Abs(moments.X - peak.X) <= config.MaxCentroidShift && Math.Abs(moments.Y - peak.Y) <= config.MaxCentroidShift)
-        {
-            (x, y) = (moments.X, moments.Y);
-        }
-        else
-        {
-            moments = moments with { Ok = false };
-        }
+        var (x, y, centroidOk, moments) = Centroid(exposure, peak, config);
 
         int nAp = Apertures.Radii.Count;
         var flux = new double[nAp];
         var err = new double[nAp];
         var flag = new bool[nAp];
-        ApertureSums(exposure, x, y, Apertures.Radii, flux, err, flag);
+        if (calibApertureOnly)
+        {
+            // One radius alone sums the same pixels in the same order as the one-pass sum over all radii: same value.
+            Array.Fill(flux, double.NaN);
+            Array.Fill(err, double.NaN);
+            int ci = Apertures.CalibIndex;
+            ApertureSums(exposure, x, y, [Apertures.Radii[ci]], flux.AsSpan(ci, 1), err.AsSpan(ci, 1), flag.AsSpan(ci, 1));
+        }
+        else
+        {
+            ApertureSums(exposure, x, y, Apertures.Radii, flux, err, flag);
+        }
         var (sat, intrp, bad, offImage, cr) = MaskInCircle(exposure, x, y, config.PixelFlagsRadius);
         int ix = (int)Math.Round(x), iy = (int)Math.Round(y);
         bool centreEdge = ix < 0 || iy < 0 || ix >= exposure.Width || iy >= exposure.Height
@@ -156,6 +169,21 @@ public static class SourceMeasurer
             CenterMasked = CentreHasMask(exposure, ix, iy, MaskPlane.Saturated | MaskPlane.Bad | MaskPlane.Interpolated),
             PixelFlagsCr = cr,
         };
+    }
+
+    /// <summary>
+    /// The measured position: the Gaussian-weighted centroid refined by the adaptive moments' centre when those
+    /// converge within <see cref="MeasurementConfig.MaxCentroidShift"/> of the peak (else the moments count as failed).
+    /// </summary>
+    internal static (double X, double Y, bool CentroidOk, Moments Moments) Centroid(Exposure exposure, Peak peak, MeasurementConfig config)
+    {
+        var (cx, cy, centroidOk) = GaussianCentroid(exposure, peak.X, peak.Y, config);
+        var moments = AdaptiveMoments(exposure, cx, cy, config);
+        if (moments.Ok && Math.Abs(moments.X - peak.X) <= config.MaxCentroidShift && Math.Abs(moments.Y - peak.Y) <= config.MaxCentroidShift)
+        {
+            return (moments.X, moments.Y, centroidOk, moments);
+        }
+        return (cx, cy, centroidOk, moments with { Ok = false });
     }
 
     /// <summary>

@@ -113,7 +113,7 @@ public static class SingleFrameProcessor
         {
             // A first PSF from the bright footprints only (cheap), sharp enough a yardstick for cosmic rays.
             var bright = footprints.Where(f => f.Peaks.Count > 0 && f.Peaks[0].Significance >= config.Psf.MinSignalToNoise).ToList();
-            firstPsf = PsfDeterminer.Determine(exposure, SourceMeasurer.Measure(exposure, bright, config.Measurement), config.Psf);
+            firstPsf = PsfDeterminer.Determine(exposure, SourceMeasurer.MeasurePsfCandidates(exposure, bright, config.Measurement), config.Psf);
             timings?.Lap("first psf");
             cosmicRayPixels = CosmicRayFinder.FindAndRepair(exposure, firstPsf, config.CosmicRay);
             timings?.Lap("cosmic rays");
