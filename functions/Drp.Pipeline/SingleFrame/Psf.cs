@@ -254,20 +254,29 @@ public static class PsfDeterminer
 /// <summary>The usable pixels of a circular stamp about (x, y): offsets from the centre, values, inverse variances.</summary>
 internal sealed class Stamp
 {
-    public List<double> Dx { get; } = [];
+    private Stamp(int capacity)
+    {
+        Dx = new double[capacity];
+        Dy = new double[capacity];
+        Value = new double[capacity];
+        Weight = new double[capacity];
+    }
 
-    public List<double> Dy { get; } = [];
+    /// <summary>Arrays of at least <see cref="Count"/> elements (the usable pixels come first).</summary>
+    public double[] Dx { get; }
 
-    public List<double> Value { get; } = [];
+    public double[] Dy { get; }
 
-    public List<double> Weight { get; } = [];
+    public double[] Value { get; }
 
-    public int Count => Value.Count;
+    public double[] Weight { get; }
+
+    public int Count { get; private set; }
 
     /// <summary>Pixels that are NO_DATA, saturated, bad or without a positive variance are left out.</summary>
     public static Stamp Cut(Exposure e, double x, double y, int radius)
     {
-        var s = new Stamp();
+        var s = new Stamp((2 * radius + 1) * (2 * radius + 1));
         const ushort unusable = (ushort)(MaskPlane.NoData | MaskPlane.Saturated | MaskPlane.Bad);
         int x0 = Math.Max(0, (int)Math.Round(x) - radius), x1 = Math.Min(e.Width - 1, (int)Math.Round(x) + radius);
         int y0 = Math.Max(0, (int)Math.Round(y) - radius), y1 = Math.Min(e.Height - 1, (int)Math.Round(y) + radius);
@@ -282,10 +291,11 @@ internal sealed class Stamp
                 {
                     continue;
                 }
-                s.Dx.Add(dx);
-                s.Dy.Add(dy);
-                s.Value.Add(e.Image[k]);
-                s.Weight.Add(1.0 / e.Variance[k]);
+                s.Dx[s.Count] = dx;
+                s.Dy[s.Count] = dy;
+                s.Value[s.Count] = e.Image[k];
+                s.Weight[s.Count] = 1.0 / e.Variance[k];
+                s.Count++;
             }
         }
         return s;
