@@ -267,14 +267,14 @@ public static class Deblender
         return peaks.Count == fp.Peaks.Count ? fp : fp with { Peaks = peaks };
     }
 
-    private readonly record struct Box(int X0, int X1, int Y0, int Y1);
+    internal readonly record struct Box(int X0, int X1, int Y0, int Y1);
 
     /// <summary>
     /// <see cref="SourceDetector.Convolve"/> (separable, zero outside the plane, each output summing its taps in kernel
     /// order, rows first) evaluated only inside <paramref name="box"/>: the same values there, the rest of
     /// <paramref name="dst"/> untouched. The row pass runs on the box's columns of every row the column pass reads.
     /// </summary>
-    private static void ConvolveBox(float[] src, float[] dst, float[] tmp, int w, int h, float[] kernel, Box box)
+    internal static void ConvolveBox(float[] src, float[] dst, float[] tmp, int w, int h, float[] kernel, Box box)
     {
         int r = kernel.Length / 2;
         int rowStart = Math.Max(0, box.Y0 - r), rowEnd = Math.Min(h - 1, box.Y1 + r);
