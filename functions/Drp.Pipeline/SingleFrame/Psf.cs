@@ -160,7 +160,11 @@ public static class PsfDeterminer
     private static double Size(MeasuredSource m) => Math.Sqrt(0.5 * (m.Ixx + m.Iyy));
 
     /// <summary>The PSF from the selected stars, or a circular fallback when fewer than <see cref="PsfConfig.MinStars"/>.</summary>
-    public static MoffatPsf Determine(Exposure exposure, IReadOnlyList<MeasuredSource> measured, PsfConfig config)
+    /// <param name="start">
+    /// Where the fit starts (a PSF fitted earlier on the same exposure, which leaves the simplex less to travel); by
+    /// default a circular Moffat of β 3 with the stars' moment size.
+    /// </param>
+    public static MoffatPsf Determine(Exposure exposure, IReadOnlyList<MeasuredSource> measured, PsfConfig config, MoffatPsf? start = null)
     {
         ArgumentNullException.ThrowIfNull(exposure);
         ArgumentNullException.ThrowIfNull(measured);
@@ -179,18 +183,18 @@ public static class PsfDeterminer
             return WithMoments(MoffatPsf.Circular(config.FallbackFwhm, 3.5), config);
         }
 
-        var start = Parameters(MoffatPsf.Circular(fwhm0, 3.0));
+        var initial = Parameters(start is { StarCount: > 0 } ? start : MoffatPsf.Circular(fwhm0, 3.0));
         var objective = ObjectiveFunction.Value(p => Cost(stamps, FromParameters(p, 0)));
         var nm = new NelderMeadSimplex(1e-9, config.MaxIterations);
         MinimizationResult result;
         try
         {
-            result = nm.FindMinimum(objective, start, Vector<double>.Build.Dense([0.1, 0.1, 0.1, 0.3]));
+            result = nm.FindMinimum(objective, initial, Vector<double>.Build.Dense([0.1, 0.1, 0.1, 0.3]));
         }
         catch (MaximumIterationsException)
         {
             // Not converged to 1e-9 in the iterations: the simplex is still far better than the start; keep a restart's best.
-            result = new NelderMeadSimplex(1e-6, config.MaxIterations).FindMinimum(objective, start, Vector<double>.Build.Dense([0.1, 0.1, 0.1, 0.3]));
+            result = new NelderMeadSimplex(1e-6, config.MaxIterations).FindMinimum(objective, initial, Vector<double>.Build.Dense([0.1, 0.1, 0.1, 0.3]));
         }
         return WithMoments(FromParameters(result.MinimizingPoint, stamps.Length), config);
     }

@@ -131,7 +131,7 @@ public static class SingleFrameProcessor
         }
         var measured = SourceMeasurer.Measure(exposure, footprints, config.Measurement);
         timings?.Lap("measurement");
-        var psf = PsfDeterminer.Determine(exposure, measured, config.Psf);
+        var psf = PsfDeterminer.Determine(exposure, measured, config.Psf, start: firstPsf);
         timings?.Lap("psf");
         measured = Deblender.Run(exposure, footprints, measured, psf, config.Measurement, config.Psf, config.Deblend);
         timings?.Lap("deblending");
