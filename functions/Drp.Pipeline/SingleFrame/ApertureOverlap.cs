@@ -20,7 +20,17 @@ public static class ApertureOverlap
         AddCuts(cuts, ref n, r, y0, a, b);
         AddCuts(cuts, ref n, r, y1, a, b);
         cuts[n++] = b;
-        cuts[..n].Sort();
+        // At most six cuts: an insertion sort, without the general sort's set-up.
+        for (int i = 1; i < n; i++)
+        {
+            double c = cuts[i];
+            int j = i - 1;
+            for (; j >= 0 && cuts[j] > c; j--)
+            {
+                cuts[j + 1] = cuts[j];
+            }
+            cuts[j + 1] = c;
+        }
         double area = 0;
         for (int i = 0; i + 1 < n; i++)
         {
@@ -33,8 +43,9 @@ public static class ApertureOverlap
             double hMid = Math.Sqrt(Math.Max(0, r * r - mid * mid));
             bool upperIsCircle = hMid < y1;
             bool lowerIsCircle = -hMid > y0;
-            double upper = upperIsCircle ? Chord(r, p, q) : y1 * (q - p);
-            double lower = lowerIsCircle ? -Chord(r, p, q) : y0 * (q - p);
+            double chord = upperIsCircle || lowerIsCircle ? Chord(r, p, q) : 0;
+            double upper = upperIsCircle ? chord : y1 * (q - p);
+            double lower = lowerIsCircle ? -chord : y0 * (q - p);
             double upperMid = upperIsCircle ? hMid : y1, lowerMid = lowerIsCircle ? -hMid : y0;
             if (upperMid > lowerMid)
             {

@@ -1,3 +1,5 @@
+using System.Numerics;
+
 namespace Drp.Pipeline.SingleFrame;
 
 /// <summary>Configuration of <see cref="Deblender"/>.</summary>
@@ -143,15 +145,17 @@ public static class Deblender
                     cut.Image[k] = image[k] - model[k];
                 }
                 AddModel(cut.Image, w, h, positions[p].X - x0, positions[p].Y - y0, amp, modelRadius, eval);
-                var m = SourceMeasurer.MeasureOne(cut, index, fp, peaks[p], measurement);
                 if (round < config.Iterations)
                 {
-                    if (!m.CentroidFlag)
+                    // An intermediate round needs only the position (the full measurement's, without its apertures and flags).
+                    var (cx, cy, centroidOk, _) = SourceMeasurer.Centroid(cut, peaks[p], measurement);
+                    if (centroidOk)
                     {
-                        positions[p] = (m.X + x0, m.Y + y0);
+                        positions[p] = (cx + x0, cy + y0);
                     }
                     continue;
                 }
+                var m = SourceMeasurer.MeasureOne(cut, index, fp, peaks[p], measurement);
                 var (kron, kronErr, kronRadius, kronFlag) = PsfPhotometry.KronFlux(cut, m, psf);
                 result[p] = m with
                 {
@@ -198,17 +202,22 @@ public static class Deblender
         double sumNarrow2 = narrow.Sum(v => (double)v * v), sumWide2 = wide.Sum(v => (double)v * v), cross = narrow.Zip(wide, (a, b) => (double)a * b).Sum();
         // Σ (g₁ − g₂)² over the plane for separable, normalised g₁ = narrow ⊗ narrow and g₂ = wide ⊗ wide.
         double dogPower = sumNarrow2 * sumNarrow2 - 2 * cross * cross + sumWide2 * sumWide2;
+        // Only the footprint's box and a pixel around it (the peak test's neighbours) are read from the DoG image.
+        var box = new Box(Math.Max(0, fp.XMin - 1 - x0), Math.Min(w - 1, fp.XMax + 1 - x0), Math.Max(0, fp.YMin - 1 - y0), Math.Min(h - 1, fp.YMax + 1 - y0));
         var tmp = new float[w * h];
         var a1 = new float[w * h];
         var a2 = new float[w * h];
         var v1 = new float[w * h];
-        SourceDetector.Convolve(image, a1, tmp, w, h, narrow);
-        SourceDetector.Convolve(image, a2, tmp, w, h, wide);
-        SourceDetector.Convolve(variance, v1, tmp, w, h, narrow);
+        ConvolveBox(image, a1, tmp, w, h, narrow, box);
+        ConvolveBox(image, a2, tmp, w, h, wide, box);
+        ConvolveBox(variance, v1, tmp, w, h, narrow, box);
         var dog = new float[w * h];
-        for (int k = 0; k < dog.Length; k++)
+        for (int j = box.Y0; j <= box.Y1; j++)
         {
-            dog[k] = v1[k] > 0 ? (float)((a1[k] - a2[k]) / Math.Sqrt(v1[k] * dogPower)) : 0f;
+            for (int k = j * w + box.X0; k <= j * w + box.X1; k++)
+            {
+                dog[k] = v1[k] > 0 ? (float)((a1[k] - a2[k]) / Math.Sqrt(v1[k] * dogPower)) : 0f;
+            }
         }
 
         var candidates = new List<Peak>();
@@ -256,6 +265,83 @@ public static class Deblender
             }
         }
         return peaks.Count == fp.Peaks.Count ? fp : fp with { Peaks = peaks };
+    }
+
+    internal readonly record struct Box(int X0, int X1, int Y0, int Y1);
+
+    /// <summary>
+    /// <see cref="SourceDetector.Convolve"/> (separable, zero outside the plane, each output summing its taps in kernel
+    /// order, rows first) evaluated only inside <paramref name="box"/>: the same values there, the rest of
+    /// <paramref name="dst"/> untouched. The row pass runs on the box's columns of every row the column pass reads.
+    /// </summary>
+    internal static void ConvolveBox(float[] src, float[] dst, float[] tmp, int w, int h, float[] kernel, Box box)
+    {
+        int r = kernel.Length / 2;
+        int rowStart = Math.Max(0, box.Y0 - r), rowEnd = Math.Min(h - 1, box.Y1 + r);
+        int lanes = Vector<float>.Count;
+        for (int y = rowStart; y <= rowEnd; y++)
+        {
+            int row = y * w;
+            int x = box.X0;
+            for (; x <= box.X1 && x < r; x++)
+            {
+                tmp[row + x] = Tap(src, row, w, kernel, x);
+            }
+            if (Vector.IsHardwareAccelerated)
+            {
+                // Lanes whose whole window lies in the row, as in SourceDetector's vector path: the same sums.
+                for (; x + lanes - 1 <= Math.Min(box.X1, w - 1 - r); x += lanes)
+                {
+                    var acc = Vector<float>.Zero;
+                    for (int k = 0; k < kernel.Length; k++)
+                    {
+                        acc += new Vector<float>(kernel[k]) * new Vector<float>(src, row + x - r + k);
+                    }
+                    acc.CopyTo(tmp, row + x);
+                }
+            }
+            for (; x <= box.X1; x++)
+            {
+                tmp[row + x] = Tap(src, row, w, kernel, x);
+            }
+        }
+        for (int y = box.Y0; y <= box.Y1; y++)
+        {
+            int k0 = Math.Max(-r, -y), k1 = Math.Min(r, h - 1 - y);
+            int x = box.X0;
+            if (Vector.IsHardwareAccelerated)
+            {
+                for (; x + lanes - 1 <= box.X1; x += lanes)
+                {
+                    var acc = Vector<float>.Zero;
+                    for (int k = k0; k <= k1; k++)
+                    {
+                        acc += new Vector<float>(kernel[k + r]) * new Vector<float>(tmp, (y + k) * w + x);
+                    }
+                    acc.CopyTo(dst, y * w + x);
+                }
+            }
+            for (; x <= box.X1; x++)
+            {
+                float sum = 0f;
+                for (int k = k0; k <= k1; k++)
+                {
+                    sum += kernel[k + r] * tmp[(y + k) * w + x];
+                }
+                dst[y * w + x] = sum;
+            }
+        }
+    }
+
+    private static float Tap(float[] src, int row, int w, float[] kernel, int x)
+    {
+        int r = kernel.Length / 2;
+        float sum = 0f;
+        for (int k = Math.Max(-r, -x); k <= Math.Min(r, w - 1 - x); k++)
+        {
+            sum += kernel[k + r] * src[row + x + k];
+        }
+        return sum;
     }
 
     private static float[] Gaussian(double sigma, int r)

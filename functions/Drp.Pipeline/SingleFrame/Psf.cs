@@ -160,7 +160,11 @@ public static class PsfDeterminer
     private static double Size(MeasuredSource m) => Math.Sqrt(0.5 * (m.Ixx + m.Iyy));
 
     /// <summary>The PSF from the selected stars, or a circular fallback when fewer than <see cref="PsfConfig.MinStars"/>.</summary>
-    public static MoffatPsf Determine(Exposure exposure, IReadOnlyList<MeasuredSource> measured, PsfConfig config)
+    /// <param name="start">
+    /// Where the fit starts (a PSF fitted earlier on the same exposure, which leaves the simplex less to travel); by
+    /// default a circular Moffat of β 3 with the stars' moment size.
+    /// </param>
+    public static MoffatPsf Determine(Exposure exposure, IReadOnlyList<MeasuredSource> measured, PsfConfig config, MoffatPsf? start = null)
     {
         ArgumentNullException.ThrowIfNull(exposure);
         ArgumentNullException.ThrowIfNull(measured);
@@ -179,18 +183,18 @@ public static class PsfDeterminer
             return WithMoments(MoffatPsf.Circular(config.FallbackFwhm, 3.5), config);
         }
 
-        var start = Parameters(MoffatPsf.Circular(fwhm0, 3.0));
+        var initial = Parameters(start is { StarCount: > 0 } ? start : MoffatPsf.Circular(fwhm0, 3.0));
         var objective = ObjectiveFunction.Value(p => Cost(stamps, FromParameters(p, 0)));
         var nm = new NelderMeadSimplex(1e-9, config.MaxIterations);
         MinimizationResult result;
         try
         {
-            result = nm.FindMinimum(objective, start, Vector<double>.Build.Dense([0.1, 0.1, 0.1, 0.3]));
+            result = nm.FindMinimum(objective, initial, Vector<double>.Build.Dense([0.1, 0.1, 0.1, 0.3]));
         }
         catch (MaximumIterationsException)
         {
             // Not converged to 1e-9 in the iterations: the simplex is still far better than the start; keep a restart's best.
-            result = new NelderMeadSimplex(1e-6, config.MaxIterations).FindMinimum(objective, start, Vector<double>.Build.Dense([0.1, 0.1, 0.1, 0.3]));
+            result = new NelderMeadSimplex(1e-6, config.MaxIterations).FindMinimum(objective, initial, Vector<double>.Build.Dense([0.1, 0.1, 0.1, 0.3]));
         }
         return WithMoments(FromParameters(result.MinimizingPoint, stamps.Length), config);
     }
@@ -254,20 +258,29 @@ public static class PsfDeterminer
 /// <summary>The usable pixels of a circular stamp about (x, y): offsets from the centre, values, inverse variances.</summary>
 internal sealed class Stamp
 {
-    public List<double> Dx { get; } = [];
+    private Stamp(int capacity)
+    {
+        Dx = new double[capacity];
+        Dy = new double[capacity];
+        Value = new double[capacity];
+        Weight = new double[capacity];
+    }
 
-    public List<double> Dy { get; } = [];
+    /// <summary>Arrays of at least <see cref="Count"/> elements (the usable pixels come first).</summary>
+    public double[] Dx { get; }
 
-    public List<double> Value { get; } = [];
+    public double[] Dy { get; }
 
-    public List<double> Weight { get; } = [];
+    public double[] Value { get; }
 
-    public int Count => Value.Count;
+    public double[] Weight { get; }
+
+    public int Count { get; private set; }
 
     /// <summary>Pixels that are NO_DATA, saturated, bad or without a positive variance are left out.</summary>
     public static Stamp Cut(Exposure e, double x, double y, int radius)
     {
-        var s = new Stamp();
+        var s = new Stamp((2 * radius + 1) * (2 * radius + 1));
         const ushort unusable = (ushort)(MaskPlane.NoData | MaskPlane.Saturated | MaskPlane.Bad);
         int x0 = Math.Max(0, (int)Math.Round(x) - radius), x1 = Math.Min(e.Width - 1, (int)Math.Round(x) + radius);
         int y0 = Math.Max(0, (int)Math.Round(y) - radius), y1 = Math.Min(e.Height - 1, (int)Math.Round(y) + radius);
@@ -282,10 +295,11 @@ internal sealed class Stamp
                 {
                     continue;
                 }
-                s.Dx.Add(dx);
-                s.Dy.Add(dy);
-                s.Value.Add(e.Image[k]);
-                s.Weight.Add(1.0 / e.Variance[k]);
+                s.Dx[s.Count] = dx;
+                s.Dy[s.Count] = dy;
+                s.Value[s.Count] = e.Image[k];
+                s.Weight[s.Count] = 1.0 / e.Variance[k];
+                s.Count++;
             }
         }
         return s;

@@ -113,7 +113,7 @@ public static class SingleFrameProcessor
         {
             // A first PSF from the bright footprints only (cheap), sharp enough a yardstick for cosmic rays.
             var bright = footprints.Where(f => f.Peaks.Count > 0 && f.Peaks[0].Significance >= config.Psf.MinSignalToNoise).ToList();
-            firstPsf = PsfDeterminer.Determine(exposure, SourceMeasurer.Measure(exposure, bright, config.Measurement), config.Psf);
+            firstPsf = PsfDeterminer.Determine(exposure, SourceMeasurer.MeasurePsfCandidates(exposure, bright, config.Measurement), config.Psf);
             timings?.Lap("first psf");
             cosmicRayPixels = CosmicRayFinder.FindAndRepair(exposure, firstPsf, config.CosmicRay);
             timings?.Lap("cosmic rays");
@@ -131,7 +131,7 @@ public static class SingleFrameProcessor
         }
         var measured = SourceMeasurer.Measure(exposure, footprints, config.Measurement);
         timings?.Lap("measurement");
-        var psf = PsfDeterminer.Determine(exposure, measured, config.Psf);
+        var psf = PsfDeterminer.Determine(exposure, measured, config.Psf, start: firstPsf);
         timings?.Lap("psf");
         measured = Deblender.Run(exposure, footprints, measured, psf, config.Measurement, config.Psf, config.Deblend);
         timings?.Lap("deblending");

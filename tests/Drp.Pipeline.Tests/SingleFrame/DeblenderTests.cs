@@ -156,6 +156,39 @@ public class DeblenderTests
         Assert.Equal(galaxies.Count + foundWith, with.Count);
     }
 
+    [Theory]
+    [InlineData(0, 0, 60, 40)]
+    [InlineData(20, 10, 44, 29)]
+    [InlineData(3, 25, 61, 39)]
+    public void ConvolveBox_RandomPlane_EqualsTheFullConvolutionInsideTheBox(int x0, int y0, int x1, int y1)
+    {
+        const int w = 62, h = 40;
+        var rng = new Random(7);
+        var src = new float[w * h];
+        for (int k = 0; k < src.Length; k++)
+        {
+            src[k] = (float)(100 * SyntheticData.Gaussian(rng));
+        }
+        var kernel = new float[2 * 9 + 1];
+        for (int k = 0; k < kernel.Length; k++)
+        {
+            kernel[k] = (float)Math.Exp(-0.5 * (k - 9) * (k - 9) / 4.0);
+        }
+        var full = new float[w * h];
+        SourceDetector.Convolve(src, full, new float[w * h], w, h, kernel);
+
+        var boxed = new float[w * h];
+        Deblender.ConvolveBox(src, boxed, new float[w * h], w, h, kernel, new Deblender.Box(x0, Math.Min(x1, w - 1), y0, Math.Min(y1, h - 1)));
+
+        for (int y = y0; y <= Math.Min(y1, h - 1); y++)
+        {
+            for (int x = x0; x <= Math.Min(x1, w - 1); x++)
+            {
+                Assert.Equal(full[y * w + x], boxed[y * w + x]);
+            }
+        }
+    }
+
     [Fact]
     public void PsfFluxes_TwoOverlappingNoiselessStars_RecoverBothFluxesToAThousandth()
     {

@@ -121,6 +121,57 @@ public class SourceMeasurerTests
     }
 
     [Fact]
+    public void AdaptiveMoments_SourceElongatedBeyondTheFactoredWeightsRange_RecoversCovariance()
+    {
+        // Variances 300 and 2 along the diagonals: the weight's factors would leave double range (exponents > 700),
+        // so the moments take the one-exp-a-pixel path; they must still converge to the covariance.
+        double cxx = 151, cyy = 151, cxy = 149;
+        double det = cxx * cyy - cxy * cxy;
+        const int n = 128;
+        var image = new float[n * n];
+        for (int y = 0; y < n; y++)
+        {
+            for (int x = 0; x < n; x++)
+            {
+                double dx = x - 63.6, dy = y - 64.3;
+                double q = (cyy * dx * dx - 2 * cxy * dx * dy + cxx * dy * dy) / det;
+                image[y * n + x] = (float)(1000 * Math.Exp(-0.5 * q));
+            }
+        }
+        var exposure = new Exposure(n, n, image, new float[n * n], new ushort[n * n], new());
+
+        var m = SourceMeasurer.AdaptiveMoments(exposure, 64, 64, new MeasurementConfig());
+
+        Assert.True(m.Ok);
+        Assert.Equal(63.6, m.X, 3);
+        Assert.Equal(64.3, m.Y, 3);
+        Assert.InRange(m.Ixx / cxx, 0.99, 1.01);
+        Assert.InRange(m.Iyy / cyy, 0.99, 1.01);
+        Assert.InRange(m.Ixy / cxy, 0.99, 1.01);
+    }
+
+    [Fact]
+    public void MeasurePsfCandidates_Stars_SameCentroidsMomentsFlagsAndCalibFluxAsTheFullMeasurement()
+    {
+        var rng = new Random(46);
+        var stars = SyntheticData.StarGrid(N, N, 40, 20000, rng);
+        var (exposure, _, full) = MeasureStars(stars, 47);
+        var footprints = SourceDetector.Detect(exposure, new DetectionConfig());
+
+        var candidates = SourceMeasurer.MeasurePsfCandidates(exposure, footprints, new MeasurementConfig());
+
+        Assert.Equal(full.Count, candidates.Count);
+        for (int i = 0; i < full.Count; i++)
+        {
+            var (f, c) = (full[i], candidates[i]);
+            Assert.Equal((f.X, f.Y, f.Ixx, f.Iyy, f.Ixy, f.ShapeFlag, f.CentroidFlag), (c.X, c.Y, c.Ixx, c.Iyy, c.Ixy, c.ShapeFlag, c.CentroidFlag));
+            Assert.Equal((f.PixelFlagsSaturated, f.PixelFlagsEdge, f.PixelFlagsBad, f.CenterMasked), (c.PixelFlagsSaturated, c.PixelFlagsEdge, c.PixelFlagsBad, c.CenterMasked));
+            Assert.Equal((f.CalibInstFlux, f.CalibInstFluxErr), (c.CalibInstFlux, c.CalibInstFluxErr));
+            Assert.True(double.IsNaN(c.ApertureFlux[0]));
+        }
+    }
+
+    [Fact]
     public void Measure_StarNearTheEdge_FlagsEdgeAndTruncatedApertures()
     {
         var stars = new List<Star> { new(5.2, 128.4, 1e5), new(128.0, 128.0, 1e5) };
