@@ -179,6 +179,23 @@ public sealed class DrpFunctions(IServiceProvider services, ILogger<DrpFunctions
             return await JsonAsync(request, HttpStatusCode.Accepted, new { terminated }, cancellationToken);
         });
 
+    /// <summary>
+    /// POST /api/campaigns/{run}/steps/{step}/rescue: run a step of the stopped campaign again (succeeded quanta are
+    /// skipped); 202 with the rescue's instance id; 404 without a campaign; 409 while it or an earlier rescue is active.
+    /// </summary>
+    [Function(nameof(RescueCampaignStep))]
+    public Task<HttpResponseData> RescueCampaignStep(
+        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "campaigns/{run}/steps/{step}/rescue")] HttpRequestData request,
+        string run,
+        string step,
+        [DurableClient] DurableTaskClient client,
+        CancellationToken cancellationToken) =>
+        CampaignCallAsync(request, async () =>
+        {
+            var rescue = await Operations(client).RescueStepAsync(run, step, cancellationToken);
+            return await JsonAsync(request, HttpStatusCode.Accepted, new { id = rescue.InstanceId, rescue.Created, rescue.RuntimeStatus }, cancellationToken);
+        });
+
     /// <summary>DELETE /api/campaigns/{run}: purge the campaign's history and its sub-orchestrations'; 409 while any is active.</summary>
     [Function(nameof(PurgeCampaign))]
     public Task<HttpResponseData> PurgeCampaign(

@@ -108,6 +108,39 @@ public sealed class CampaignOperationsTests(PlanningAzuriteFixture fixture) : IC
     }
 
     [Fact]
+    public async Task RescueStep_AfterTheCampaignStopped_RunsTheStepAgainWithTheCampaignsInputAndRefusesWhileActive()
+    {
+        await using var h = await StartAsync();
+        await Assert.ThrowsAsync<CampaignNotFoundException>(() => h.Operations.RescueStepAsync(h.Run, "step1"));
+        await h.Operations.StartAsync(Input(h.Run) with { Executor = Drp.Workflows.Planning.JobExecutor.Container, CalibCollection = "calib/v2" });
+        await WaitAsync(h, OrchestrationRuntimeStatus.Completed);
+
+        var rescue = await h.Operations.RescueStepAsync(h.Run, "step1");
+        using var cts = new CancellationTokenSource(s_timeout);
+        var done = await h.Client.WaitForInstanceCompletionAsync(rescue.InstanceId, getInputsAndOutputs: true, cts.Token);
+
+        Assert.Equal(CampaignOperations.RescueInstanceIdFor(h.Run, "step1"), rescue.InstanceId);
+        Assert.StartsWith(h.Id + ":", rescue.InstanceId); // in the campaign's family: terminate and purge reach it
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, done.RuntimeStatus);
+        Assert.Equal(new StepInput(h.Run, "LSSTCam-sim", "step1", "calib/v2", Executor: Drp.Workflows.Planning.JobExecutor.Container), done.ReadInputAs<StepInput>());
+        var again = await h.Operations.RescueStepAsync(h.Run, "step1"); // a finished rescue is purged and run anew
+        Assert.Equal(rescue.InstanceId, again.InstanceId);
+        await Assert.ThrowsAsync<ArgumentException>(() => h.Operations.RescueStepAsync(h.Run, "step3"));
+    }
+
+    [Fact]
+    public async Task RescueStep_WhileTheCampaignRuns_IsRefused()
+    {
+        await using var h = await StartAsync(hold: true);
+        await h.Operations.StartAsync(Input(h.Run));
+        await WaitForPhaseAsync(h, CampaignProgress.Running);
+
+        var e = await Assert.ThrowsAsync<CampaignStateException>(() => h.Operations.RescueStepAsync(h.Run, "step1"));
+
+        Assert.Contains("after the campaign stopped", e.Message);
+    }
+
+    [Fact]
     public async Task Approve_WaitingGate_CompletesTheCampaign()
     {
         await using var h = await StartAsync();

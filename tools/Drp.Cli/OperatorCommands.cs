@@ -117,13 +117,28 @@ internal static class OperatorCommands
         });
 
         var instrument = new Option<string>("--instrument") { Description = "Instrument of the raws.", DefaultValueFactory = _ => "LSSTCam-sim" };
-        var rescue = new Command("rescue", "Run step 1 of a run again: quanta the ledger has as succeeded or unprocessable are skipped, the rest run again. Needs a worker (drp worker) on the task hub.") { s_run, s_out, s_taskHub, instrument };
-        rescue.SetAction((parse, ct) => WithStorageAsync(parse, ct, async (_, connection) =>
+        var rescueStep = new Option<string?>("--step") { Description = "Rescue this step of the run's stopped campaign (with the campaign's input) instead of the demo's step-1 orchestration." };
+        var rescue = new Command("rescue", "Run step 1 of a run again: quanta the ledger has as succeeded or unprocessable are skipped, the rest run again. Needs a worker (drp worker) on the task hub.") { s_run, s_out, s_taskHub, instrument, rescueStep };
+        rescue.SetAction((parse, ct) => WithStorageAsync(parse, ct, async (storage, connection) =>
         {
             string run = parse.GetValue(s_run)!;
             using var host = LocalPlatform.BuildClientHost(connection, parse.GetValue(s_taskHub)!);
             await host.StartAsync(ct);
             var client = host.Services.GetRequiredService<DurableTaskClient>();
+            if (parse.GetValue(rescueStep) is { } stepName)
+            {
+                try
+                {
+                    var started = await new CampaignOperations(client, storage).RescueStepAsync(run, stepName, ct);
+                    Console.WriteLine($"started {started.InstanceId}; follow it with: drp status --run {run}");
+                    return 0;
+                }
+                catch (Exception e) when (e is ArgumentException or CampaignNotFoundException or CampaignStateException)
+                {
+                    Console.Error.WriteLine($"drp rescue: {e.Message}");
+                    return e switch { ArgumentException => 2, CampaignNotFoundException => 3, _ => 4 };
+                }
+            }
             string id = ProcessStep1Orchestrator.InstanceIdFor(run);
             var existing = await client.GetInstanceAsync(id, getInputsAndOutputs: false, ct);
             if (existing is { IsRunning: true } || existing?.RuntimeStatus == OrchestrationRuntimeStatus.Pending)

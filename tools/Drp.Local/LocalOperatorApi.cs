@@ -66,6 +66,11 @@ public static class LocalOperatorApi
             int terminated = await ops.TerminateAsync(run, body?.Reason ?? "", http.RequestAborted);
             return Results.Json(new { terminated }, CampaignApi.Json, statusCode: (int)HttpStatusCode.Accepted);
         }));
+        api.MapPost("/steps/{step}/rescue", (HttpContext http, string run, string step, CampaignOperations ops) => CallAsync(async () =>
+        {
+            var rescue = await ops.RescueStepAsync(run, step, http.RequestAborted);
+            return Results.Json(new { id = rescue.InstanceId, rescue.Created, rescue.RuntimeStatus }, CampaignApi.Json, statusCode: (int)HttpStatusCode.Accepted);
+        }));
         api.MapDelete("", (HttpContext http, string run, CampaignOperations ops) => CallAsync(async () =>
             Results.Json(new { purged = await ops.PurgeAsync(run, http.RequestAborted) }, CampaignApi.Json)));
     }

@@ -161,6 +161,51 @@ public sealed partial class CampaignOperations(DurableTaskClient client, Quantum
         return terminated;
     }
 
+    /// <summary>The instance id of a rescue of <paramref name="step"/> in the run's campaign (inside the campaign's family, so terminate and purge reach it).</summary>
+    public static string RescueInstanceIdFor(string run, string step) => $"{CampaignOrchestrator.InstanceIdFor(run)}:rescue:{step}";
+
+    /// <summary>
+    /// Rescue: runs <paramref name="step"/> of the run's campaign again, as a chunked step over the same run collection
+    /// (instrument, calibrations and executor from the campaign's input). Quanta the ledger has as succeeded or
+    /// unprocessable are skipped; only the failed and the never-run ones run. Refused while the campaign or an earlier
+    /// rescue of the step is active; a finished earlier rescue is purged first.
+    /// </summary>
+    public async Task<CampaignStart> RescueStepAsync(string run, string step, CancellationToken cancellationToken = default)
+    {
+        ValidateRun(run);
+        if (!ProcessJobOrchestrator.ExecutableSteps.Contains(step))
+        {
+            throw new ArgumentException($"step '{step}' cannot be rescued: it has no executor (executable: {string.Join(", ", ProcessJobOrchestrator.ExecutableSteps)})", nameof(step));
+        }
+        string campaignId = CampaignOrchestrator.InstanceIdFor(run);
+        var campaign = await client.GetInstanceAsync(campaignId, getInputsAndOutputs: true, cancellationToken)
+            ?? throw new CampaignNotFoundException(run);
+        if (IsActive(campaign.RuntimeStatus))
+        {
+            throw new CampaignStateException($"campaign {campaignId} is {campaign.RuntimeStatus}: rescue a step after the campaign stopped");
+        }
+        var input = campaign.ReadInputAs<CampaignInput>() ?? throw new CampaignStateException($"campaign {campaignId} has no input");
+        if (!input.Steps.Contains(step))
+        {
+            throw new ArgumentException($"campaign {campaignId} has no step '{step}' (steps: {string.Join(", ", input.Steps)})", nameof(step));
+        }
+        string id = RescueInstanceIdFor(run, step);
+        var earlier = await ListFamilyAsync(id, cancellationToken);
+        var active = earlier.Where(i => IsActive(i.RuntimeStatus)).ToList();
+        if (active.Count > 0)
+        {
+            throw new CampaignStateException($"a rescue of {step} is still active ({string.Join(", ", active.Take(3).Select(i => $"{i.InstanceId} {i.RuntimeStatus}"))})");
+        }
+        foreach (var instance in earlier.OrderByDescending(i => i.InstanceId.Length))
+        {
+            await client.PurgeInstanceAsync(instance.InstanceId, cancellation: cancellationToken);
+        }
+        await client.ScheduleNewOrchestrationInstanceAsync(nameof(StepOrchestrator),
+            new StepInput(run, input.Instrument, step, input.CalibCollection, Executor: input.Executor),
+            new Microsoft.DurableTask.StartOrchestrationOptions(id), cancellationToken);
+        return new CampaignStart(id, Created: true, nameof(OrchestrationRuntimeStatus.Pending));
+    }
+
     /// <summary>
     /// Removes the campaign's history and that of its sub-orchestrations (so the run's campaign can be started anew;
     /// the ledger and the data products stay). Refused while any of them is active; returns how many were purged.
