@@ -35,7 +35,7 @@ public sealed class ContainerJobOrchestrationTests(AzuriteFixture azurite)
     [Fact]
     public async Task ContainerJob_AllQuantaSucceed_CompletionRaisedOnTheOrchestrationAndEveryQuantumRunOnce()
     {
-        await using var h = await Harness.StartAsync(azurite.ConnectionString);
+        await using var h = await Harness.StartAsync(azurite.Azurite);
         var runs = new Executions();
         h.StartRunner(MemoryClass.Standard, runs, _ => Outcome.Succeed);
 
@@ -50,7 +50,7 @@ public sealed class ContainerJobOrchestrationTests(AzuriteFixture azurite)
     [Fact]
     public async Task ContainerJob_QuantumOutOfMemoryInStandard_EscalatesToHighmemAndOnlyThatQuantumRunsAgain()
     {
-        await using var h = await Harness.StartAsync(azurite.ConnectionString);
+        await using var h = await Harness.StartAsync(azurite.Azurite);
         var runs = new Executions();
         h.StartRunner(MemoryClass.Standard, runs, q => q.Detector == 1 ? Outcome.OutOfMemory : Outcome.Succeed);
         h.StartRunner(MemoryClass.Highmem, runs, _ => Outcome.Succeed);
@@ -70,7 +70,7 @@ public sealed class ContainerJobOrchestrationTests(AzuriteFixture azurite)
     [Fact]
     public async Task ContainerJob_RunnerKilledMidJob_HeartbeatTimerDeclaresItLostAndASecondDispatchFinishesEveryQuantumOnce()
     {
-        await using var h = await Harness.StartAsync(azurite.ConnectionString);
+        await using var h = await Harness.StartAsync(azurite.Azurite);
         var runs = new Executions();
         var inQuantum = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var doomed = h.StartRunner(MemoryClass.Standard, runs, _ => Outcome.Hang, onHang: () => inQuantum.TrySetResult());
@@ -93,7 +93,7 @@ public sealed class ContainerJobOrchestrationTests(AzuriteFixture azurite)
     [Fact]
     public async Task ContainerJob_LostOnEveryDispatch_GivesUpAndEveryQuantumGetsOneFailedRowWithTheReason()
     {
-        await using var h = await Harness.StartAsync(azurite.ConnectionString);
+        await using var h = await Harness.StartAsync(azurite.Azurite);
         var runs = new Executions();
         for (int i = 0; i < ProcessJobOrchestrator.MaxDispatches; i++)
         {
@@ -119,7 +119,7 @@ public sealed class ContainerJobOrchestrationTests(AzuriteFixture azurite)
     [Fact]
     public async Task ContainerJob_UnprocessableAndTransientQuanta_UnprocessableNeverRetriedTransientRetriedInTheSameClass()
     {
-        await using var h = await Harness.StartAsync(azurite.ConnectionString);
+        await using var h = await Harness.StartAsync(azurite.Azurite);
         var runs = new Executions();
         h.StartRunner(MemoryClass.Standard, runs, q =>
             q.Detector == 0 ? Outcome.Unprocessable
@@ -197,20 +197,9 @@ public sealed class ContainerJobOrchestrationTests(AzuriteFixture azurite)
 
         private string Completions { get; } = "done" + Guid.NewGuid().ToString("N")[..8];
 
-        public static async Task<Harness> StartAsync(string connectionString)
+        public static async Task<Harness> StartAsync(AzuriteHost azurite)
         {
-            string suffix = Guid.NewGuid().ToString("N")[..8];
-            var storage = new StorageClients(new DrpStorageOptions
-            {
-                ConnectionString = connectionString,
-                DataContainer = "data" + suffix,
-                LedgerTable = "ledger" + suffix,
-                RegistryTable = "registry" + suffix,
-                SourceTable = "source" + suffix,
-                RawContainer = "raw" + suffix,
-                ArrivalsQueue = "arrivals" + suffix,
-            });
-            await storage.EnsureCreatedAsync();
+            var (storage, _) = await azurite.NewIsolatedStorageAsync();
             foreach (var c in MemoryClasses.All)
             {
                 await storage.Queues.GetQueueClient(JobsOptions.QueueName(c)).DeleteIfExistsAsync();
@@ -219,7 +208,7 @@ public sealed class ContainerJobOrchestrationTests(AzuriteFixture azurite)
             var h = new Harness { Storage = storage };
             await h.WritePlanAsync();
             var load = new LoadJobActivity(storage);
-            var dispatch = new DispatchJobActivity(storage, new StorageQueueJobDispatcher(storage), NullLogger<DispatchJobActivity>.Instance);
+            var dispatch = new DispatchJobActivity(storage, new StorageQueueJobDispatcher(storage.Queues), NullLogger<DispatchJobActivity>.Instance);
             var check = new CheckJobActivity(storage);
             var unfinished = new RecordUnfinishedQuantaActivity(storage);
             h._host = await InProcessTestHosts.StartAsync(tasks =>

@@ -15,22 +15,7 @@ public sealed class AzuriteFixture : IAsyncLifetime
     public async Task DisposeAsync() => await Azurite.DisposeAsync();
 
     /// <summary>Storage clients whose container, queue and table names are unique to the calling test.</summary>
-    public async Task<StorageClients> NewStorageAsync()
-    {
-        string s = Guid.NewGuid().ToString("N")[..10];
-        var clients = new StorageClients(new DrpStorageOptions
-        {
-            ConnectionString = Azurite.ConnectionString,
-            RawContainer = "raw" + s,
-            DataContainer = "data" + s,
-            ArrivalsQueue = "arrivals" + s,
-            RegistryTable = "Registry" + s,
-            LedgerTable = "Ledger" + s,
-            SourceTable = "Source" + s,
-        });
-        await clients.EnsureCreatedAsync();
-        return clients;
-    }
+    public async Task<StorageClients> NewStorageAsync() => (await Azurite.NewIsolatedStorageAsync()).Storage;
 
     /// <summary>Quick retries for tests: the bound on attempts is what matters here, not the waits.</summary>
     public static StorageResilienceOptions FastRetries(int maxRetryAttempts = 10) => new()

@@ -81,6 +81,27 @@ public sealed class AzuriteHost : IAsyncDisposable, IDisposable
     /// </summary>
     public string ConnectionString { get; }
 
+    /// <summary>
+    /// Storage of one tenant of this Azurite (a test, a bench run): every container, queue and table named with the
+    /// suffix (fresh when null), created. Returns the clients and the suffix (tests name their run after it).
+    /// </summary>
+    public async Task<(Drp.Storage.StorageClients Storage, string Suffix)> NewIsolatedStorageAsync(string? suffix = null, CancellationToken cancellationToken = default)
+    {
+        string s = suffix ?? Guid.NewGuid().ToString("N")[..10];
+        var storage = new Drp.Storage.StorageClients(new Drp.Storage.DrpStorageOptions
+        {
+            ConnectionString = ConnectionString,
+            RawContainer = "raw" + s,
+            DataContainer = "data" + s,
+            ArrivalsQueue = "arrivals" + s,
+            RegistryTable = "Registry" + s,
+            LedgerTable = "Ledger" + s,
+            SourceTable = "Source" + s,
+        });
+        await storage.EnsureCreatedAsync(cancellationToken);
+        return (storage, s);
+    }
+
     /// <summary>The connection string for the well-known development account on the given ports of 127.0.0.1.</summary>
     public static string BuildConnectionString(int blobPort, int queuePort, int tablePort) =>
         $"DefaultEndpointsProtocol=http;AccountName={AccountName};AccountKey={AccountKey};" +

@@ -25,19 +25,8 @@ public sealed class PlanningAzuriteFixture : IAsyncLifetime
     /// </summary>
     public async Task<(StorageClients Storage, string Run)> NewStorageAsync()
     {
-        string s = Guid.NewGuid().ToString("N")[..10];
-        var storage = new StorageClients(new DrpStorageOptions
-        {
-            ConnectionString = Azurite.ConnectionString,
-            RawContainer = "raw" + s,
-            DataContainer = "data" + s,
-            ArrivalsQueue = "arrivals" + s,
-            RegistryTable = "Reg" + s,
-            LedgerTable = "Ledger" + s,
-            SourceTable = "Source" + s,
-        });
-        await storage.EnsureCreatedAsync();
-        return (storage, "run" + s);
+        var (storage, suffix) = await Azurite.NewIsolatedStorageAsync();
+        return (storage, "run" + suffix);
     }
 }
 
