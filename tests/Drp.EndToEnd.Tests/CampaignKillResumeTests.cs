@@ -34,27 +34,11 @@ public sealed class CampaignKillResumeTests(ITestOutputHelper output) : IDisposa
         var settings = new DemoSettings { OutDir = _dir, Visits = 4, Detectors = 3, DetectorSize = 512, Seed = 11, Run = run, TaskHub = taskHub };
         int n = settings.Visits * settings.Detectors;
 
-        var storage = new StorageClients(new DrpStorageOptions { ConnectionString = azurite.ConnectionString });
-        await storage.EnsureCreatedAsync(ct);
-        var campaign = DemoSimulation.Simulate(settings, output.WriteLine);
-        await DemoSimulation.UploadCalibrationsAsync(campaign, storage, ct);
-
+        var (storage, campaign) = await LocalSurvey.SimulateAsync(azurite, settings, output, ct);
         using var first = ChildProcess.DrpWorker(output, "worker-1", azurite.ConnectionString, taskHub);
-        // Arrivals: each upload's BlobCreated event reaches the worker's queue listener, which ingests it.
-        var grid = new LocalEventGrid(storage);
-        foreach (var raw in campaign.Raws)
-        {
-            await grid.UploadRawAsync(raw.LocalPath, raw.BlobName, ct);
-        }
-        var registry = new RegistryTable(storage.Registry);
-        await ChildProcess.WaitUntilAsync(async () => (await registry.ListAsync(campaign.Instrument, ct)).Count == n, ct);
-
-        using var clientHost = LocalPlatform.BuildClientHost(azurite.ConnectionString, taskHub);
-        await clientHost.StartAsync(ct);
-        var client = clientHost.Services.GetRequiredService<DurableTaskClient>();
-        string id = CampaignOrchestrator.InstanceIdFor(run);
-        await client.ScheduleNewOrchestrationInstanceAsync(nameof(CampaignOrchestrator),
-            new CampaignInput(run, campaign.Instrument, ["step1"]), new StartOrchestrationOptions(id), ct);
+        await LocalSurvey.IngestAsync(storage, campaign, ct);
+        var (clientHost, client, id) = await LocalSurvey.StartCampaignAsync(azurite, taskHub, new CampaignInput(run, campaign.Instrument, ["step1"]), ct);
+        using var disposeClient = clientHost;
 
         var ledger = new QuantumLedger(storage.Ledger);
         await ChildProcess.WaitUntilAsync(async () => (await ledger.ListAsync(run, ct)).Count(q => q.State == QuantumState.Succeeded) >= 1, ct);
@@ -79,14 +63,7 @@ public sealed class CampaignKillResumeTests(ITestOutputHelper output) : IDisposa
             Assert.Equal(row.ETag, after[key].ETag);
             Assert.Equal(1, after[key].Record.Attempts);
         }
-        long sourceRows = 0;
-        var ids = new HashSet<string>(StringComparer.Ordinal);
-        await foreach (var e in storage.Sources.QueryAsync<TableEntity>(select: ["PartitionKey", "RowKey"], cancellationToken: ct))
-        {
-            sourceRows++;
-            Assert.True(ids.Add(e.PartitionKey + "/" + e.RowKey));
-        }
-        Assert.Equal(after.Values.Sum(r => r.Record.OutputRows), sourceRows);
+        await LocalSurvey.AssertSourceRowsOnceAsync(storage, after.Values.Sum(r => r.Record.OutputRows), ct);
     }
 
     private static async Task<Dictionary<string, (QuantumRecord Record, string ETag)>> LedgerRowsAsync(TableClient table, CancellationToken ct)

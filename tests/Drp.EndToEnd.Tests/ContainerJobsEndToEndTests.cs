@@ -39,25 +39,11 @@ public sealed partial class ContainerJobsEndToEndTests(ITestOutputHelper output)
         var settings = new DemoSettings { OutDir = _dir, Visits = 3, Detectors = 5, DetectorSize = 512, Seed = 12, Run = run, TaskHub = taskHub };
         int n = settings.Visits * settings.Detectors;
 
-        var storage = new StorageClients(new DrpStorageOptions { ConnectionString = azurite.ConnectionString });
-        await storage.EnsureCreatedAsync(ct);
-        var campaign = DemoSimulation.Simulate(settings, output.WriteLine);
-        await DemoSimulation.UploadCalibrationsAsync(campaign, storage, ct);
+        var (storage, campaign) = await LocalSurvey.SimulateAsync(azurite, settings, output, ct);
         using var worker = ChildProcess.DrpWorker(output, "worker", azurite.ConnectionString, taskHub);
-        var grid = new LocalEventGrid(storage);
-        foreach (var raw in campaign.Raws)
-        {
-            await grid.UploadRawAsync(raw.LocalPath, raw.BlobName, ct);
-        }
-        var registry = new RegistryTable(storage.Registry);
-        await ChildProcess.WaitUntilAsync(async () => (await registry.ListAsync(campaign.Instrument, ct)).Count == n, ct);
-
-        using var clientHost = LocalPlatform.BuildClientHost(azurite.ConnectionString, taskHub);
-        await clientHost.StartAsync(ct);
-        var client = clientHost.Services.GetRequiredService<DurableTaskClient>();
-        string id = CampaignOrchestrator.InstanceIdFor(run);
-        await client.ScheduleNewOrchestrationInstanceAsync(nameof(CampaignOrchestrator),
-            new CampaignInput(run, campaign.Instrument, ["step1"], Executor: JobExecutor.Container), new StartOrchestrationOptions(id), ct);
+        await LocalSurvey.IngestAsync(storage, campaign, ct);
+        var (clientHost, client, id) = await LocalSurvey.StartCampaignAsync(azurite, taskHub, new CampaignInput(run, campaign.Instrument, ["step1"], Executor: JobExecutor.Container), ct);
+        using var disposeClient = clientHost;
 
         using var pool = new RunnerPool(output, azurite.ConnectionString);
         var ledger = new QuantumLedger(storage.Ledger);
@@ -102,14 +88,7 @@ public sealed partial class ContainerJobsEndToEndTests(ITestOutputHelper output)
         }
         var killed = await new JobLedger(storage.Ledger).GetAsync(run, killedJob!, ct);
         Assert.Equal((JobState.Completed, 2), (killed!.State, killed.Delivery)); // the lost delivery and the one that finished
-        long sourceRows = 0;
-        var ids = new HashSet<string>(StringComparer.Ordinal);
-        await foreach (var e in storage.Sources.QueryAsync<TableEntity>(select: ["PartitionKey", "RowKey"], cancellationToken: ct))
-        {
-            sourceRows++;
-            Assert.True(ids.Add(e.PartitionKey + "/" + e.RowKey));
-        }
-        Assert.Equal(after.Sum(r => r.OutputRows), sourceRows);
+        await LocalSurvey.AssertSourceRowsOnceAsync(storage, after.Sum(r => r.OutputRows), ct);
         Assert.True(pool.Started >= 2, $"{pool.Started} runner processes");
     }
 
