@@ -324,5 +324,5 @@ public sealed class DrpFunctions(IServiceProvider services, ILogger<DrpFunctions
         [QueueTrigger("%Drp:Jobs:CompletionsQueue%", Connection = "AzureWebJobsStorage")] string message,
         [DurableClient] DurableTaskClient client,
         CancellationToken cancellationToken) =>
-        services.GetRequiredService<JobCompletionRelay>().RelayAsync(client, JobCompletionRelay.Parse(BinaryData.FromString(message)), cancellationToken);
+        services.GetRequiredService<JobCompletionRelay>().RelayAsync(client, JobMessages.ParseCompletion(BinaryData.FromString(message)), cancellationToken);
 }

@@ -52,7 +52,7 @@ public static class DrpWorkflows
             var storage = sp.GetRequiredService<StorageClients>();
             if (!jobs.UsesServiceBus)
             {
-                return new StorageQueueJobDispatcher(storage);
+                return new StorageQueueJobDispatcher(storage.Queues);
             }
             var client = string.IsNullOrWhiteSpace(jobs.ServiceBusConnectionString)
                 ? new Azure.Messaging.ServiceBus.ServiceBusClient(jobs.ServiceBusNamespace, StorageClients.CredentialFor(storage.Options))

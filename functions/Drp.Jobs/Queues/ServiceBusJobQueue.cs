@@ -13,6 +13,8 @@ namespace Drp.Jobs.Queues;
 /// </summary>
 public sealed class ServiceBusJobQueue(ServiceBusReceiver receiver, Func<string, ServiceBusSender> senderFor, QueueClient completions, TimeSpan receiveWait) : IJobQueue
 {
+    private readonly ServiceBusJobDispatcher _dispatcher = new(senderFor); // escalations go out the way the orchestrations send jobs
+
     public string Name => receiver.EntityPath;
 
     public async Task<IJobLease?> ReceiveAsync(CancellationToken cancellationToken = default)
@@ -22,7 +24,7 @@ public sealed class ServiceBusJobQueue(ServiceBusReceiver receiver, Func<string,
     }
 
     public Task SendAsync(MemoryClass memory, JobMessage job, CancellationToken cancellationToken = default) =>
-        senderFor(JobsOptions.QueueName(memory)).SendMessageAsync(ServiceBusJobMessages.ToMessage(memory, job), cancellationToken);
+        _dispatcher.SendAsync(memory, job, cancellationToken);
 
     public Task SendCompletionAsync(JobCompletion completion, CancellationToken cancellationToken = default) =>
         completions.SendMessageAsync(JobMessages.Serialize(completion), cancellationToken: cancellationToken);

@@ -13,6 +13,7 @@ namespace Drp.Jobs.Queues;
 public sealed class StorageJobQueue(QueueServiceClient queues, JobsOptions options) : IJobQueue
 {
     private readonly QueueClient _jobs = queues.GetQueueClient(options.Queue);
+    private readonly StorageQueueJobDispatcher _dispatcher = new(queues); // escalations go out the way the orchestrations send jobs
     private bool _created;
 
     public string Name => _jobs.Name;
@@ -29,12 +30,8 @@ public sealed class StorageJobQueue(QueueServiceClient queues, JobsOptions optio
         return message is null ? null : new Lease(this, message);
     }
 
-    public async Task SendAsync(MemoryClass memory, JobMessage job, CancellationToken cancellationToken = default)
-    {
-        var target = queues.GetQueueClient(JobsOptions.QueueName(memory));
-        await target.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
-        await target.SendMessageAsync(JobMessages.Serialize(job), cancellationToken: cancellationToken);
-    }
+    public Task SendAsync(MemoryClass memory, JobMessage job, CancellationToken cancellationToken = default) =>
+        _dispatcher.SendAsync(memory, job, cancellationToken);
 
     public async Task SendCompletionAsync(JobCompletion completion, CancellationToken cancellationToken = default)
     {

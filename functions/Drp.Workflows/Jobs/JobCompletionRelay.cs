@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Azure.Storage.Queues;
 using Azure.Storage.Queues.Specialized;
 using Microsoft.DurableTask.Client;
@@ -16,25 +15,6 @@ public sealed class JobCompletionRelay(ILogger<JobCompletionRelay> logger)
 {
     /// <summary>The external event a job orchestration waits for.</summary>
     public const string EventName = "JobCompletion";
-
-    /// <summary>Parses a completion; throws <see cref="JobMessageFormatException"/> for anything that is not one.</summary>
-    public static JobCompletion Parse(BinaryData body)
-    {
-        JobCompletion? completion;
-        try
-        {
-            completion = body.ToObjectFromJson<JobCompletion>(JobMessages.Json);
-        }
-        catch (JsonException e)
-        {
-            throw new JobMessageFormatException($"not a job completion: {e.Message}", e);
-        }
-        if (completion is null || string.IsNullOrWhiteSpace(completion.JobId) || completion.Decision is null || completion.Quanta is null)
-        {
-            throw new JobMessageFormatException("not a job completion: empty, or without a job id, decision or quanta");
-        }
-        return completion;
-    }
 
     /// <summary>Relays one completion; false when it had no orchestration to go to.</summary>
     public async Task<bool> RelayAsync(DurableTaskClient client, JobCompletion completion, CancellationToken cancellationToken = default)
@@ -96,7 +76,7 @@ public sealed class StorageCompletionPump(QueueClient completions, DurableTaskCl
         {
             try
             {
-                await relay.RelayAsync(client, JobCompletionRelay.Parse(m.Body), cancellationToken);
+                await relay.RelayAsync(client, JobMessages.ParseCompletion(m.Body), cancellationToken);
             }
             catch (JobMessageFormatException e)
             {

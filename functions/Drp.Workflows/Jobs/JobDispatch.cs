@@ -1,6 +1,5 @@
 using Azure.Messaging.ServiceBus;
 using Azure.Storage.Queues;
-using Drp.Storage;
 using Drp.Workflows.Planning;
 
 namespace Drp.Workflows.Jobs;
@@ -16,8 +15,8 @@ public interface IJobDispatcher
     Task SendAsync(MemoryClass memory, JobMessage job, CancellationToken cancellationToken = default);
 }
 
-/// <summary>Jobs on Storage queues of the system's storage account (the clients of <see cref="StorageClients"/>).</summary>
-public sealed class StorageQueueJobDispatcher(StorageClients storage) : IJobDispatcher
+/// <summary>Jobs on Storage queues of an account (the system's: <c>StorageClients.Queues</c>; queues created on first use).</summary>
+public sealed class StorageQueueJobDispatcher(QueueServiceClient queues) : IJobDispatcher
 {
     private readonly System.Collections.Concurrent.ConcurrentDictionary<MemoryClass, Task<QueueClient>> _queues = new();
 
@@ -25,7 +24,7 @@ public sealed class StorageQueueJobDispatcher(StorageClients storage) : IJobDisp
     {
         var queue = await _queues.GetOrAdd(memory, async m =>
         {
-            var q = storage.Queues.GetQueueClient(JobsOptions.QueueName(m));
+            var q = queues.GetQueueClient(JobsOptions.QueueName(m));
             await q.CreateIfNotExistsAsync(cancellationToken: CancellationToken.None);
             return q;
         });

@@ -77,21 +77,25 @@ public static class JobMessages
     }
 
     /// <summary>Parses a job; throws <see cref="JobMessageFormatException"/> for anything that is not one.</summary>
-    public static JobMessage Parse(BinaryData body)
+    public static JobMessage Parse(BinaryData body) =>
+        Parse<JobMessage>(body, "a job", j => !string.IsNullOrWhiteSpace(j.JobId) && j.Quanta is { Count: > 0 }, "empty, or without an id or quanta");
+
+    /// <summary>Parses a completion; throws <see cref="JobMessageFormatException"/> for anything that is not one.</summary>
+    public static JobCompletion ParseCompletion(BinaryData body) =>
+        Parse<JobCompletion>(body, "a job completion", c => !string.IsNullOrWhiteSpace(c.JobId) && c.Decision is not null && c.Quanta is not null,
+            "empty, or without a job id, decision or quanta");
+
+    private static T Parse<T>(BinaryData body, string what, Func<T, bool> complete, string missing) where T : class
     {
-        JobMessage? job;
+        T? value;
         try
         {
-            job = body.ToObjectFromJson<JobMessage>(Json);
+            value = body.ToObjectFromJson<T>(Json);
         }
         catch (JsonException e)
         {
-            throw new JobMessageFormatException($"not a job: {e.Message}", e);
+            throw new JobMessageFormatException($"not {what}: {e.Message}", e);
         }
-        if (job is null || string.IsNullOrWhiteSpace(job.JobId) || job.Quanta is null || job.Quanta.Count == 0)
-        {
-            throw new JobMessageFormatException("not a job: empty, or without an id or quanta");
-        }
-        return job;
+        return value is not null && complete(value) ? value : throw new JobMessageFormatException($"not {what}: {missing}");
     }
 }
