@@ -157,18 +157,25 @@ internal static class ProcessFrameCommand
 
     private static readonly JsonSerializerOptions s_json = new() { WriteIndented = true };
 
-    /// <summary>One line per stage, then the total and the time since the process started (runtime start included).</summary>
+    /// <summary>
+    /// One line per stage (wall time, CPU time, resident set at its end), then the totals and the time since the
+    /// process started (runtime start included).
+    /// </summary>
     private static async Task WriteTimingsAsync(StageTimings timings, TextWriter stderr)
     {
-        double total = 0;
-        foreach (var (stage, elapsed) in timings.Stages)
+        double total = 0, totalCpu = 0;
+        foreach (var t in timings.Stages)
         {
-            total += elapsed.TotalSeconds;
-            await stderr.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"timing {stage,-30} {elapsed.TotalSeconds,7:F3} s"));
+            total += t.Elapsed.TotalSeconds;
+            totalCpu += t.Cpu.TotalSeconds;
+            await stderr.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                $"timing {t.Stage,-30} {t.Elapsed.TotalSeconds,7:F3} s  cpu {t.Cpu.TotalSeconds,6:F3} s  rss {t.ResidentBytes / 1048576.0,5:F0} MB"));
         }
-        await stderr.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"timing {"total of the stages",-30} {total,7:F3} s"));
-        double sinceStart = (DateTime.Now - System.Diagnostics.Process.GetCurrentProcess().StartTime).TotalSeconds;
-        await stderr.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"timing {"since process start",-30} {sinceStart,7:F3} s"));
+        await stderr.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"timing {"total of the stages",-30} {total,7:F3} s  cpu {totalCpu,6:F3} s"));
+        var process = System.Diagnostics.Process.GetCurrentProcess();
+        double sinceStart = (DateTime.Now - process.StartTime).TotalSeconds;
+        await stderr.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+            $"timing {"since process start",-30} {sinceStart,7:F3} s  cpu {Environment.CpuUsage.TotalTime.TotalSeconds,6:F3} s  peak rss {process.PeakWorkingSet64 / 1048576.0,5:F0} MB"));
     }
 
     /// <summary>Bad input, as opposed to a bug: these exceptions carry a message that names the file and the problem.</summary>
