@@ -86,7 +86,8 @@ internal static class SextractorBenchCommand
         };
         var sim = new SurveySimulator(options);
         sim.WriteTo(dir, null, ct);
-        Console.WriteLine($"{frames} frame(s) of {geometry.Width} x {geometry.Height} in {dir}; source-extractor {await SextractorVersionAsync()}");
+        Console.WriteLine($"{frames} frame(s) of {geometry.Width} x {geometry.Height} in {dir}; source-extractor {await SextractorVersionAsync()}; "
+            + (PinnedCore is null ? "taskset not found: the programs are NOT pinned to one core" : $"both programs pinned to core {PinnedCore} (taskset)"));
         var results = new Dictionary<string, List<Metrics>>();
         foreach (var v in sim.Visits)
         {
@@ -225,11 +226,32 @@ internal static class SextractorBenchCommand
         return sb.ToString();
     }
 
-    /// <summary>Runs a program to completion: exit code, output, wall seconds and peak resident megabytes (VmHWM, polled).</summary>
+    /// <summary>
+    /// Where both programs run: <c>taskset</c> pins the process and every thread it starts (the .NET runtime's JIT and
+    /// GC threads, Parallel.For's workers) to one core, so "1 core" is a fact rather than a setting each program may
+    /// or may not honour. Null where taskset is missing (then the processes may use more than one core: the table says so).
+    /// </summary>
+    internal static string? PinnedCore { get; } = File.Exists("/usr/bin/taskset")
+        ? (Environment.ProcessorCount - 1).ToString(CultureInfo.InvariantCulture) : null;
+
+    /// <summary>
+    /// Runs a program to completion, pinned to one core when <see cref="PinnedCore"/> is set: exit code, output, wall
+    /// seconds and peak resident megabytes (VmHWM, polled).
+    /// </summary>
     private static async Task<(int Exit, string Out, string Err, double Seconds, double PeakMegabytes)> RunProcessAsync(
         string file, IEnumerable<string> args, IDictionary<string, string>? env, CancellationToken ct)
     {
-        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var psi = new ProcessStartInfo(PinnedCore is null ? file : "/usr/bin/taskset")
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+        };
+        if (PinnedCore is not null)
+        {
+            // taskset execs the program in the same process: the pid polled below is the program's.
+            psi.ArgumentList.Add("-c");
+            psi.ArgumentList.Add(PinnedCore);
+            psi.ArgumentList.Add(file);
+        }
         foreach (var a in args)
         {
             psi.ArgumentList.Add(a);
