@@ -106,13 +106,48 @@ public sealed class ProcessFrameCommandTests : IDisposable
             "--defects", Defects, "--refcat", RefCat, "--out", Out, "--timings");
 
         Assert.True(exit == 0, stderr + stdout);
-        var stages = stderr.Split('\n').Where(l => l.StartsWith("timing ", StringComparison.Ordinal))
-            .Select(l => l["timing ".Length..].Trim()).Select(l => l[..l.LastIndexOf(' ', l.Length - 3)].Trim()).ToList();
+        var lines = TimingLines(stderr);
+        var stages = lines.Select(l => l.Stage).ToList();
         foreach (var stage in new[] { "read inputs", "isr", "background", "detection", "measurement", "write calexp.fits", "write source.csv", "since process start" })
         {
             Assert.Contains(stage, stages);
         }
+        // Every stage line carries its CPU time and the resident set at its end; the process needs some memory.
+        var isr = lines.Single(l => l.Stage == "isr").Text;
+        Assert.Matches(@"cpu +\d+\.\d{3} s +rss +\d+ MB$", isr);
+        Assert.Matches(@"peak rss +[1-9]\d* MB$", lines.Single(l => l.Stage == "since process start").Text);
     }
+
+    [Fact]
+    public async Task ProcessFrame_Repeat_ProcessesTheInputsEachTimeWithTheSameResult()
+    {
+        Simulate();
+
+        var (exit, stdout, stderr) = await DrpProcess.RunDrpAsync("process-frame", "--raw", Raw, "--bias", Bias, "--flat", Flat(),
+            "--defects", Defects, "--refcat", RefCat, "--out", Out, "--timings", "--repeat", "2");
+        var (zero, _, zeroErr) = await DrpProcess.RunDrpAsync("process-frame", "--raw", Raw, "--bias", Bias, "--flat", Flat(),
+            "--defects", Defects, "--refcat", RefCat, "--out", Out, "--repeat", "0");
+
+        Assert.True(exit == 0, stderr + stdout);
+        Assert.Contains("timing run 1 of 2", stderr);
+        Assert.Contains("timing run 2 of 2", stderr);
+        Assert.Equal(2, TimingLines(stderr).Count(l => l.Stage == "read inputs"));
+        // Each run reads the inputs afresh (the first consumed its calibration planes): the same catalog both times.
+        var summaries = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => l.StartsWith("visit ", StringComparison.Ordinal)).ToList();
+        Assert.Equal(2, summaries.Count);
+        Assert.Equal(summaries[0], summaries[1]);
+        Assert.True(File.Exists(Path.Combine(Out, "source.parquet")));
+        Assert.Equal(2, zero);
+        Assert.Contains("--repeat", zeroErr);
+    }
+
+    /// <summary>The <c>timing</c> lines of stderr: the stage name (the text before its first figure) and the whole line.</summary>
+    private static List<(string Stage, string Text)> TimingLines(string stderr) =>
+        stderr.Split('\n').Select(l => l.TrimEnd()).Where(l => l.StartsWith("timing ", StringComparison.Ordinal))
+            .Select(l => (Match: System.Text.RegularExpressions.Regex.Match(l, @"^timing (.+?)\s+\d"), Line: l))
+            .Where(x => x.Match.Success && !x.Line.StartsWith("timing run ", StringComparison.Ordinal))
+            .Select(x => (x.Match.Groups[1].Value.Trim(), x.Line))
+            .ToList();
 
     [Fact]
     public async Task ProcessFrame_TruncatedRaw_ExitsInvalidInputAndWritesNothing()

@@ -54,12 +54,19 @@ internal static class ProcessFrameCommand
         var visit = new Option<long?>("--visit") { Description = "Visit id (default: the raw's VISIT keyword, else 0)." };
         var detector = new Option<int?>("--detector") { Description = "Detector id (default: the raw's DETECTOR keyword, else 0)." };
         var band = new Option<string?>("--band") { Description = "Band (default: the raw's BAND keyword)." };
-        var timings = new Option<bool>("--timings") { Description = "Print the wall time of each stage (reading, ISR, ..., writing) to stderr." };
+        var timings = new Option<bool>("--timings") { Description = "Print the wall time, CPU time and resident memory of each stage (reading, ISR, ..., writing) to stderr." };
+        var repeat = new Option<int>("--repeat")
+        {
+            Description = "Benchmarking: process the same inputs this many times in one process (outputs overwritten; a full garbage "
+                + "collection, untimed, between runs). Runs after the first show a long-lived worker's per-frame cost: the code is "
+                + "compiled and the memory is no longer fresh.",
+            DefaultValueFactory = _ => 1,
+        };
         var cmd = new Command("process-frame",
             "Single-frame processing (ISR, background, PSF, detection, measurement, calibration) of one raw, with no Azure. "
             + "Exit codes: 0 processed, 1 internal error, 2 usage, 3 invalid input, 4 unprocessable.")
         {
-            raw, bias, flat, defects, refcat, outDir, visit, detector, band, timings,
+            raw, bias, flat, defects, refcat, outDir, visit, detector, band, timings, repeat,
         };
         cmd.SetAction(async (parse, ct) =>
         {
@@ -76,7 +83,13 @@ internal static class ProcessFrameCommand
                 parse.GetValue(refcat)!, parse.GetValue(outDir)!, parse.GetValue(visit), parse.GetValue(detector), parse.GetValue(band))
             {
                 Timings = parse.GetValue(timings),
+                Repeat = parse.GetValue(repeat),
             };
+            if (request.Repeat < 1)
+            {
+                await Console.Error.WriteLineAsync($"drp process-frame: --repeat must be at least 1, not {request.Repeat}");
+                return ExitCodes.Usage;
+            }
             return await RunAsync(request, Console.Out, Console.Error, ct);
         });
         return cmd;
@@ -86,8 +99,11 @@ internal static class ProcessFrameCommand
         FileInfo Raw, FileInfo Bias, FileInfo Flat, FileInfo? Defects, FileInfo RefCat, string OutDir,
         long? Visit, int? Detector, string? Band)
     {
-        /// <summary>Print the wall time of each stage to stderr.</summary>
+        /// <summary>Print the wall time, CPU time and resident memory of each stage to stderr.</summary>
         public bool Timings { get; init; }
+
+        /// <summary>Process the same inputs this many times in one process (benchmarking a long-lived worker).</summary>
+        public int Repeat { get; init; } = 1;
     }
 
     internal static async Task<int> RunAsync(Request r, TextWriter stdout, TextWriter stderr, CancellationToken ct)
@@ -100,7 +116,36 @@ internal static class ProcessFrameCommand
                 return ExitCodes.Usage;
             }
         }
-        var timings = r.Timings ? new StageTimings() : null;
+        for (int run = 1; run <= r.Repeat; run++)
+        {
+            if (run > 1)
+            {
+                // Untimed: the previous run's planes are collected so this run reuses their memory, as a worker's
+                // steady state does once the collector has run, instead of growing the heap by a frame per run.
+                GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
+                GC.WaitForPendingFinalizers();
+            }
+            var timings = r.Timings ? new StageTimings() : null;
+            int exit = await RunOnceAsync(r, timings, stdout, stderr, ct);
+            if (timings is not null)
+            {
+                if (r.Repeat > 1)
+                {
+                    await stderr.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"timing run {run} of {r.Repeat}"));
+                }
+                await WriteTimingsAsync(timings, stderr);
+            }
+            if (exit != ExitCodes.Processed)
+            {
+                return exit;
+            }
+        }
+        return ExitCodes.Processed;
+    }
+
+    /// <summary>Reads the inputs, processes them and writes the outputs once.</summary>
+    private static async Task<int> RunOnceAsync(Request r, StageTimings? timings, TextWriter stdout, TextWriter stderr, CancellationToken ct)
+    {
         ProcessFrameInputs inputs;
         try
         {
@@ -145,10 +190,6 @@ internal static class ProcessFrameCommand
         timings?.Lap("write source.csv");
         await File.WriteAllTextAsync(Path.Combine(r.OutDir, "ccdvisit.json"), JsonSerializer.Serialize(outputs.Summary, s_json), ct);
         timings?.Lap("write ccdvisit.json");
-        if (timings is not null)
-        {
-            await WriteTimingsAsync(timings, stderr);
-        }
         var s = outputs.Summary!;
         await stdout.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
             $"visit {s.Visit} detector {s.Detector} band {s.Band}: {s.SourceCount} sources, zeroPoint {s.ZeroPoint:F4} ± {s.ZeroPointErr:F4} ({s.ReferenceMatchCount} reference matches), seeing {s.Seeing:F2}\" -> {Path.GetFullPath(r.OutDir)}"));
