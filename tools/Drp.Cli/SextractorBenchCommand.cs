@@ -106,6 +106,12 @@ internal static class SextractorBenchCommand
                 string.Create(CultureInfo.InvariantCulture, $"SExtractor DETECT_THRESH {5.0 * filteredNoiseRatio:F3} (5σ filtered)"), ct);
             var noise = new FrameNoise(sim.CreateMasterFlat(0, v.Band), sim.GetAmplifiers(0), v.SkyElectronsPerPixel,
                 MoffatEffectiveArea(v.SeeingFwhmArcsec / options.PixelScaleArcsec, options.MoffatBeta));
+            var shrink = truth.Where(t => t.Type == "star" && t.X >= 0 && t.Y >= 0 && t.X < options.DetectorWidth - 0.5 && t.Y < options.DetectorHeight - 0.5)
+                .Select(t => noise.SignalToNoise(t.Electrons, t.X, t.Y) / noise.SkyOnlySignalToNoise(t.Electrons)).Order().ToList();
+            if (shrink.Count > 0)
+            {
+                Console.WriteLine(F($"  visit {v.Visit} ({v.Band}, sky {v.SkyElectronsPerPixel:F0} e⁻/px): ideal S/N with flat and read noise / sky-only S/N over {shrink.Count} stars: median {shrink[shrink.Count / 2]:F3}, 5–95 % {shrink[shrink.Count / 20]:F3}–{shrink[shrink.Count * 19 / 20]:F3}"));
+            }
             foreach (var run in new[] { ours, sex5, sexMatched })
             {
                 var m = Evaluate(run, truth, v, options, noise);
