@@ -580,8 +580,8 @@ public static class SourceDetector
     /// (but at least <paramref name="floor"/>) while the continuous maximum between the pixels reaches it: a pixel
     /// grid samples a source's filtered peak up to a few per cent low when the source sits between pixel centres.
     /// The continuous maximum comes from a 2-D quadratic least-squares fit to the logarithm of the 3 x 3 significances
-    /// around the maximum (a Gaussian is exactly such a quadratic; a plain quadratic underestimates a Gaussian's peak
-    /// by 0.7–1.7 % for the filtered PSFs here, as much as the sampling loss it is meant to recover). Rejected when
+    /// around the maximum (a Gaussian is exactly such a quadratic; a plain quadratic reads the peak of the filtered PSFs
+    /// here up to 1.6 % low at a pixel corner, as much as the sampling loss it is meant to recover). Rejected when
     /// the fit has no maximum, or puts it more than a pixel from the sampled one in x or y.
     /// </summary>
     internal static List<Footprint> SubPixelPeaks(float[] s, int w, int h, float threshold, float floor)
