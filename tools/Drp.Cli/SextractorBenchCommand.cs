@@ -13,7 +13,7 @@ namespace Drp.Cli;
 /// <c>drp bench sextractor</c>: simulates LSSTCam-size frames, runs <c>drp process-frame</c> (ISR through catalog, one
 /// core: <c>DOTNET_PROCESSOR_COUNT=1</c>) and Debian's <c>source-extractor</c> (one thread, on our post-ISR image in
 /// electrons, with the same Gaussian filter) side by side, and prints one table against the simulator's truth:
-/// completeness per ideal point-source S/N bin, purity, photometric bias and scatter, astrometric rms, wall time and
+/// completeness per ideal point-source S/N bin (flat and read noise included: <see cref="FrameNoise"/>), purity, photometric bias and scatter, astrometric rms, wall time and
 /// peak resident memory. SExtractor runs twice: at DETECT_THRESH 5 as asked (5 times the unfiltered pixel rms) and at
 /// the threshold that is 5 sigma of the filtered image, as ours is.
 /// </summary>
@@ -105,9 +105,17 @@ internal static class SextractorBenchCommand
             var sex5 = await RunSextractorAsync(dir, postIsr, 5.0, refs, "SExtractor DETECT_THRESH 5", ct);
             var sexMatched = await RunSextractorAsync(dir, postIsr, 5.0 * filteredNoiseRatio, refs,
                 string.Create(CultureInfo.InvariantCulture, $"SExtractor DETECT_THRESH {5.0 * filteredNoiseRatio:F3} (5σ filtered)"), ct);
+            var noise = new FrameNoise(sim.CreateMasterFlat(0, v.Band), sim.GetAmplifiers(0), v.SkyElectronsPerPixel,
+                MoffatEffectiveArea(v.SeeingFwhmArcsec / options.PixelScaleArcsec, options.MoffatBeta));
+            var shrink = truth.Where(t => t.Type == "star" && t.X >= 0 && t.Y >= 0 && t.X < options.DetectorWidth - 0.5 && t.Y < options.DetectorHeight - 0.5)
+                .Select(t => noise.SignalToNoise(t.Electrons, t.X, t.Y) / noise.SkyOnlySignalToNoise(t.Electrons)).Order().ToList();
+            if (shrink.Count > 0)
+            {
+                Console.WriteLine(F($"  visit {v.Visit} ({v.Band}, sky {v.SkyElectronsPerPixel:F0} e⁻/px): ideal S/N with flat and read noise / sky-only S/N over {shrink.Count} stars: median {shrink[shrink.Count / 2]:F3}, 5–95 % {shrink[shrink.Count / 20]:F3}–{shrink[shrink.Count * 19 / 20]:F3}"));
+            }
             foreach (var run in new[] { ours, sex5, sexMatched })
             {
-                var m = Evaluate(run, truth, v, options);
+                var m = Evaluate(run, truth, v, options, noise);
                 (results.TryGetValue(run.Name, out var list) ? list : results[run.Name] = []).Add(m);
                 Console.WriteLine($"  visit {v.Visit} {run.Name}: {run.Detections.Count} detections, {run.Seconds:F2} s, {run.PeakMegabytes:F0} MB");
             }
@@ -300,22 +308,36 @@ internal static class SextractorBenchCommand
 
     private static double D(string s) => double.Parse(s, NumberStyles.Float, CultureInfo.InvariantCulture);
 
-    /// <summary>Figures of one catalog against the truth of one frame.</summary>
+    /// <summary>
+    /// Figures of one catalog against the truth of one frame. Completeness per S/N bin twice: with the honest ideal S/N
+    /// (<see cref="FrameNoise.SignalToNoise"/>) and with the earlier sky-only one (<see cref="FrameNoise.SkyOnlySignalToNoise"/>).
+    /// </summary>
     internal sealed record Metrics(
-        IReadOnlyList<(double Lo, double Hi, int N, int Found)> Completeness, double Purity, int Detections,
+        IReadOnlyList<(double Lo, double Hi, int N, int Found)> Completeness, IReadOnlyList<(double Lo, double Hi, int N, int Found)> SkyOnlyCompleteness,
+        double Purity, int Detections,
         double PhotometricBias, double PhotometricScatter, int PhotometryStars, double AstrometricRmsMas, int AstrometryStars,
         double Seconds, double PeakMegabytes);
 
     internal static IReadOnlyList<(double Lo, double Hi)> Bins { get; } = [(3, 4.5), (4.5, 5.5), (5.5, 7), (7, 9), (9, 11), (11, 15), (15, 25), (25, 50), (50, double.PositiveInfinity)];
 
-    internal static Metrics Evaluate(Run run, List<Truth> truth, VisitInfo v, SimulationOptions options)
+    /// <summary>
+    /// Effective area 1 / ∫p² of a Moffat PSF (pixels²): π α² (2β − 1) / (β − 1)², with α = FWHM / (2 √(2^(1/β) − 1)).
+    /// </summary>
+    internal static double MoffatEffectiveArea(double fwhmPixels, double beta)
     {
-        // Moffat alpha = FWHM / (2 sqrt(2^(1/beta) - 1)); its effective area 1 / ∫p² = π α² (2β − 1) / (β − 1)².
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(fwhmPixels);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(beta, 1.0);
+        double alpha = MoffatAlpha(fwhmPixels, beta);
+        return Math.PI * alpha * alpha * (2 * beta - 1) / ((beta - 1) * (beta - 1));
+    }
+
+    private static double MoffatAlpha(double fwhmPixels, double beta) => fwhmPixels * 0.5 / Math.Sqrt(Math.Pow(2.0, 1.0 / beta) - 1.0);
+
+    internal static Metrics Evaluate(Run run, List<Truth> truth, VisitInfo v, SimulationOptions options, FrameNoise noise)
+    {
         double beta = options.MoffatBeta;
-        double alpha = v.SeeingFwhmArcsec / options.PixelScaleArcsec * 0.5 / Math.Sqrt(Math.Pow(2.0, 1.0 / beta) - 1.0);
-        double effectiveArea = Math.PI * alpha * alpha * (2 * beta - 1) / ((beta - 1) * (beta - 1));
-        // Ideal point-source S/N: the PSF-weighted (optimal) S/N against the sky noise alone.
-        double SignalToNoise(Truth t) => t.Electrons / Math.Sqrt(v.SkyElectronsPerPixel * effectiveArea);
+        double alpha = MoffatAlpha(v.SeeingFwhmArcsec / options.PixelScaleArcsec, beta);
+        double SignalToNoise(Truth t) => noise.SignalToNoise(t.Electrons, t.X, t.Y);
         double peakFraction = (beta - 1) / (Math.PI * alpha * alpha);
         int w = options.DetectorWidth, h = options.DetectorHeight;
         bool Inside(Truth t) => t.X > 10 && t.Y > 10 && t.X < w - 11 && t.Y < h - 11;
@@ -324,11 +346,13 @@ internal static class SextractorBenchCommand
         bool Isolated(Truth t) => !truthGrid.Near(t.X, t.Y, 10).Any(o => !o.Equals(t) && o.Electrons > 0.1 * t.Electrons);
 
         var stars = truth.Where(t => t.Type == "star" && Inside(t)).ToList();
-        var completeness = Bins.Select(b =>
+        List<(double, double, int, int)> Completeness(Func<Truth, double> sn) => Bins.Select(b =>
         {
-            var inBin = stars.Where(t => SignalToNoise(t) >= b.Lo && SignalToNoise(t) < b.Hi).ToList();
+            var inBin = stars.Where(t => sn(t) >= b.Lo && sn(t) < b.Hi).ToList();
             return (b.Lo, b.Hi, inBin.Count, inBin.Count(t => grid.Nearest(t.X, t.Y, MatchRadiusPixels) is not null));
         }).ToList();
+        var completeness = Completeness(SignalToNoise);
+        var skyOnly = Completeness(t => noise.SkyOnlySignalToNoise(t.Electrons));
         int real = run.Detections.Count(d => truthGrid.Nearest(d.X, d.Y, MatchRadiusPixels) is not null);
 
         var bright = stars.Where(t => SignalToNoise(t) > 50 && Isolated(t) && t.Electrons * peakFraction < 0.5 * options.FullWellElectrons)
@@ -340,7 +364,7 @@ internal static class SextractorBenchCommand
         double scatter = absDev.Count > 0 ? 1.4826 * absDev[absDev.Count / 2] : double.NaN;
         var offsets = bright.Select(x => TanWcs.AngularSeparationDegrees(x.Match.Ra, x.Match.Dec, x.Truth.Ra, x.Truth.Dec) * 3.6e6).ToList();
         double rms = offsets.Count > 0 ? Math.Sqrt(offsets.Average(o => o * o)) : double.NaN;
-        return new Metrics(completeness, run.Detections.Count == 0 ? double.NaN : real / (double)run.Detections.Count, run.Detections.Count,
+        return new Metrics(completeness, skyOnly, run.Detections.Count == 0 ? double.NaN : real / (double)run.Detections.Count, run.Detections.Count,
             median - 1, scatter, ratios.Count, rms, offsets.Count, run.Seconds, run.PeakMegabytes);
     }
 
@@ -351,16 +375,21 @@ internal static class SextractorBenchCommand
         sb.Append("| metric | ").AppendJoin(" | ", names).Append(" |\n|---|").Append(string.Concat(names.Select(_ => "---|"))).Append('\n');
         void Row(string label, Func<List<Metrics>, string> cell) =>
             sb.Append("| ").Append(label).Append(" | ").AppendJoin(" | ", names.Select(n => cell(results[n]))).Append(" |\n");
-        for (int b = 0; b < Bins.Count; b++)
+        void CompletenessRows(string prefix, Func<Metrics, IReadOnlyList<(double Lo, double Hi, int N, int Found)>> bins)
         {
-            var (lo, hi) = Bins[b];
-            string label = double.IsPositiveInfinity(hi) ? $"completeness, stars S/N ≥ {lo}" : $"completeness, stars S/N {lo}–{hi}";
-            Row(label, ms =>
+            for (int b = 0; b < Bins.Count; b++)
             {
-                int n = ms.Sum(m => m.Completeness[b].N), found = ms.Sum(m => m.Completeness[b].Found);
-                return n == 0 ? "–" : F($"{found / (double)n:F3} ({n})");
-            });
+                var (lo, hi) = Bins[b];
+                string label = double.IsPositiveInfinity(hi) ? $"{prefix} S/N ≥ {lo}" : $"{prefix} S/N {lo}–{hi}";
+                Row(label, ms =>
+                {
+                    int n = ms.Sum(m => bins(m)[b].N), found = ms.Sum(m => bins(m)[b].Found);
+                    return n == 0 ? "–" : F($"{found / (double)n:F3} ({n})");
+                });
+            }
         }
+        CompletenessRows("completeness, stars", m => m.Completeness);
+        CompletenessRows("completeness (old sky-only S/N), stars", m => m.SkyOnlyCompleteness);
         Row("purity (detections within 1″ of a truth source)", ms => F($"{ms.Sum(m => m.Purity * m.Detections) / ms.Sum(m => m.Detections):F3} ({ms.Sum(m => m.Detections)})"));
         Row("photometry, isolated unsaturated stars S/N > 50: median flux/true − 1", ms => Signed(ms.Average(m => m.PhotometricBias)));
         Row("photometry: robust scatter of flux/true (1.4826 MAD)", ms => F($"{ms.Average(m => m.PhotometricScatter):F4} ({ms.Sum(m => m.PhotometryStars)})"));
@@ -373,6 +402,67 @@ internal static class SextractorBenchCommand
     private static string F(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
 
     private static string Signed(double x) => (x >= 0 ? "+" : "−") + Math.Abs(x).ToString("F4", CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// The noise a truth star sees where it lies in a simulated frame, for its ideal point-source S/N: the simulator
+    /// multiplies sky and stars by the master flat (mean 1), and each amplifier adds its read noise. The S/N is the
+    /// PSF-weighted (optimal) one, F f / √(A (s f + rn²)), with F the star's electrons before the flat, f the flat at
+    /// the star's pixel, s the sky per pixel before the flat, rn the read noise of the amplifier whose DETSEC holds the
+    /// pixel, and A the PSF's effective area (<see cref="MoffatEffectiveArea"/>). The star's own photon noise and the
+    /// confusion of undetected sources are left out.
+    /// </summary>
+    internal sealed class FrameNoise
+    {
+        private readonly FitsImage _flat;
+        private readonly (PixelSection Section, double ReadNoiseElectrons)[] _amplifiers;
+
+        public FrameNoise(FitsImage flat, IEnumerable<AmplifierInfo> amplifiers, double skyElectronsPerPixel, double effectiveAreaPixels)
+        {
+            ArgumentNullException.ThrowIfNull(flat);
+            ArgumentNullException.ThrowIfNull(amplifiers);
+            ArgumentOutOfRangeException.ThrowIfNegative(skyElectronsPerPixel);
+            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(effectiveAreaPixels);
+            _flat = flat;
+            _amplifiers = amplifiers.Select(a => (PixelSection.Parse(a.DetSec), a.ReadNoiseElectrons)).ToArray();
+            SkyElectronsPerPixel = skyElectronsPerPixel;
+            EffectiveAreaPixels = effectiveAreaPixels;
+        }
+
+        public double SkyElectronsPerPixel { get; }
+
+        public double EffectiveAreaPixels { get; }
+
+        /// <summary>The honest ideal S/N of a star of <paramref name="electrons"/> (before the flat) at zero-based (x, y).</summary>
+        public double SignalToNoise(double electrons, double x, double y)
+        {
+            int px = (int)Math.Round(x), py = (int)Math.Round(y);
+            if (px < 0 || py < 0 || px >= _flat.Width || py >= _flat.Height)
+            {
+                throw new ArgumentOutOfRangeException(nameof(x), $"({x}, {y}) is outside the {_flat.Width} x {_flat.Height} frame");
+            }
+            return PointSourceSignalToNoise(electrons, _flat[px, py], SkyElectronsPerPixel, ReadNoiseAt(px, py), EffectiveAreaPixels);
+        }
+
+        /// <summary>The earlier definition: electrons / √(A s), sky noise alone, no flat, no read noise.</summary>
+        public double SkyOnlySignalToNoise(double electrons) => electrons / Math.Sqrt(SkyElectronsPerPixel * EffectiveAreaPixels);
+
+        /// <summary>The read noise (e⁻) of the amplifier whose DETSEC holds the zero-based pixel (x, y).</summary>
+        public double ReadNoiseAt(int x, int y)
+        {
+            foreach (var (section, readNoise) in _amplifiers)
+            {
+                if (x >= section.XMin && x <= section.XMax && y >= section.YMin && y <= section.YMax)
+                {
+                    return readNoise;
+                }
+            }
+            throw new ArgumentOutOfRangeException(nameof(x), $"pixel ({x}, {y}) is in no amplifier's DETSEC");
+        }
+
+        /// <summary>F f / √(A (s f + rn²)): see <see cref="FrameNoise"/>.</summary>
+        internal static double PointSourceSignalToNoise(double electrons, double flat, double skyElectronsPerPixel, double readNoiseElectrons, double effectiveAreaPixels) =>
+            electrons * flat / Math.Sqrt(effectiveAreaPixels * (skyElectronsPerPixel * flat + readNoiseElectrons * readNoiseElectrons));
+    }
 
     /// <summary>A bucket grid for nearest-neighbour matching within a few pixels.</summary>
     private sealed class SpatialGrid<T>

@@ -80,6 +80,96 @@ public class SourceDetectorTests
         Assert.Empty(footprints);
     }
 
+    /// <summary>
+    /// A noiseless Gaussian star (σ 2.9 px, filter σ 2 px) centred between four pixels, (64.5, 64.5): the filtered
+    /// significance sampled at the pixels is ~2 % below its continuous maximum, which (by symmetry) is what the same
+    /// star centred on a pixel samples. Returns the exposure and its sampled maximum.
+    /// </summary>
+    private static (Exposure Exposure, float SampledMaximum) StarBetweenPixels(double continuousPeakSigma)
+    {
+        const int size = 128;
+        const double sigma = 2.9;
+        Exposure Make(double x, double flux)
+        {
+            var image = SyntheticData.Render(size, size, (_, _) => 0, [new Star(x, x, flux, sigma)]);
+            return new Exposure(size, size, image.Select(v => (float)v).ToArray(), Enumerable.Repeat((float)(Sky + ReadNoise * ReadNoise), size * size).ToArray(),
+                new ushort[size * size], new());
+        }
+        float centred = SourceDetector.Significance(Make(64, 1000), new DetectionConfig()).Max();
+        var exposure = Make(64.5, 1000 * continuousPeakSigma / centred);
+        return (exposure, SourceDetector.Significance(exposure, new DetectionConfig()).Max());
+    }
+
+    [Fact]
+    public void Detect_StarBetweenPixelsContinuousPeakFivePointZeroFive_IsDetectedAsOnePixelFootprint()
+    {
+        var (exposure, sampled) = StarBetweenPixels(5.05);
+        Assert.InRange(sampled, 4.9f, 4.99f);  // the sampled peak alone misses the 5σ threshold
+
+        var footprint = Assert.Single(SourceDetector.Detect(exposure, new DetectionConfig()));
+
+        Assert.Equal(1, footprint.Area);
+        var peak = Assert.Single(footprint.Peaks);
+        Assert.InRange(peak.X, 64, 65);
+        Assert.InRange(peak.Y, 64, 65);
+        Assert.Equal(5.05, peak.Significance, 0.01);  // the interpolated continuous maximum
+        Assert.True(exposure.HasMask(peak.X, peak.Y, MaskPlane.Detected));
+        Assert.Empty(SourceDetector.Detect(StarBetweenPixels(5.05).Exposure, new DetectionConfig { SubPixelPeakMarginSigma = 0 }));
+    }
+
+    [Fact]
+    public void Detect_StarBetweenPixelsContinuousPeakFourPointNine_IsNotDetected()
+    {
+        var (exposure, sampled) = StarBetweenPixels(4.9);
+        Assert.InRange(sampled, 4.5f, 4.9f);  // inside the interpolation margin: the fit is tried and must say no
+
+        Assert.Empty(SourceDetector.Detect(exposure, new DetectionConfig()));
+        Assert.False(exposure.HasMask(64, 64, MaskPlane.Detected));
+    }
+
+    [Fact]
+    public void ContinuousMaximum_GaussianOffCentre_RecoversPeakAndRejectsOneMoreThanAPixelAway()
+    {
+        static double[] Samples(double x0, double y0) =>
+            [.. from y in new[] { -1, 0, 1 } from x in new[] { -1, 0, 1 } select 4.8 * Math.Exp(-((x - x0) * (x - x0) + (y - y0) * (y - y0)) / (2 * 2.5 * 2.5))];
+
+        Assert.Equal(4.8, SourceDetector.ContinuousMaximum(Samples(0.3, -0.45))!.Value, 1e-9);
+        Assert.Null(SourceDetector.ContinuousMaximum(Samples(1.3, 0)));
+        Assert.Null(SourceDetector.ContinuousMaximum([1, 1, 1, 1, 1, 1, 1, 1, 1]));  // flat: no maximum
+        Assert.Null(SourceDetector.ContinuousMaximum([1, 1, 1, 1, 2, 1, 1, 1, -0.1]));  // a value not positive
+    }
+
+    [Fact]
+    public void Detect_PureNoiseAtThreeAndAHalfSigma_NoMoreDetectionsThanAGaussianFieldHasPeaks()
+    {
+        // The expected number of maxima above u of a smooth Gaussian random field (Euler characteristic density,
+        // Adler): area λ u exp(−u²/2) / (2π)^(3/2), with λ = 1 / (2 σ²) for white noise smoothed by a Gaussian of σ.
+        // The pixel-sampled threshold finds fewer (it sees peaks a little low); the interpolation may bring the count
+        // up to that expectation but not beyond it: tolerance ±3 √expected (Poisson), both ways, so that the
+        // expectation is shown to be the right yardstick.
+        const int size = 1024;
+        const double u = 3.5;
+        var config = new DetectionConfig { ThresholdSigma = u };
+        double lambda = 1 / (2 * config.PsfSigma * config.PsfSigma);
+        double expected = 2.0 * size * size * lambda * u * Math.Exp(-u * u / 2) / Math.Pow(2 * Math.PI, 1.5);
+        int interpolated = 0, sampled = 0;
+        for (int seed = 0; seed < 2; seed++)
+        {
+            var rng = new Random(50 + seed);
+            var image = new float[size * size];
+            for (int i = 0; i < image.Length; i++)
+            {
+                image[i] = (float)SyntheticData.Gaussian(rng);
+            }
+            Exposure Make() => new(size, size, (float[])image.Clone(), Enumerable.Repeat(1f, size * size).ToArray(), new ushort[size * size], new());
+            interpolated += SourceDetector.Detect(Make(), config).Count;
+            sampled += SourceDetector.Detect(Make(), config with { SubPixelPeakMarginSigma = 0 }).Count;
+        }
+
+        Assert.InRange(interpolated, expected - 3 * Math.Sqrt(expected), expected + 3 * Math.Sqrt(expected));
+        Assert.True(sampled < interpolated, $"{sampled} detections without interpolation, {interpolated} with it");
+    }
+
     private static Exposure Noiseless(double[] truth) =>
         new(N, N, truth.Select(v => (float)v).ToArray(), new float[N * N], new ushort[N * N], new());
 
