@@ -79,4 +79,15 @@ public sealed class SextractorBenchTests
         Assert.Equal(1 / sum, SextractorBenchCommand.MoffatEffectiveArea(fwhm, beta), 1e-3 * (1 / sum));
         Assert.Throws<ArgumentOutOfRangeException>(() => SextractorBenchCommand.MoffatEffectiveArea(fwhm, 1.0));
     }
+
+    [Fact]
+    public void LastRunTotalSeconds_RepeatedRuns_ReadsTheLastRunsTotal()
+    {
+        const string stderr = "timing run 1 of 2\ntiming isr    0.300 s  cpu  0.300 s  rss   330 MB\n"
+            + "timing total of the stages              4.423 s  cpu  4.224 s\ntiming since process start 4.6 s\n"
+            + "timing run 2 of 2\ntiming total of the stages              3.062 s  cpu  2.962 s\n";
+
+        Assert.Equal(3.062, SextractorBenchCommand.LastRunTotalSeconds(stderr), 9);
+        Assert.Throws<InvalidOperationException>(() => SextractorBenchCommand.LastRunTotalSeconds("no timings"));
+    }
 }
