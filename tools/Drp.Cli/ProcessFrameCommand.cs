@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Drp.Pipeline.Catalogs;
 using Drp.Pipeline.Fits;
 using Drp.Pipeline.SingleFrame;
@@ -173,7 +174,7 @@ internal static class ProcessFrameCommand
         if (outputs.Unprocessable is { } reason)
         {
             await File.WriteAllTextAsync(Path.Combine(r.OutDir, "unprocessable.json"),
-                JsonSerializer.Serialize(new { visit = inputs.Visit, detector = inputs.Detector, band = inputs.Band, reason }, s_json), ct);
+                JsonSerializer.Serialize(new UnprocessableReport(inputs.Visit, inputs.Detector, inputs.Band, reason), ProcessFrameJson.Default.UnprocessableReport), ct);
             await stderr.WriteLineAsync($"drp process-frame: unprocessable: {reason}");
             return ExitCodes.Unprocessable;
         }
@@ -188,7 +189,7 @@ internal static class ProcessFrameCommand
         timings?.Lap("write source.parquet");
         await File.WriteAllTextAsync(Path.Combine(r.OutDir, "source.csv"), ToCsv(outputs.Sources!), ct);
         timings?.Lap("write source.csv");
-        await File.WriteAllTextAsync(Path.Combine(r.OutDir, "ccdvisit.json"), JsonSerializer.Serialize(outputs.Summary, s_json), ct);
+        await File.WriteAllTextAsync(Path.Combine(r.OutDir, "ccdvisit.json"), JsonSerializer.Serialize(outputs.Summary!, ProcessFrameJson.Default.CcdVisitSummary), ct);
         timings?.Lap("write ccdvisit.json");
         var s = outputs.Summary!;
         await stdout.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
@@ -196,7 +197,12 @@ internal static class ProcessFrameCommand
         return ExitCodes.Processed;
     }
 
-    private static readonly JsonSerializerOptions s_json = new() { WriteIndented = true };
+    /// <summary>unprocessable.json: the frame and the reason.</summary>
+    internal sealed record UnprocessableReport(
+        [property: JsonPropertyName("visit")] long Visit,
+        [property: JsonPropertyName("detector")] int Detector,
+        [property: JsonPropertyName("band")] string Band,
+        [property: JsonPropertyName("reason")] string Reason);
 
     /// <summary>
     /// One line per stage (wall time, CPU time, resident set at its end), then the totals and the time since the
@@ -289,3 +295,9 @@ internal static class ProcessFrameCommand
         return sb.ToString();
     }
 }
+
+/// <summary>The JSON this command writes, generated at compile time (no reflection: the native build writes it too).</summary>
+[JsonSourceGenerationOptions(WriteIndented = true)]
+[JsonSerializable(typeof(CcdVisitSummary))]
+[JsonSerializable(typeof(ProcessFrameCommand.UnprocessableReport))]
+internal sealed partial class ProcessFrameJson : JsonSerializerContext;

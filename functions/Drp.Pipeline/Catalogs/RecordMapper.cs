@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Reflection;
 using System.Text.Json.Serialization;
 using Drp.Pipeline.SingleFrame;
@@ -10,7 +11,8 @@ namespace Drp.Pipeline.Catalogs;
 /// same types, so a writer can neither produce a column the schema does not declare nor miss one it declares
 /// (<see cref="Check"/> says exactly what differs).
 /// </summary>
-public sealed class RecordMapper<T>
+public sealed class RecordMapper<
+    [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicProperties | DynamicallyAccessedMemberTypes.PublicConstructors)] T>
 {
     private readonly PropertyInfo[] _properties;
 

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Reflection;
 using System.Text.Json.Serialization;
 
@@ -115,15 +116,29 @@ public sealed record CcdVisitSummary(
 /// <summary>Reads catalog columns from <see cref="JsonPropertyNameAttribute"/>s, in declaration order.</summary>
 public static class CatalogColumns
 {
-    /// <summary>The properties that carry a catalog column name, in declaration order.</summary>
-    public static PropertyInfo[] Properties<T>() =>
-        typeof(T).GetProperties(BindingFlags.Public | BindingFlags.Instance)
+    /// <summary>
+    /// The properties that carry a catalog column name, in declaration order: a positional record's properties in the
+    /// order of its primary constructor's parameters (which metadata keeps in order on every runtime, unlike
+    /// <see cref="MemberInfo.MetadataToken"/>, which a native-AOT build does not have), any other after them.
+    /// </summary>
+    public static PropertyInfo[] Properties<
+        [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicProperties | DynamicallyAccessedMemberTypes.PublicConstructors)] T>()
+    {
+        var primary = typeof(T).GetConstructors().MaxBy(c => c.GetParameters().Length);
+        var position = (primary?.GetParameters() ?? []).Select((p, i) => (p.Name, i))
+            .Where(x => x.Name is not null).ToDictionary(x => x.Name!, x => x.i, StringComparer.Ordinal);
+        return typeof(T).GetProperties(BindingFlags.Public | BindingFlags.Instance)
             .Where(p => p.GetCustomAttribute<JsonPropertyNameAttribute>() is not null)
-            .OrderBy(p => p.MetadataToken)
+            .Select((p, i) => (Property: p, Order: position.TryGetValue(p.Name, out int k) ? k : position.Count + i))
+            .OrderBy(x => x.Order)
+            .Select(x => x.Property)
             .ToArray();
+    }
 
     /// <summary>The catalog column name of a property returned by <see cref="Properties{T}"/>.</summary>
     public static string NameOf(PropertyInfo property) => property.GetCustomAttribute<JsonPropertyNameAttribute>()!.Name;
 
-    public static IReadOnlyList<string> Of<T>() => Properties<T>().Select(NameOf).ToArray();
+    public static IReadOnlyList<string> Of<
+        [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicProperties | DynamicallyAccessedMemberTypes.PublicConstructors)] T>() =>
+        Properties<T>().Select(NameOf).ToArray();
 }

@@ -21,7 +21,7 @@ public static class ParquetCatalogWriter
         var meta = new Dictionary<string, string>
         {
             ["drp.table"] = catalog.Name,
-            [SchemaMetadataKey] = JsonSerializer.Serialize(catalog.Columns.Select(c => new { c.Name, Type = c.Type.ToString(), c.Unit, c.Description, c.Nullable })),
+            [SchemaMetadataKey] = SchemaJson(catalog.Columns),
         };
         if (fileMetadata is not null)
         {
@@ -127,5 +127,30 @@ public static class ParquetCatalogWriter
             case (ColumnType.Boolean, true): { var a = new bool?[n]; await rg.ReadAsync<bool>(f, a, null, ct); return a; }
             default: { var a = new string?[n]; await rg.ReadAsync(f, a.AsMemory(), null, ct); return a; }
         }
+    }
+
+    /// <summary>
+    /// The column list as JSON, [{"Name", "Type", "Unit", "Description", "Nullable"}, ...], written field by field (the
+    /// same text the serializer gives, with no reflection, so a native-AOT build writes it too).
+    /// </summary>
+    internal static string SchemaJson(IEnumerable<ColumnDef> columns)
+    {
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartArray();
+            foreach (var c in columns)
+            {
+                json.WriteStartObject();
+                json.WriteString("Name", c.Name);
+                json.WriteString("Type", c.Type.ToString());
+                json.WriteString("Unit", c.Unit);
+                json.WriteString("Description", c.Description);
+                json.WriteBoolean("Nullable", c.Nullable);
+                json.WriteEndObject();
+            }
+            json.WriteEndArray();
+        }
+        return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
     }
 }
