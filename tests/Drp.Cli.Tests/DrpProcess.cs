@@ -15,7 +15,7 @@ internal static class DrpProcess
         RunAsync("dotnet", [DrpDll, .. args], environment: environment);
 
     public static async Task<(int Exit, string Out, string Err)> RunAsync(string file, IEnumerable<string> args, string? missingPackage = null,
-        IReadOnlyDictionary<string, string>? environment = null)
+        IReadOnlyDictionary<string, string>? environment = null, TimeSpan? timeout = null)
     {
         var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var (key, value) in environment ?? new Dictionary<string, string>())
@@ -39,7 +39,7 @@ internal static class DrpProcess
         {
             var stdout = p.StandardOutput.ReadToEndAsync();
             var stderr = p.StandardError.ReadToEndAsync();
-            using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(5));
+            using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromMinutes(5));
             await p.WaitForExitAsync(cts.Token);
             return (p.ExitCode, await stdout, await stderr);
         }
