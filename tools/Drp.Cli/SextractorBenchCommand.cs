@@ -28,10 +28,14 @@ internal static class SextractorBenchCommand
         var frames = new Option<int>("--frames") { Description = "Frames (visits) to simulate and process.", DefaultValueFactory = _ => 1 };
         var size = new Option<string>("--detector") { Description = "'lsstcam' (4072 x 4000, 16 amplifiers) or a size in pixels.", DefaultValueFactory = _ => "lsstcam" };
         var work = new Option<string?>("--work") { Description = "Working folder (default: a new temporary folder, deleted afterwards)." };
+        var native = new Option<FileInfo?>("--native")
+        {
+            Description = "The native build of process-frame (drp-frame from `dotnet publish tools/Drp.Frame -c Release -o DIR`): run it too, as a column of its own.",
+        };
         var seed = new Option<long>("--seed") { DefaultValueFactory = _ => 1, Description = "Simulation seed." };
         var cmd = new Command("sextractor", "Our step 1 vs source-extractor vs truth on simulated frames: completeness, purity, photometry, astrometry, time, memory.")
         {
-            frames, size, work, seed,
+            frames, size, work, seed, native,
         };
         cmd.SetAction(async (parse, ct) =>
         {
@@ -46,7 +50,13 @@ internal static class SextractorBenchCommand
             string dir = parse.GetValue(work) ?? Path.Combine(Path.GetTempPath(), "drp-bench-sex-" + Guid.NewGuid().ToString("N")[..8]);
             try
             {
-                await RunAsync(dir, geometry, Math.Max(1, parse.GetValue(frames)), parse.GetValue(seed), ct);
+                var nativeFile = parse.GetValue(native);
+                if (nativeFile is { Exists: false })
+                {
+                    Console.Error.WriteLine($"drp bench sextractor: --native: no such file '{nativeFile.FullName}'");
+                    return 2;
+                }
+                await RunAsync(dir, geometry, Math.Max(1, parse.GetValue(frames)), parse.GetValue(seed), nativeFile?.FullName, ct);
                 return 0;
             }
             catch (System.ComponentModel.Win32Exception e)
@@ -79,7 +89,7 @@ internal static class SextractorBenchCommand
     /// <summary>Runs of <c>process-frame --repeat</c> for the long-lived figure: the last one is measured.</summary>
     private const int LongLivedRuns = 3;
 
-    private static async Task RunAsync(string dir, DetectorGeometry geometry, int frames, long seed, CancellationToken ct)
+    private static async Task RunAsync(string dir, DetectorGeometry geometry, int frames, long seed, string? native, CancellationToken ct)
     {
         var options = new SimulationOptions
         {
@@ -104,7 +114,8 @@ internal static class SextractorBenchCommand
             var truth = ReadTruth(Path.Combine(dir, "truth", $"visit_{v.Visit}_det_0.csv"));
             string outDir = Path.Combine(dir, $"out_{v.Visit}");
 
-            var ours = await RunOursAsync(raw, bias, flat, defects, refcat, outDir, ct);
+            var ours = await RunOursAsync(null, raw, bias, flat, defects, refcat, outDir, ct);
+            var oursNative = native is null ? null : await RunOursAsync(native, raw, bias, flat, defects, refcat, outDir + "_native", ct);
             string postIsr = Path.Combine(dir, $"postisr_{v.Visit}.fits");
             WritePostIsr(raw, bias, flat, defects, postIsr, options);
             var refs = ReadRefcat(refcat, v.Band);
@@ -120,7 +131,7 @@ internal static class SextractorBenchCommand
             {
                 Console.WriteLine(F($"  visit {v.Visit} ({v.Band}, sky {v.SkyElectronsPerPixel:F0} e⁻/px): ideal S/N with flat and read noise / sky-only S/N over {shrink.Count} stars: median {shrink[shrink.Count / 2]:F3}, 5–95 % {shrink[shrink.Count / 20]:F3}–{shrink[shrink.Count * 19 / 20]:F3}"));
             }
-            foreach (var run in new[] { ours, sex5, sexMatched })
+            foreach (var run in new[] { ours, oursNative, sex5, sexMatched }.OfType<Run>())
             {
                 var m = Evaluate(run, truth, v, options, noise);
                 (results.TryGetValue(run.Name, out var list) ? list : results[run.Name] = []).Add(m);
@@ -137,11 +148,17 @@ internal static class SextractorBenchCommand
         return (stdout + stderr).Trim().Split('\n')[0];
     }
 
-    private static async Task<Run> RunOursAsync(string raw, string bias, string flat, string defects, string refcat, string outDir, CancellationToken ct)
+    /// <summary>
+    /// Ours: <c>drp process-frame</c> (<paramref name="native"/> null: the JIT-compiled command as a user runs it) or the
+    /// native build at <paramref name="native"/>, cold in a process of its own, then in a long-lived one.
+    /// </summary>
+    private static async Task<Run> RunOursAsync(string? native, string raw, string bias, string flat, string defects, string refcat, string outDir, CancellationToken ct)
     {
-        string drp = Path.Combine(AppContext.BaseDirectory, "drp.dll");
-        var (exit, stdout, stderr, seconds, peak) = await RunProcessAsync("dotnet",
-            [drp, "process-frame", "--raw", raw, "--bias", bias, "--flat", flat, "--defects", defects, "--refcat", refcat, "--out", outDir, "--timings"],
+        string file = native ?? "dotnet";
+        string[] prefix = native is null ? [Path.Combine(AppContext.BaseDirectory, "drp.dll")] : [];
+        string name = native is null ? "drp process-frame (ISR→catalog, 1 core)" : "drp-frame process-frame (native build, 1 core)";
+        var (exit, stdout, stderr, seconds, peak) = await RunProcessAsync(file,
+            [.. prefix, "process-frame", "--raw", raw, "--bias", bias, "--flat", flat, "--defects", defects, "--refcat", refcat, "--out", outDir, "--timings"],
             new Dictionary<string, string> { ["DOTNET_PROCESSOR_COUNT"] = "1", ["DOTNET_gcServer"] = "0" }, ct);
         if (exit != 0)
         {
@@ -160,8 +177,8 @@ internal static class SextractorBenchCommand
             .Select(f => new Detection(D(f[ix]), D(f[iy]), D(f[ira]), D(f[idec]), D(f[iflux]))).ToList();
 
         // The same frame in a long-lived process (a pipeline worker's steady state): compiled code, memory reused.
-        var (warmExit, warmOut, warmErr, _, _) = await RunProcessAsync("dotnet",
-            [drp, "process-frame", "--raw", raw, "--bias", bias, "--flat", flat, "--defects", defects, "--refcat", refcat,
+        var (warmExit, warmOut, warmErr, _, _) = await RunProcessAsync(file,
+            [.. prefix, "process-frame", "--raw", raw, "--bias", bias, "--flat", flat, "--defects", defects, "--refcat", refcat,
              "--out", outDir + "_long_lived", "--timings", "--repeat", LongLivedRuns.ToString(CultureInfo.InvariantCulture)],
             new Dictionary<string, string> { ["DOTNET_PROCESSOR_COUNT"] = "1", ["DOTNET_gcServer"] = "0" }, ct);
         if (warmExit != 0)
@@ -170,7 +187,7 @@ internal static class SextractorBenchCommand
         }
         double longLived = LastRunTotalSeconds(warmErr);
         Console.WriteLine(F($"    long-lived: run {LongLivedRuns} of {LongLivedRuns} in one process took {longLived:F3} s (total of the stages)"));
-        return new Run("drp process-frame (ISR→catalog, 1 core)", detections, seconds, peak) { LongLivedSeconds = longLived };
+        return new Run(name, detections, seconds, peak) { LongLivedSeconds = longLived };
     }
 
     /// <summary>The "total of the stages" wall seconds of the last run that <c>process-frame --timings --repeat</c> printed.</summary>
