@@ -398,24 +398,14 @@ public static class SourceMeasurer
                     continue;
                 }
                 double dx = i - x;
-                double q = ixx * dx * dx + 2 * ixy * dx * dy + iyy * dy * dy;
-                if (q > 32)
-                {
-                    continue;
-                }
-                double w = factored ? wx[i - x0] * wy * cross : Math.Exp(-0.5 * q);
-                double wI = w * image[row + i];
-                s0 += wI;
-                sx += wI * dx;
-                sy += wI * dy;
-                sxx += wI * dx * dx;
-                syy += wI * dy * dy;
-                sxy += wI * dx * dy;
+                double w = factored ? wx[i - x0] * wy * cross : Math.Exp(-0.5 * (ixx * dx * dx + 2 * ixy * dx * dy + iyy * dy * dy));
+                Accumulate(dx, dy, ixx, iyy, ixy, w, image[row + i], ref s0, ref sx, ref sy, ref sxx, ref syy, ref sxy);
             }
         }
         return new MomentSums(s0, sx, sy, sxx, syy, sxy);
     }
 
+    /// <summary>Adds one pixel of weight <paramref name="w"/> to the moment sums, unless it lies beyond the weight's cut (q > 32).</summary>
     private static void Accumulate(
         double dx, double dy, double ixx, double iyy, double ixy, double w, float pixel,
         ref double s0, ref double sx, ref double sy, ref double sxx, ref double syy, ref double sxy)
