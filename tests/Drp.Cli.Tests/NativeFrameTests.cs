@@ -1,5 +1,3 @@
-using Drp.Pipeline.Simulation;
-
 namespace Drp.Cli.Tests;
 
 /// <summary>
@@ -53,28 +51,13 @@ public sealed class NativeFrameTests(NativeFrameFixture native) : IClassFixture<
 {
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "drp-nf-" + Guid.NewGuid().ToString("N")[..8]);
 
-    private string Sim => Path.Combine(_dir, "sim");
+    private SimulatedFrameFiles Frame => new(_dir);
 
-    private string Raw => Path.Combine(Sim, "raw", "visit_1000_det_0.fits");
+    private string Raw => Frame.Raw;
 
-    private string[] Arguments(string outDir, string? raw = null, string? refcat = null) =>
-    [
-        "process-frame", "--raw", raw ?? Raw, "--bias", Path.Combine(Sim, "calib", "bias_det_0.fits"),
-        "--flat", Path.Combine(Sim, "calib", "flat_g_det_0.fits"), "--defects", Path.Combine(Sim, "calib", "defects_det_0.fits"),
-        "--refcat", refcat ?? Path.Combine(Sim, "refcat.csv"), "--out", outDir,
-    ];
+    private string[] Arguments(string outDir, string? raw = null, string? refcat = null) => Frame.Arguments(outDir, raw: raw, refcat: refcat);
 
-    private void Simulate() =>
-        new SurveySimulator(new SimulationOptions
-        {
-            Seed = 11,
-            VisitCount = 1,
-            DetectorColumns = 1,
-            DetectorRows = 1,
-            Detector = DetectorGeometry.Create(1024, 1024),
-            StarDensityPerArcmin2 = 6.0,
-            RefcatMagLimit = 22.0,
-        }).WriteTo(Sim);
+    private void Simulate() => Frame.Simulate();
 
     [Fact]
     public async Task NativeBuild_SimulatedFrame_WritesTheSameBytesAsProcessFrame()

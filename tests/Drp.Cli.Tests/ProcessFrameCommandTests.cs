@@ -18,36 +18,24 @@ public sealed class ProcessFrameCommandTests : IDisposable
 {
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "drp-pf-" + Guid.NewGuid().ToString("N")[..8]);
 
-    private string Sim => Path.Combine(_dir, "sim");
+    private SimulatedFrameFiles Frame => new(_dir);
 
-    private string Raw => Path.Combine(Sim, "raw", "visit_1000_det_0.fits");
+    private string Raw => Frame.Raw;
 
-    private string Bias => Path.Combine(Sim, "calib", "bias_det_0.fits");
+    private string Bias => Frame.Bias;
 
-    private string Flat(string band = "g") => Path.Combine(Sim, "calib", $"flat_{band}_det_0.fits");
+    private string Flat(string band = "g") => Frame.Flat(band);
 
-    private string Defects => Path.Combine(Sim, "calib", "defects_det_0.fits");
+    private string Defects => Frame.Defects;
 
-    private string RefCat => Path.Combine(Sim, "refcat.csv");
+    private string RefCat => Frame.RefCat;
 
     private string Out => Path.Combine(_dir, "out");
 
-    private void Simulate(RawFormat format = RawFormat.MultiExtension) =>
-        new SurveySimulator(new SimulationOptions
-        {
-            Seed = 11,
-            VisitCount = 1,
-            DetectorColumns = 1,
-            DetectorRows = 1,
-            Detector = DetectorGeometry.Create(1024, 1024),
-            Format = format,
-            StarDensityPerArcmin2 = 6.0,
-            RefcatMagLimit = 22.0,
-        }).WriteTo(Sim);
+    private void Simulate(RawFormat format = RawFormat.MultiExtension) => Frame.Simulate(format);
 
     private Task<(int Exit, string Out, string Err)> ProcessAsync(string? raw = null, string? bias = null, string? flat = null, string? refcat = null) =>
-        DrpProcess.RunDrpAsync("process-frame", "--raw", raw ?? Raw, "--bias", bias ?? Bias, "--flat", flat ?? Flat(),
-            "--defects", Defects, "--refcat", refcat ?? RefCat, "--out", Out);
+        DrpProcess.RunDrpAsync(Frame.Arguments(Out, raw, bias, flat, refcat));
 
     [Theory]
     [InlineData(RawFormat.MultiExtension)]
@@ -263,7 +251,7 @@ public sealed class ProcessFrameCommandTests : IDisposable
     }
 
     private List<(string Type, double X, double Y, double Ra, double Dec, double FluxNjy, double Electrons)> ReadTruth() =>
-        File.ReadAllLines(Path.Combine(Sim, "truth", "visit_1000_det_0.csv")).Skip(1)
+        File.ReadAllLines(Frame.Truth).Skip(1)
             .Select(l => l.Split(','))
             .Select(f => (f[1], D(f[2]), D(f[3]), D(f[4]), D(f[5]), D(f[6]), D(f[7])))
             .ToList();

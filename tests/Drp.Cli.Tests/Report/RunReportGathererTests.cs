@@ -119,20 +119,11 @@ public sealed class RunReportGathererTests(ReportAzuriteFixture fixture) : IClas
     /// <summary>Unique container and table names, or the defaults <c>drp</c> uses (for the command-line tests; runs differ by name).</summary>
     private async Task<StorageClients> NewStorageAsync(bool unique)
     {
-        string s = Guid.NewGuid().ToString("N")[..10];
-        var options = unique
-            ? new DrpStorageOptions
-            {
-                ConnectionString = fixture.Azurite.ConnectionString,
-                RawContainer = "raw" + s,
-                DataContainer = "data" + s,
-                ArrivalsQueue = "arrivals" + s,
-                RegistryTable = "Registry" + s,
-                LedgerTable = "Ledger" + s,
-                SourceTable = "Source" + s,
-            }
-            : new DrpStorageOptions { ConnectionString = fixture.Azurite.ConnectionString };
-        var clients = new StorageClients(options);
+        if (unique)
+        {
+            return (await fixture.Azurite.NewIsolatedStorageAsync()).Storage;
+        }
+        var clients = new StorageClients(new DrpStorageOptions { ConnectionString = fixture.Azurite.ConnectionString });
         await clients.EnsureCreatedAsync();
         return clients;
     }
