@@ -77,7 +77,7 @@ internal static class BenchCommand
             var hdus = Measure(stages["fits read"], () => FitsFile.Read(new MemoryStream(bytes, writable: false)));
             var flat = sim.CreateMasterFlat(0, v.Band);
             var result = Measure(stages["process (step 1)"], () => ProcessFrameTask.Run(new ProcessFrameInputs(
-                hdus, bias, flat, defects, RefsIn(v.Band), v.Visit, 0, v.Band)));
+                RawFrame.FromImages(hdus), bias, flat, defects, RefsIn(v.Band), v.Visit, 0, v.Band)));
             Console.WriteLine($"  visit {v.Visit}: {frame.Sources.Count} sources simulated, {bytes.Length / 1e6:F1} MB FITS, "
                 + (result.Unprocessable is null ? $"{result.Sources!.Rows.Count} sources measured" : "unprocessable: " + result.Unprocessable));
         }

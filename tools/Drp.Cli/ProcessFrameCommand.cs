@@ -148,9 +148,10 @@ internal static class ProcessFrameCommand
     private static async Task<int> RunOnceAsync(Request r, StageTimings? timings, TextWriter stdout, TextWriter stderr, CancellationToken ct)
     {
         ProcessFrameInputs inputs;
+        FitsImageReader rawFile;
         try
         {
-            inputs = ReadInputs(r);
+            (inputs, rawFile) = ReadInputs(r);
             timings?.Lap("read inputs");
         }
         catch (Exception e) when (IsInvalidInput(e))
@@ -162,7 +163,10 @@ internal static class ProcessFrameCommand
         ProcessFrameOutputs outputs;
         try
         {
-            outputs = ProcessFrameTask.Run(inputs, timings: timings);
+            using (rawFile)
+            {
+                outputs = ProcessFrameTask.Run(inputs, timings: timings);
+            }
         }
         catch (Exception e) when (IsInvalidInput(e))
         {
@@ -229,10 +233,27 @@ internal static class ProcessFrameCommand
     private static bool IsInvalidInput(Exception e) =>
         e is FitsFormatException or IsrInputException or ReferenceCatalogException or IOException;
 
-    private static ProcessFrameInputs ReadInputs(Request r)
+    /// <summary>
+    /// The inputs, the raw's headers read and checked but its pixels left in the file: ISR reads one amplifier at a
+    /// time from the reader returned with them, which the caller disposes of after processing.
+    /// </summary>
+    private static (ProcessFrameInputs Inputs, FitsImageReader RawFile) ReadInputs(Request r)
     {
-        var raw = ReadFits(r.Raw, "raw");
-        var primary = raw[0].Header;
+        var rawFile = OpenFits(r.Raw, "raw");
+        try
+        {
+            return (ReadInputs(r, RawFrame.FromReader(rawFile)), rawFile);
+        }
+        catch
+        {
+            rawFile.Dispose();
+            throw;
+        }
+    }
+
+    private static ProcessFrameInputs ReadInputs(Request r, RawFrame raw)
+    {
+        var primary = raw.PrimaryHeader;
         string band = r.Band ?? (primary["BAND"] as string)?.Trim()
             ?? throw new IsrInputException("raw HDU 0", "BAND", null, "the band is needed to pick the reference fluxes: give --band");
         long visit = r.Visit ?? IntegerKeyword(primary, "VISIT");
@@ -253,6 +274,18 @@ internal static class ProcessFrameCommand
         int i => i,
         var other => throw new IsrInputException("raw HDU 0", key, Convert.ToString(other, CultureInfo.InvariantCulture), "expected an integer"),
     };
+
+    private static FitsImageReader OpenFits(FileInfo file, string what)
+    {
+        try
+        {
+            return FitsFile.OpenImages(file.FullName);
+        }
+        catch (FitsFormatException e)
+        {
+            throw new FitsFormatException(e.Kind, $"{what} '{file.Name}': {e.Message}", e);
+        }
+    }
 
     private static IReadOnlyList<FitsImage> ReadFits(FileInfo file, string what)
     {

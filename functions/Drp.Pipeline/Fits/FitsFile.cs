@@ -220,6 +220,43 @@ public static class FitsFile
 
     private static FitsImage ReadImage(HduReader reader, FitsHduInfo hdu, FitsReadOptions options)
     {
+        var image = CheckImage(reader, hdu, options);
+        float[] pixels = reader.ReadData(hdu, image.Width * image.Height);
+        return new FitsImage(image.Width, image.Height, image.Bitpix, image.Header, pixels);
+    }
+
+    /// <summary>
+    /// Every image HDU of a file, their headers read and checked now (as <see cref="Read(string, FitsReadOptions?)"/>
+    /// checks them, a file shorter than its headers declare included), their pixels read one HDU at a time later
+    /// (<see cref="FitsImageReader.ReadPixels"/>). Throws <see cref="FitsFormatException"/> as Read does.
+    /// </summary>
+    public static FitsImageReader OpenImages(string path, FitsReadOptions? options = null)
+    {
+        options ??= FitsReadOptions.Default;
+        var stream = File.OpenRead(path);
+        try
+        {
+            var reader = new HduReader(stream, options);
+            var hdus = new List<FitsHduInfo>();
+            var images = new List<FitsImageHeader>();
+            while (reader.NextHeader() is { } hdu)
+            {
+                images.Add(CheckImage(reader, hdu, options));
+                hdus.Add(hdu);
+                reader.SkipData(hdu);
+            }
+            return new FitsImageReader(stream, hdus, images);
+        }
+        catch
+        {
+            stream.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>An image HDU's checks (type, dimensions, size, data present) and its header without the structural cards.</summary>
+    private static FitsImageHeader CheckImage(HduReader reader, FitsHduInfo hdu, FitsReadOptions options)
+    {
         string where = $"HDU {hdu.Index}";
         if (!hdu.IsImage)
         {
@@ -256,8 +293,33 @@ public static class FitsFile
                 header.Add(card);
             }
         }
-        float[] pixels = reader.ReadData(hdu, (int)(width * height));
-        return new FitsImage((int)width, (int)height, (FitsBitpix)hdu.Bitpix, header, pixels);
+        return new FitsImageHeader(hdu.Index, (int)width, (int)height, (FitsBitpix)hdu.Bitpix, header);
+    }
+
+    /// <summary>Decodes an HDU's whole data unit from a seekable stream into <paramref name="pixels"/> (its exact size).</summary>
+    internal static void ReadPixels(Stream stream, FitsHduInfo hdu, float[] pixels)
+    {
+        stream.Seek(hdu.DataOffset, SeekOrigin.Begin);
+        var buffer = ArrayPool<byte>.Shared.Rent(ChunkValues * hdu.BytesPerPixel);
+        try
+        {
+            int done = 0;
+            while (done < pixels.Length)
+            {
+                int n = Math.Min(ChunkValues, pixels.Length - done);
+                int want = n * hdu.BytesPerPixel;
+                if (stream.ReadAtLeast(buffer.AsSpan(0, want), want, throwOnEndOfStream: false) < want)
+                {
+                    throw TruncatedData(hdu, stream.Position);
+                }
+                hdu.Decode(buffer, pixels, done, n);
+                done += n;
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 
     /// <summary>Walks the HDUs of a stream, tracking the offset itself so non-seekable streams work too.</summary>
@@ -406,9 +468,10 @@ public static class FitsFile
             }
         }
 
-        private static FitsFormatException TruncatedData(FitsHduInfo hdu, long fileBytes) =>
-            new(FitsErrorKind.Truncated,
-                $"HDU {hdu.Index}: the data unit ({hdu.DataBytes} bytes from byte {hdu.DataOffset}, padded to " +
-                $"{hdu.PaddedDataBytes}) runs past the end of the stream at byte {fileBytes}");
     }
+
+    private static FitsFormatException TruncatedData(FitsHduInfo hdu, long fileBytes) =>
+        new(FitsErrorKind.Truncated,
+            $"HDU {hdu.Index}: the data unit ({hdu.DataBytes} bytes from byte {hdu.DataOffset}, padded to " +
+            $"{hdu.PaddedDataBytes}) runs past the end of the stream at byte {fileBytes}");
 }

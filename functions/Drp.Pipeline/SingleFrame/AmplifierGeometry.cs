@@ -30,6 +30,13 @@ public sealed record RawLayout(int Width, int Height, IReadOnlyList<AmplifierGeo
     public static RawLayout FromRaw(IReadOnlyList<FitsImage> raw)
     {
         ArgumentNullException.ThrowIfNull(raw);
+        return FromRaw(RawFrame.FromImages(raw).Hdus);
+    }
+
+    /// <inheritdoc cref="FromRaw(IReadOnlyList{FitsImage})"/>
+    public static RawLayout FromRaw(IReadOnlyList<FitsImageHeader> raw)
+    {
+        ArgumentNullException.ThrowIfNull(raw);
         if (raw.Count == 0)
         {
             throw new IsrInputException("raw", null, null, "no HDUs");
@@ -82,7 +89,7 @@ public sealed record RawLayout(int Width, int Height, IReadOnlyList<AmplifierGeo
         return new RawLayout(width, height, amps, primary);
     }
 
-    private static RawLayout FromSingleHdu(FitsImage hdu)
+    private static RawLayout FromSingleHdu(FitsImageHeader hdu)
     {
         string name = HduName(hdu, 0);
         var data = Section(hdu, name, "DATASEC");
@@ -100,10 +107,10 @@ public sealed record RawLayout(int Width, int Height, IReadOnlyList<AmplifierGeo
         return new RawLayout(trim.Width, trim.Height, [amp], hdu.Header);
     }
 
-    internal static string HduName(FitsImage hdu, int index) =>
+    internal static string HduName(FitsImageHeader hdu, int index) =>
         hdu.Name is { } ext ? $"raw HDU {index} (EXTNAME={ext})" : $"raw HDU {index}";
 
-    private static PixelSection Section(FitsImage hdu, string name, string key, bool checkInside = true)
+    private static PixelSection Section(FitsImageHeader hdu, string name, string key, bool checkInside = true)
     {
         string? text = hdu.Header.GetString(key);
         if (text is null)
@@ -130,7 +137,7 @@ public sealed record RawLayout(int Width, int Height, IReadOnlyList<AmplifierGeo
         }
     }
 
-    private static double Number(FitsImage hdu, string name, string key)
+    private static double Number(FitsImageHeader hdu, string name, string key)
     {
         if (!hdu.Header.TryGetDouble(key, out double v) || !double.IsFinite(v))
         {
@@ -139,13 +146,13 @@ public sealed record RawLayout(int Width, int Height, IReadOnlyList<AmplifierGeo
         return v;
     }
 
-    private static double Positive(FitsImage hdu, string name, string key)
+    private static double Positive(FitsImageHeader hdu, string name, string key)
     {
         double v = Number(hdu, name, key);
         return v > 0 ? v : throw new IsrInputException(name, key, v.ToString(CultureInfo.InvariantCulture), "must be positive");
     }
 
-    private static double NonNegative(FitsImage hdu, string name, string key)
+    private static double NonNegative(FitsImageHeader hdu, string name, string key)
     {
         double v = Number(hdu, name, key);
         return v >= 0 ? v : throw new IsrInputException(name, key, v.ToString(CultureInfo.InvariantCulture), "must not be negative");

@@ -30,10 +30,20 @@ public static class IsrTask
     public static Exposure Run(IReadOnlyList<FitsImage> raw, FitsImage bias, FitsImage flat, FitsImage? defects, IsrConfig config,
         bool consumeCalibrations)
     {
+        ArgumentNullException.ThrowIfNull(raw);
+        return Run(RawFrame.FromImages(raw), bias, flat, defects, config, consumeCalibrations);
+    }
+
+    /// <inheritdoc cref="Run(IReadOnlyList{FitsImage}, FitsImage, FitsImage, FitsImage?, IsrConfig, bool)"/>
+    /// <remarks>The amplifiers' pixels are asked of <paramref name="raw"/> one at a time, each HDU once.</remarks>
+    public static Exposure Run(RawFrame raw, FitsImage bias, FitsImage flat, FitsImage? defects, IsrConfig config,
+        bool consumeCalibrations)
+    {
+        ArgumentNullException.ThrowIfNull(raw);
         ArgumentNullException.ThrowIfNull(bias);
         ArgumentNullException.ThrowIfNull(flat);
         ArgumentNullException.ThrowIfNull(config);
-        var layout = RawLayout.FromRaw(raw);
+        var layout = RawLayout.FromRaw(raw.Hdus);
         int w = layout.Width, h = layout.Height;
         CheckGeometry("bias", bias, w, h);
         CheckGeometry("flat", flat, w, h);
@@ -61,12 +71,15 @@ public static class IsrTask
             }
         }
 
+        float[]? done = null; // the last amplifier's pixels: a streamed raw reads the next one into them
         foreach (var amp in layout.Amplifiers)
         {
-            var hdu = raw[amp.HduIndex];
-            var levels = OverscanLevels(hdu, amp, config);
-            AssembleAmplifier(hdu, amp, levels, bias.Pixels, biasInAdu, flat.Pixels, flatMean, config.MinimumFlat * flatMean,
+            var hdu = raw.Hdus[amp.HduIndex];
+            var pixels = raw.Pixels(amp.HduIndex, done);
+            var levels = OverscanLevels(pixels, hdu.Width, hdu.Height, amp, config);
+            AssembleAmplifier(pixels, hdu.Width, amp, levels, bias.Pixels, biasInAdu, flat.Pixels, flatMean, config.MinimumFlat * flatMean,
                 image, variance, mask, w);
+            done = pixels;
         }
         if (defects is not null)
         {
@@ -138,19 +151,22 @@ public static class IsrTask
     /// The overscan level of every raw row covered by DATASEC (index = zero-based raw row), from the BIASSEC columns
     /// of that row, non-finite values skipped; a row with none takes the amplifier's median level.
     /// </summary>
-    internal static double[] OverscanLevels(FitsImage hdu, AmplifierGeometry amp, IsrConfig config)
+    internal static double[] OverscanLevels(FitsImage hdu, AmplifierGeometry amp, IsrConfig config) =>
+        OverscanLevels(hdu.Pixels, hdu.Width, hdu.Height, amp, config);
+
+    private static double[] OverscanLevels(float[] pixels, int hduWidth, int hduHeight, AmplifierGeometry amp, IsrConfig config)
     {
-        var levels = new double[hdu.Height];
+        var levels = new double[hduHeight];
         Array.Fill(levels, double.NaN);
         var buffer = new float[amp.BiasSec.Width];
         int y0 = amp.DataSec.YMin, y1 = amp.DataSec.YMax;
         for (int y = y0; y <= y1; y++)
         {
             int n = 0;
-            int row = y * hdu.Width;
+            int row = y * hduWidth;
             for (int x = amp.BiasSec.XMin; x <= amp.BiasSec.XMax; x++)
             {
-                float v = hdu.Pixels[row + x];
+                float v = pixels[row + x];
                 if (float.IsFinite(v))
                 {
                     buffer[n++] = v;
@@ -211,14 +227,12 @@ public static class IsrTask
     /// <paramref name="flatFloor"/> (or not finite) leaves the pixel unflattened and BAD. Non-finite raw or bias: 0, BAD.
     /// </summary>
     private static void AssembleAmplifier(
-        FitsImage hdu, AmplifierGeometry amp, double[] levels, float[] bias, bool biasInAdu, float[] flat, double flatMean, double flatFloor,
+        float[] pixels, int aw, AmplifierGeometry amp, double[] levels, float[] bias, bool biasInAdu, float[] flat, double flatMean, double flatFloor,
         float[] image, float[] variance, ushort[] mask, int width)
     {
         double gain = amp.Gain, rn2 = amp.ReadNoise * amp.ReadNoise;
         double biasScale = biasInAdu ? gain : 1.0;
-        int aw = hdu.Width;
         double saturate = amp.Saturate;
-        var pixels = hdu.Pixels;
         // Walk each row with a stride of +1 or -1 (a flipped DATASEC or DETSEC) instead of asking the section per pixel.
         int rawStep = amp.DataSec.FlipX ? -1 : 1, detStep = amp.DetSec.FlipX ? -1 : 1;
         int rawX0 = amp.DataSec.XAt(0), detX0 = amp.DetSec.XAt(0), n = amp.DataSec.Width;

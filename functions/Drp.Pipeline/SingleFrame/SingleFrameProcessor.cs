@@ -8,7 +8,7 @@ namespace Drp.Pipeline.SingleFrame;
 /// (pixel centres at integers, LSST convention; a FITS WCS needs x + 1, y + 1) to (RA, Dec) in degrees.
 /// </summary>
 public sealed record SingleFrameInputs(
-    IReadOnlyList<FitsImage> Raw,
+    RawFrame Raw,
     FitsImage Bias,
     FitsImage Flat,
     FitsImage? Defects,

@@ -7,7 +7,7 @@ namespace Drp.Pipeline.Tasks;
 
 /// <summary>Inputs of one step-1 quantum, in memory.</summary>
 public sealed record ProcessFrameInputs(
-    IReadOnlyList<FitsImage> Raw,
+    RawFrame Raw,
     FitsImage Bias,
     FitsImage Flat,
     FitsImage? Defects,
@@ -37,7 +37,7 @@ public static class ProcessFrameTask
     public static ProcessFrameOutputs Run(ProcessFrameInputs inputs, SingleFrameConfig? config = null, StageTimings? timings = null)
     {
         var (result, wcs) = RunProcessed(inputs, config, timings);
-        var primary = inputs.Raw[0].Header;
+        var primary = inputs.Raw.PrimaryHeader;
         switch (result)
         {
             case SingleFrameResult.Unprocessable u:
@@ -57,7 +57,7 @@ public static class ProcessFrameTask
     {
         ArgumentNullException.ThrowIfNull(inputs);
         CheckCalibrationBand(inputs.Flat, "flat", inputs.Band);
-        var wcs = TanWcs.FromHeader(inputs.Raw[0].Header);
+        var wcs = TanWcs.FromHeader(inputs.Raw.PrimaryHeader);
         var result = SingleFrameProcessor.Run(new SingleFrameInputs(
             inputs.Raw, inputs.Bias, inputs.Flat, inputs.Defects, wcs.PixelToSky, inputs.ReferenceObjects,
             inputs.Visit, inputs.Detector, inputs.Band) { Wcs = wcs, ConsumeCalibrations = inputs.ConsumeCalibrations }, config ?? SingleFrameConfig.Default, timings);

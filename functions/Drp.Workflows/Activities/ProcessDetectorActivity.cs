@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using Drp.Pipeline.Catalogs;
 using Drp.Pipeline.Fits;
+using Drp.Pipeline.SingleFrame;
 using Drp.Pipeline.Tasks;
 using Drp.Storage;
 using Drp.Storage.Catalogs;
@@ -81,7 +82,7 @@ public sealed class ProcessDetectorActivity(StorageClients storage, TableCatalog
         var refcatText = System.Text.Encoding.UTF8.GetString(await data.ReadAsync(DatasetType.RefCat, new DataId(q.Instrument), q.CalibCollection, ct));
 
         var result = ProcessFrameTask.Run(new ProcessFrameInputs(
-            rawHdus, ProcessFrameTask.SingleImage(bias, "bias"), ProcessFrameTask.SingleImage(flat, "flat"), defects is null ? null : ProcessFrameTask.SingleImage(defects, "defects"),
+            RawFrame.FromImages(rawHdus), ProcessFrameTask.SingleImage(bias, "bias"), ProcessFrameTask.SingleImage(flat, "flat"), defects is null ? null : ProcessFrameTask.SingleImage(defects, "defects"),
             ReferenceCatalog.ParseCsv(refcatText, q.Band), q.Visit, q.Detector, q.Band));
         if (result.Unprocessable is { } reason)
         {

@@ -183,6 +183,58 @@ public sealed class FitsHeaderReaderTests
     }
 
     [Fact]
+    public void OpenImages_EveryHdu_GivesTheHeadersAndPixelsOfReadAndReusesAnArrayOfItsSize()
+    {
+        byte[] file = ThreeHduFile(out var hdus);
+        string path = Path.Combine(Path.GetTempPath(), $"open-images-{Guid.NewGuid():N}.fits");
+        File.WriteAllBytes(path, file);
+        try
+        {
+            var read = FitsFile.Read(path);
+            using var reader = FitsFile.OpenImages(path);
+
+            Assert.Equal(3, reader.Images.Count);
+            for (int i = 0; i < 3; i++)
+            {
+                Assert.Equal((read[i].Width, read[i].Height, read[i].Bitpix), (reader.Images[i].Width, reader.Images[i].Height, reader.Images[i].Bitpix));
+                Assert.Equal(read[i].Header.Select(c => c.ToString()), reader.Images[i].Header.Select(c => c.ToString()));
+            }
+            Assert.Equal("RAW", reader.Images[2].Name);
+            // Out of order, and into the previous HDU's array (same size): the values are the file's.
+            float[] second = reader.ReadPixels(2);
+            Assert.Equal(hdus[2].Pixels, second);
+            float[] first = reader.ReadPixels(1, reuse: second);
+            Assert.Same(second, first);
+            Assert.Equal(hdus[1].Pixels, first);
+            // An array of another size is not used.
+            Assert.NotSame(first, reader.ReadPixels(1, reuse: new float[7]));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void OpenImages_FileShorterThanItsHeadersDeclare_ThrowsTruncatedBeforeAnyPixelIsRead()
+    {
+        byte[] file = ThreeHduFile(out _);
+        string path = Path.Combine(Path.GetTempPath(), $"open-images-{Guid.NewGuid():N}.fits");
+        File.WriteAllBytes(path, file.AsSpan(0, file.Length - 2880 - 100).ToArray());
+        try
+        {
+            var e = Assert.Throws<FitsFormatException>(() => FitsFile.OpenImages(path));
+
+            Assert.Equal(FitsErrorKind.Truncated, e.Kind);
+            Assert.Contains("HDU 2", e.Message);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
     public void GetRowRange_RowsBeyondTheImage_ThrowsArgumentOutOfRange()
     {
         var info = FitsFile.ReadHeaders(new MemoryStream(ThreeHduFile(out _)))[1];

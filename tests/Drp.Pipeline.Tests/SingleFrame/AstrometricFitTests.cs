@@ -37,7 +37,7 @@ public sealed class AstrometricFitTests(ITestOutputHelper output)
         string band = frame.Visit.Band;
         int b = sim.Options.Bands.ToList().IndexOf(band);
         var refs = sim.CreateReferenceCatalog().Select(r => new ReferenceObject(r.Star.Ra, r.Star.Dec, ReferenceCatalog.MagToNJy(r.Mags[b]))).ToList();
-        return (new ProcessFrameInputs(frame.Hdus, sim.CreateMasterBias(0), sim.CreateMasterFlat(0, band), sim.CreateDefectMask(0), refs,
+        return (new ProcessFrameInputs(RawFrame.FromImages(frame.Hdus), sim.CreateMasterBias(0), sim.CreateMasterFlat(0, band), sim.CreateDefectMask(0), refs,
             frame.Visit.Visit, 0, band), frame);
     }
 
@@ -69,7 +69,7 @@ public sealed class AstrometricFitTests(ITestOutputHelper output)
         var (fitted, calexpWcs) = ProcessFrameTask.RunProcessed(inputs);
 
         var p = Assert.IsType<SingleFrameResult.Processed>(fitted);
-        var headerWcs = TanWcs.FromHeader(inputs.Raw[0].Header);
+        var headerWcs = TanWcs.FromHeader(inputs.Raw.PrimaryHeader);
         double rms = StarRmsMas(p, frame, (x, y) => p.Sources.First(s => s.X == x && s.Y == y) is var r ? (r.CoordRa, r.CoordDec) : default);
         double before = StarRmsMas(p, frame, headerWcs.PixelToSky);
         output.WriteLine($"rms {rms:F1} mas after the fit ({p.Astrometry!.MatchCount} matches, fit rms {p.Astrometry.RmsArcsec * 1000:F1} mas), {before:F0} mas before");

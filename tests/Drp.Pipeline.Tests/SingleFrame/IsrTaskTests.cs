@@ -32,6 +32,34 @@ public class IsrTaskTests
     }
 
     [Fact]
+    public void Run_RawStreamedFromItsFile_GivesTheExposureOfTheRawInMemory()
+    {
+        var camera = new SyntheticCamera();
+        var raw = camera.Raw(SkyWithStars(new Random(5)), new Random(6));
+        for (int k = 0; k < 50; k++)
+        {
+            raw[1 + k % 4].Pixels[k * 977 % raw[1].Pixels.Length] = 65535; // saturated pixels, in every amplifier
+        }
+        string path = Path.Combine(Path.GetTempPath(), $"isr-raw-{Guid.NewGuid():N}.fits");
+        FitsFile.Write(path, raw);
+        try
+        {
+            var inMemory = IsrTask.Run(FitsFile.Read(path), camera.Bias(), camera.Flat(), null, new IsrConfig());
+            using var reader = FitsFile.OpenImages(path);
+            var streamed = IsrTask.Run(RawFrame.FromReader(reader), camera.Bias(), camera.Flat(), null, new IsrConfig(), consumeCalibrations: true);
+
+            Assert.Equal(inMemory.Image, streamed.Image);
+            Assert.Equal(inMemory.Variance, streamed.Variance);
+            Assert.Equal(inMemory.Mask, streamed.Mask);
+            Assert.Contains(streamed.Mask, m => (m & (ushort)MaskPlane.Saturated) != 0);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
     public void Run_NoisyRaw_ResidualsMatchVariancePlane()
     {
         var camera = new SyntheticCamera();

@@ -22,7 +22,7 @@ public class SingleFrameProcessorTests
         var references = withReferences
             ? stars.Select(s => pixelToSky(s.X, s.Y)).Zip(stars, (p, s) => new ReferenceObject(p.Ra, p.Dec, s.Flux * NanojanskyPerElectron)).ToList()
             : [];
-        var inputs = new SingleFrameInputs(camera.Raw(truth, rng), camera.Bias(), camera.Flat(), null, pixelToSky,
+        var inputs = new SingleFrameInputs(RawFrame.FromImages(camera.Raw(truth, rng)), camera.Bias(), camera.Flat(), null, pixelToSky,
             references, Visit, Detector, "r");
         return (inputs, stars);
     }
@@ -114,8 +114,10 @@ public class SingleFrameProcessorTests
         var rng = new Random(74);
         for (int k = 0; k < 200; k++)
         {
-            var amp = inputs.Raw[1 + rng.Next(4)];
-            amp[SyntheticCamera.Prescan + rng.Next(SyntheticCamera.AmpSize), rng.Next(SyntheticCamera.AmpSize)] = float.NaN;
+            int hdu = 1 + rng.Next(4);
+            var amp = inputs.Raw.Pixels(hdu, null); // an in-memory raw's own pixels
+            int x = SyntheticCamera.Prescan + rng.Next(SyntheticCamera.AmpSize), y = rng.Next(SyntheticCamera.AmpSize);
+            amp[y * inputs.Raw.Hdus[hdu].Width + x] = float.NaN;
         }
         var defects = new Drp.Pipeline.Fits.FitsImage(N, N);
         int column = (int)Math.Round(stars[0].X) + 2;

@@ -1,0 +1,52 @@
+namespace Drp.Pipeline.Fits;
+
+/// <summary>An image HDU's size, on-disk type and header (without the structural cards), as <see cref="FitsImage"/> has them.</summary>
+public sealed record FitsImageHeader(int Index, int Width, int Height, FitsBitpix Bitpix, FitsHeader Header)
+{
+    /// <summary>The HDU's EXTNAME, if any.</summary>
+    public string? Name => Header.GetString("EXTNAME");
+
+    public static FitsImageHeader Of(FitsImage image, int index)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        return new FitsImageHeader(index, image.Width, image.Height, image.Bitpix, image.Header);
+    }
+}
+
+/// <summary>
+/// A FITS file opened by <see cref="FitsFile.OpenImages"/>: every image HDU's header, checked, and its pixels read
+/// when asked, one HDU at a time, into an array the caller may hand back for the next. For a large multi-extension
+/// file whose HDUs are each used once (a raw's amplifiers), it saves holding all the pixels at once, and touching
+/// that much fresh memory. Not thread-safe.
+/// </summary>
+public sealed class FitsImageReader : IDisposable
+{
+    private readonly Stream _stream;
+    private readonly IReadOnlyList<FitsHduInfo> _hdus;
+
+    internal FitsImageReader(Stream stream, IReadOnlyList<FitsHduInfo> hdus, IReadOnlyList<FitsImageHeader> images)
+    {
+        _stream = stream;
+        _hdus = hdus;
+        Images = images;
+    }
+
+    /// <summary>Every HDU of the file, the first the primary one.</summary>
+    public IReadOnlyList<FitsImageHeader> Images { get; }
+
+    /// <summary>
+    /// The physical values of HDU <paramref name="index"/> (BZERO, BSCALE and BLANK applied), row-major, written into
+    /// <paramref name="reuse"/> when it has exactly the HDU's size, else into a new array.
+    /// </summary>
+    public float[] ReadPixels(int index, float[]? reuse = null)
+    {
+        ObjectDisposedException.ThrowIf(!_stream.CanRead, this);
+        var image = Images[index];
+        int count = image.Width * image.Height;
+        var pixels = reuse is not null && reuse.Length == count ? reuse : LargeArrays.AllocateUninitialized<float>(count);
+        FitsFile.ReadPixels(_stream, _hdus[index], pixels);
+        return pixels;
+    }
+
+    public void Dispose() => _stream.Dispose();
+}
