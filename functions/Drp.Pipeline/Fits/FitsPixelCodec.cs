@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace Drp.Pipeline.Fits;
 
@@ -137,7 +138,28 @@ internal static class FitsPixelCodec
                 }
                 break;
             case FitsBitpix.Int32:
-                for (int i = sourceOffset, j = 0; i < end; i++, j += 4)
+            {
+                int first = sourceOffset;
+                if (scaling.IsIdentity && BitConverter.IsLittleEndian && Vector256.IsHardwareAccelerated)
+                {
+                    // Whole numbers in range (a mask plane) a vector at a time: float -> int is exact exactly when the
+                    // int converts back to the same float. From the first vector holding any other value on, value by value.
+                    var ints = MemoryMarshal.Cast<byte, int>(destination.AsSpan(0, 4 * count));
+                    int k = 0;
+                    for (; k + Vector256<float>.Count <= count; k += Vector256<float>.Count)
+                    {
+                        var v = Vector256.Create(source.AsSpan(sourceOffset + k, Vector256<float>.Count));
+                        var n = Vector256.ConvertToInt32(v);
+                        if (!Vector256.EqualsAll(Vector256.ConvertToSingle(n), v))
+                        {
+                            break;
+                        }
+                        n.CopyTo(ints.Slice(k, Vector256<int>.Count));
+                    }
+                    BinaryPrimitives.ReverseEndianness(ints[..k], ints[..k]);
+                    first = sourceOffset + k;
+                }
+                for (int i = first, j = 4 * (first - sourceOffset); i < end; i++, j += 4)
                 {
                     // The common case inline (masks, counts: whole numbers in range), the rest in ToInteger.
                     double d = (source[i] - zero) / scale;
@@ -152,6 +174,7 @@ internal static class FitsPixelCodec
                     destination[j + 3] = (byte)v;
                 }
                 break;
+            }
             case FitsBitpix.Float32:
                 if (scaling.IsIdentity && BitConverter.IsLittleEndian)
                 {

@@ -96,6 +96,27 @@ public sealed class FitsRoundTripTests
     }
 
     [Fact]
+    public void Write_Int32WholeNumbersThenOtherValues_StoresEachAsTheFitsRulesSay()
+    {
+        // Three vectors of whole numbers (the vectorised path), then a tie, a value beyond int, NaN and more whole numbers.
+        var pixels = Enumerable.Range(0, 40).Select(i => (float)(i % 2 == 0 ? i * 1000 : -i * 50_000_000)).ToArray();
+        pixels[24] = 2.5f;
+        pixels[25] = 3e9f;
+        pixels[26] = float.NaN;
+        pixels[27] = -0f;
+        var image = new FitsImage(40, 1, FitsBitpix.Int32, new FitsHeader().Set("BLANK", -999L), pixels);
+
+        byte[] bytes = FitsTestData.ToBytes(image);
+        var stored = Enumerable.Range(0, 40).Select(i => BinaryPrimitives.ReadInt32BigEndian(bytes.AsSpan(2880 + 4 * i))).ToArray();
+
+        for (int i = 0; i < 40; i++)
+        {
+            int expected = i switch { 24 => 2, 25 => int.MaxValue, 26 => -999, 27 => 0, _ => (int)pixels[i] };
+            Assert.True(expected == stored[i], $"pixel {i}: stored {stored[i]}, expected {expected}");
+        }
+    }
+
+    [Fact]
     public void Write_NanInIntegerHduWithoutBlank_ThrowsArgumentException()
     {
         var image = new FitsImage(2, 1, FitsBitpix.Int32, pixels: [1, float.NaN]);
