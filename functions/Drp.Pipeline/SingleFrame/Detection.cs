@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.Intrinsics;
 
 namespace Drp.Pipeline.SingleFrame;
 
@@ -342,17 +343,17 @@ public static class SourceDetector
         var runs = new List<PixelSpan>();
         for (int y = 0; y < h; y++)
         {
-            int row = y * w;
+            var line = significance.AsSpan(y * w, w);
             int x = 0;
             while (x < w)
             {
-                if (significance[row + x] < threshold)
+                x = NotBelow(line, x, threshold);
+                if (x == w)
                 {
-                    x++;
-                    continue;
+                    break;
                 }
                 int x0 = x;
-                while (x < w && significance[row + x] >= threshold)
+                while (x < w && line[x] >= threshold)
                 {
                     x++;
                 }
@@ -360,6 +361,29 @@ public static class SourceDetector
             }
         }
         return runs;
+    }
+
+    /// <summary>The first index from <paramref name="start"/> whose value is not below the threshold (the line's length if none), a vector at a time.</summary>
+    private static int NotBelow(ReadOnlySpan<float> line, int start, float threshold)
+    {
+        int x = start;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var t = Vector256.Create(threshold);
+            for (; x + Vector256<float>.Count <= line.Length; x += Vector256<float>.Count)
+            {
+                uint below = Vector256.LessThan(Vector256.Create(line.Slice(x, Vector256<float>.Count)), t).ExtractMostSignificantBits();
+                if (below != 0xFFu)
+                {
+                    return x + BitOperations.TrailingZeroCount(~below);
+                }
+            }
+        }
+        while (x < line.Length && line[x] < threshold)
+        {
+            x++;
+        }
+        return x;
     }
 
     /// <summary>Joins runs that touch (8-connectivity: overlapping or diagonal) in consecutive rows by union-find.</summary>
