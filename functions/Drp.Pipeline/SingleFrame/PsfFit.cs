@@ -171,7 +171,18 @@ internal static class MoffatFit
 
         public double[,] Hessian { get; } = new double[4, 4];
 
-        public bool IsFinite => double.IsFinite(Cost) && Gradient.All(double.IsFinite) && Hessian.Cast<double>().All(double.IsFinite);
+        public bool IsFinite
+        {
+            get
+            {
+                bool finite = double.IsFinite(Cost) && Gradient.All(double.IsFinite);
+                foreach (double h in Hessian)
+                {
+                    finite &= double.IsFinite(h);
+                }
+                return finite;
+            }
+        }
     }
 
     /// <summary>
