@@ -1,5 +1,4 @@
 using MathNet.Numerics.LinearAlgebra;
-using MathNet.Numerics.Optimization;
 
 namespace Drp.Pipeline.SingleFrame;
 
@@ -27,6 +26,7 @@ public sealed record PsfConfig
     /// <summary>PSF-flux fit radius, in FWHM (clamped to 4..20 pixels).</summary>
     public double PhotometryRadiusFwhm { get; init; } = 2.5;
 
+    /// <summary>Iterations of the Nelder–Mead fallback of the PSF fit (see <see cref="MoffatFit"/>).</summary>
     public int MaxIterations { get; init; } = 600;
 }
 
@@ -126,7 +126,7 @@ public sealed record MoffatPsf(double Qxx, double Qyy, double Qxy, double Beta, 
 /// <summary>
 /// Determines the PSF of one detector: selects clean, isolated, unsaturated, significant sources on the stellar locus
 /// of the moment sizes (galaxies are larger), then fits one elliptical Moffat (Q, β) to all their stamps at once with a
-/// free amplitude per star (solved linearly inside the objective), by Nelder–Mead on (log Cholesky of Q, log(β − 1)).
+/// free amplitude per star (solved linearly inside the objective), on (log Cholesky of Q, log(β − 1)): see <see cref="MoffatFit"/>.
 /// </summary>
 public static class PsfDeterminer
 {
@@ -183,55 +183,9 @@ public static class PsfDeterminer
             return WithMoments(MoffatPsf.Circular(config.FallbackFwhm, 3.5), config);
         }
 
-        var initial = Parameters(start is { StarCount: > 0 } ? start : MoffatPsf.Circular(fwhm0, 3.0));
-        var objective = ObjectiveFunction.Value(p => Cost(stamps, FromParameters(p, 0)));
-        var nm = new NelderMeadSimplex(1e-9, config.MaxIterations);
-        MinimizationResult result;
-        try
-        {
-            result = nm.FindMinimum(objective, initial, Vector<double>.Build.Dense([0.1, 0.1, 0.1, 0.3]));
-        }
-        catch (MaximumIterationsException)
-        {
-            // Not converged to 1e-9 in the iterations: the simplex is still far better than the start; keep a restart's best.
-            result = new NelderMeadSimplex(1e-6, config.MaxIterations).FindMinimum(objective, initial, Vector<double>.Build.Dense([0.1, 0.1, 0.1, 0.3]));
-        }
-        return WithMoments(FromParameters(result.MinimizingPoint, stamps.Length), config);
-    }
-
-    private static Vector<double> Parameters(MoffatPsf p)
-    {
-        double l11 = Math.Sqrt(p.Qxx), l21 = p.Qxy / l11, l22 = Math.Sqrt(p.Qyy - l21 * l21);
-        return Vector<double>.Build.Dense([Math.Log(l11), Math.Log(l22), l21, Math.Log(p.Beta - 1.0)]);
-    }
-
-    private static MoffatPsf FromParameters(Vector<double> v, int stars)
-    {
-        double l11 = Math.Exp(v[0]), l22 = Math.Exp(v[1]), l21 = v[2];
-        // β in (1.1, 100): below, the profile is no longer a sensible star; above, it is a Gaussian to 1 %.
-        double beta = 1.0 + Math.Clamp(Math.Exp(v[3]), 0.1, 99.0);
-        return new MoffatPsf(l11 * l11, l21 * l21 + l22 * l22, l11 * l21, beta, stars);
-    }
-
-    /// <summary>Sum over stars of chi² per pixel with each star's best amplitude (weights 1/variance).</summary>
-    internal static double Cost(IReadOnlyList<Stamp> stamps, MoffatPsf psf)
-    {
-        var eval = psf.CreateEvaluator();
-        double total = 0;
-        foreach (var s in stamps)
-        {
-            double smd = 0, smm = 0, sdd = 0;
-            for (int k = 0; k < s.Count; k++)
-            {
-                double m = eval[s.Dx[k], s.Dy[k]], w = s.Weight[k], d = s.Value[k];
-                smd += w * m * d;
-                smm += w * m * m;
-                sdd += w * d * d;
-            }
-            double chi2 = smm > 0 ? sdd - smd * smd / smm : sdd;
-            total += chi2 / s.Count;
-        }
-        return double.IsFinite(total) ? total : double.MaxValue;
+        var initial = MoffatFit.Parameters(start is { StarCount: > 0 } ? start : MoffatPsf.Circular(fwhm0, 3.0));
+        var fit = MoffatFit.Fit(stamps, initial, config.MaxIterations);
+        return WithMoments(MoffatFit.FromParameters(fit.Parameters, stamps.Length), config);
     }
 
     /// <summary>The PSF's adaptive moments, measured as a source's are: on a rendered, noiseless stamp.</summary>
