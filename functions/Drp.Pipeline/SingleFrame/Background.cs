@@ -525,6 +525,25 @@ internal static class CubicSpline
         int p = 0;
         foreach (var piece in new Pieces(t, v, m, output.Length))
         {
+            if (Vector256.IsHardwareAccelerated)
+            {
+                // Eight pixels at a time with the same double operations (no fused multiply-add), then the same narrowing.
+                var c0 = Vector256.Create(piece.C0);
+                var c1 = Vector256.Create(piece.C1);
+                var c2 = Vector256.Create(piece.C2);
+                var c3 = Vector256.Create(piece.C3);
+                var origin = Vector256.Create(piece.Origin);
+                var lanes = Vector256.Create(0.0, 1.0, 2.0, 3.0);
+                for (; p + 8 <= piece.End; p += 8)
+                {
+                    // (p + k) is exact in double, so u is the scalar loop's p - Origin.
+                    var u0 = Vector256.Create((double)p) + lanes - origin;
+                    var u1 = Vector256.Create((double)(p + 4)) + lanes - origin;
+                    var y0 = c0 + u0 * (c1 + u0 * (c2 + u0 * c3));
+                    var y1 = c0 + u1 * (c1 + u1 * (c2 + u1 * c3));
+                    Vector256.Narrow(y0, y1).CopyTo(output.Slice(p, 8));
+                }
+            }
             for (; p < piece.End; p++)
             {
                 double u = p - piece.Origin;

@@ -120,6 +120,27 @@ public class BackgroundEstimatorTests
     }
 
     [Fact]
+    public void CubicSpline_EvaluatedIntoFloats_IsTheDoubleEvaluationRoundedAtEveryPixel()
+    {
+        // Knots at half-pixels and whole pixels, a length that is no multiple of the vector width, values of all signs.
+        double[] t = [10.5, 47.0, 90.5, 131.0, 170.5];
+        double[] v = [1003.25, -17.5, 812.125, 2.0e4, 399.0];
+        var m = new double[t.Length];
+        CubicSpline.SecondDerivatives(t, v, m, new double[t.Length]);
+        var asDouble = new double[203];
+        var asFloat = new float[203];
+
+        CubicSpline.EvaluateAtPixels(t, v, m, asDouble);
+        CubicSpline.EvaluateAtPixels(t, v, m, asFloat);
+
+        for (int p = 0; p < asFloat.Length; p++)
+        {
+            Assert.True((float)asDouble[p] == asFloat[p], $"pixel {p}: {asFloat[p]} vs {(float)asDouble[p]}");
+        }
+        Assert.Equal(v[1], asDouble[47], 9); // and it passes through a knot at a pixel centre
+    }
+
+    [Fact]
     public void Interpolate_Plane_IsReproducedExactlyIncludingBeyondCellCentres()
     {
         // 5 x 3 mesh of a plane over a 300 x 200 image: the natural spline and its linear extension are exact.
