@@ -53,9 +53,9 @@ public static class IsrTask
         }
         bool biasInAdu = BiasInAdu(bias);
 
-        var mask = LargeArrays.AllocateUninitialized<ushort>(w * h); // MarkCoverage writes every value
+        var mask = LargeArrays.AllocateUninitialized<ushort>(w * h); // MarkCoverage and AssembleAmplifier write every value
         bool fullyCovered = MarkCoverage(layout, mask, w);
-        double flatMean = FlatMean(flat.Pixels, mask);
+        double flatMean = FlatMean(flat.Pixels, fullyCovered ? null : mask); // a tiled mask is not written yet
         // Each pixel's bias and flat values are read before its image and variance are written, so in place is safe.
         var image = consumeCalibrations ? bias.Pixels : LargeArrays.AllocateUninitialized<float>(w * h);
         var variance = consumeCalibrations ? flat.Pixels : LargeArrays.AllocateUninitialized<float>(w * h);
@@ -99,42 +99,53 @@ public static class IsrTask
     }
 
     /// <summary>
-    /// NO_DATA everywhere but under the amplifiers' DETSECs (cleared); an overlap of two amplifiers is refused.
-    /// Returns true when the amplifiers cover the whole detector.
+    /// Refuses two amplifiers whose DETSECs overlap; returns true when the DETSECs tile the whole detector (they lie
+    /// inside it, so then their areas add up to it). Otherwise marks NO_DATA everywhere but under the DETSECs. The
+    /// pixels under the DETSECs are <see cref="AssembleAmplifier"/>'s to write.
     /// </summary>
     private static bool MarkCoverage(RawLayout layout, ushort[] mask, int width)
     {
-        Array.Fill(mask, (ushort)MaskPlane.NoData);
+        var amps = layout.Amplifiers;
         long covered = 0;
-        foreach (var amp in layout.Amplifiers)
+        for (int a = 0; a < amps.Count; a++)
         {
-            int detStep = amp.DetSec.FlipX ? -1 : 1, detX0 = amp.DetSec.XAt(0), n = amp.DataSec.Width;
-            for (int ky = 0; ky < amp.DataSec.Height; ky++)
+            var s = amps[a].DetSec;
+            for (int b = 0; b < a; b++)
             {
-                int di = amp.DetSec.YAt(ky) * width + detX0;
-                for (int kx = 0; kx < n; kx++, di += detStep)
+                var t = amps[b].DetSec;
+                int x0 = Math.Max(s.XMin, t.XMin), y0 = Math.Max(s.YMin, t.YMin);
+                if (x0 <= Math.Min(s.XMax, t.XMax) && y0 <= Math.Min(s.YMax, t.YMax))
                 {
-                    if (mask[di] != (ushort)MaskPlane.NoData)
-                    {
-                        throw new IsrInputException(amp.Hdu, "DETSEC", amp.DetSec.ToString(),
-                            string.Create(CultureInfo.InvariantCulture, $"overlaps another amplifier at detector pixel ({di % width}, {di / width})"));
-                    }
-                    mask[di] = 0;
+                    throw new IsrInputException(amps[a].Hdu, "DETSEC", s.ToString(),
+                        string.Create(CultureInfo.InvariantCulture, $"overlaps another amplifier ({amps[b].Hdu}) at detector pixel ({x0}, {y0})"));
                 }
             }
-            covered += (long)n * amp.DataSec.Height;
+            covered += (long)s.Width * s.Height;
         }
-        return covered == mask.Length;
+        if (covered == mask.Length)
+        {
+            return true;
+        }
+        Array.Fill(mask, (ushort)MaskPlane.NoData);
+        foreach (var amp in amps)
+        {
+            for (int y = amp.DetSec.YMin; y <= amp.DetSec.YMax; y++)
+            {
+                mask.AsSpan(y * width + amp.DetSec.XMin, amp.DetSec.Width).Clear();
+            }
+        }
+        return false;
     }
 
     /// <summary>The mean of the flat's finite positive values over the covered pixels, by which it is normalised.</summary>
-    private static double FlatMean(float[] flat, ushort[] mask)
+    /// <param name="mask">The coverage (NO_DATA outside the DETSECs), or null when the amplifiers cover every pixel.</param>
+    private static double FlatMean(float[] flat, ushort[]? mask)
     {
         double sum = 0;
         long n = 0;
         for (int i = 0; i < flat.Length; i++)
         {
-            if ((mask[i] & (ushort)MaskPlane.NoData) == 0 && float.IsFinite(flat[i]) && flat[i] > 0)
+            if ((mask is null || (mask[i] & (ushort)MaskPlane.NoData) == 0) && float.IsFinite(flat[i]) && flat[i] > 0)
             {
                 sum += flat[i];
                 n++;

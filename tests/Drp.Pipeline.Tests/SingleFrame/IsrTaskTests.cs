@@ -315,6 +315,35 @@ public class IsrTaskTests
     }
 
     [Fact]
+    public void Run_AmplifierMissing_ItsDetsecIsNoDataWithZeroImageAndVarianceAndTheRestIsProcessed()
+    {
+        var camera = new SyntheticCamera();
+        var raw = camera.Raw(SkyWithStars(new Random(7)), rng: null).ToList();
+        var gap = PixelSection.Parse(raw[3].Header.GetString("DETSEC")!);
+        raw.RemoveAt(3);
+
+        var exposure = IsrTask.Run(raw, camera.Bias(), camera.Flat(), null, new IsrConfig());
+
+        for (int y = 0; y < N; y++)
+        {
+            for (int x = 0; x < N; x++)
+            {
+                int i = y * N + x;
+                bool inGap = x >= gap.XMin && x <= gap.XMax && y >= gap.YMin && y <= gap.YMax;
+                Assert.True(inGap == ((exposure.Mask[i] & (ushort)MaskPlane.NoData) != 0), $"NO_DATA at ({x}, {y}): {exposure.Mask[i]}");
+                if (inGap)
+                {
+                    Assert.Equal((0f, 0f), (exposure.Image[i], exposure.Variance[i]));
+                }
+                else
+                {
+                    Assert.True(exposure.Image[i] > 300 && exposure.Variance[i] > 0, $"({x}, {y}): {exposure.Image[i]}, {exposure.Variance[i]}");
+                }
+            }
+        }
+    }
+
+    [Fact]
     public void Run_OverlappingAmplifiers_Throws()
     {
         var camera = new SyntheticCamera();
