@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.Intrinsics;
 using Drp.Pipeline.Fits;
 
 namespace Drp.Pipeline.SingleFrame;
@@ -247,41 +248,111 @@ public static class IsrTask
         // Walk each row with a stride of +1 or -1 (a flipped DATASEC or DETSEC) instead of asking the section per pixel.
         int rawStep = amp.DataSec.FlipX ? -1 : 1, detStep = amp.DetSec.FlipX ? -1 : 1;
         int rawX0 = amp.DataSec.XAt(0), detX0 = amp.DetSec.XAt(0), n = amp.DataSec.Width;
+        var reverse = Vector256.Create(7, 6, 5, 4, 3, 2, 1, 0);
         for (int ky = 0; ky < amp.DataSec.Height; ky++)
         {
             int ry = amp.DataSec.YAt(ky);
             int dy = amp.DetSec.YAt(ky);
             double level = levels[ry];
             int ri = ry * aw + rawX0, di = dy * width + detX0;
-            for (int kx = 0; kx < n; kx++, ri += rawStep, di += detStep)
+            int kx = 0;
+            if (Vector256.IsHardwareAccelerated)
             {
-                float raw = pixels[ri];
-                float b = bias[di];
-                double f = flat[di];
-                if (!float.IsFinite(raw) || !float.IsFinite(b))
+                // Eight pixels at a time, lane k the k-th pixel of the walk, with the scalar loop's double operations
+                // and narrowings; a group holding a non-finite raw or bias value or an unusable flat value goes pixel by pixel.
+                for (; kx + 8 <= n; kx += 8, ri += 8 * rawStep, di += 8 * detStep)
                 {
-                    mask[di] = (ushort)MaskPlane.Bad;
-                    image[di] = 0f;
-                    variance[di] = 0f;
-                    continue;
+                    int rs = rawStep > 0 ? ri : ri - 7, ds = detStep > 0 ? di : di - 7;
+                    var rawV = Vector256.Create(pixels.AsSpan(rs, 8));
+                    var biasV = Vector256.Create(bias.AsSpan(ds, 8));
+                    var flatV = Vector256.Create(flat.AsSpan(ds, 8));
+                    if (rawStep < 0)
+                    {
+                        rawV = Vector256.Shuffle(rawV, reverse);
+                    }
+                    if (detStep < 0)
+                    {
+                        biasV = Vector256.Shuffle(biasV, reverse);
+                        flatV = Vector256.Shuffle(flatV, reverse);
+                    }
+                    var (rawLo, rawHi) = Vector256.Widen(rawV);
+                    var (flatLo, flatHi) = Vector256.Widen(flatV);
+                    var usable = Vector256.Equals(rawV - rawV, Vector256<float>.Zero) & Vector256.Equals(biasV - biasV, Vector256<float>.Zero)
+                        & Vector256.Equals(flatV - flatV, Vector256<float>.Zero);
+                    var flatOk = Vector256.GreaterThanOrEqual(flatLo, Vector256.Create(flatFloor)).ExtractMostSignificantBits()
+                        | (Vector256.GreaterThanOrEqual(flatHi, Vector256.Create(flatFloor)).ExtractMostSignificantBits() << 4);
+                    if (usable.ExtractMostSignificantBits() != 0xFFu || flatOk != 0xFFu)
+                    {
+                        for (int k = 0; k < 8; k++)
+                        {
+                            AssemblePixel(pixels[ri + k * rawStep], di + k * detStep, level, gain, biasScale, rn2, saturate, bias, flat, flatMean, flatFloor, image, variance, mask);
+                        }
+                        continue;
+                    }
+                    var (biasLo, biasHi) = Vector256.Widen(biasV);
+                    var eLo = (rawLo - Vector256.Create(level)) * Vector256.Create(gain) - biasLo * Vector256.Create(biasScale);
+                    var eHi = (rawHi - Vector256.Create(level)) * Vector256.Create(gain) - biasHi * Vector256.Create(biasScale);
+                    var e = Vector256.Narrow(eLo, eHi);
+                    var rn = Vector256.Create(rn2);
+                    var v = Vector256.Narrow(Vector256.Max(eLo, Vector256<double>.Zero) + rn, Vector256.Max(eHi, Vector256<double>.Zero) + rn);
+                    var mean = Vector256.Create(flatMean);
+                    var normLo = flatLo / mean;
+                    var normHi = flatHi / mean;
+                    var (eWideLo, eWideHi) = Vector256.Widen(e);
+                    var (vWideLo, vWideHi) = Vector256.Widen(v);
+                    var img = Vector256.Narrow(eWideLo / normLo, eWideHi / normHi);
+                    var vari = Vector256.Narrow(vWideLo / (normLo * normLo), vWideHi / (normHi * normHi));
+                    var sat = Vector256.Create(saturate);
+                    uint saturated = Vector256.GreaterThanOrEqual(rawLo, sat).ExtractMostSignificantBits()
+                        | (Vector256.GreaterThanOrEqual(rawHi, sat).ExtractMostSignificantBits() << 4);
+                    if (detStep < 0)
+                    {
+                        img = Vector256.Shuffle(img, reverse);
+                        vari = Vector256.Shuffle(vari, reverse);
+                    }
+                    img.CopyTo(image.AsSpan(ds, 8));
+                    vari.CopyTo(variance.AsSpan(ds, 8));
+                    for (int k = 0; k < 8; k++)
+                    {
+                        mask[di + k * detStep] = (saturated >> k & 1) != 0 ? (ushort)MaskPlane.Saturated : (ushort)0;
+                    }
                 }
-                ushort m = raw >= saturate ? (ushort)MaskPlane.Saturated : (ushort)0;
-                double electrons = (raw - level) * gain - b * biasScale;
-                float e = (float)electrons;
-                float v = (float)(Math.Max(electrons, 0.0) + rn2);
-                if (!(f >= flatFloor) || !double.IsFinite(f))
-                {
-                    image[di] = e;
-                    variance[di] = v;
-                    mask[di] = (ushort)(m | (ushort)MaskPlane.Bad);
-                    continue;
-                }
-                double norm = f / flatMean;
-                image[di] = (float)(e / norm);
-                variance[di] = (float)(v / (norm * norm));
-                mask[di] = m;
+            }
+            for (; kx < n; kx++, ri += rawStep, di += detStep)
+            {
+                AssemblePixel(pixels[ri], di, level, gain, biasScale, rn2, saturate, bias, flat, flatMean, flatFloor, image, variance, mask);
             }
         }
+    }
+
+    /// <summary>One pixel of <see cref="AssembleAmplifier"/>: raw value <paramref name="raw"/> to detector index <paramref name="di"/>.</summary>
+    private static void AssemblePixel(float raw, int di, double level, double gain, double biasScale, double rn2, double saturate,
+        float[] bias, float[] flat, double flatMean, double flatFloor, float[] image, float[] variance, ushort[] mask)
+    {
+        float b = bias[di];
+        double f = flat[di];
+        if (!float.IsFinite(raw) || !float.IsFinite(b))
+        {
+            mask[di] = (ushort)MaskPlane.Bad;
+            image[di] = 0f;
+            variance[di] = 0f;
+            return;
+        }
+        ushort m = raw >= saturate ? (ushort)MaskPlane.Saturated : (ushort)0;
+        double electrons = (raw - level) * gain - b * biasScale;
+        float e = (float)electrons;
+        float v = (float)(Math.Max(electrons, 0.0) + rn2);
+        if (!(f >= flatFloor) || !double.IsFinite(f))
+        {
+            image[di] = e;
+            variance[di] = v;
+            mask[di] = (ushort)(m | (ushort)MaskPlane.Bad);
+            return;
+        }
+        double norm = f / flatMean;
+        image[di] = (float)(e / norm);
+        variance[di] = (float)(v / (norm * norm));
+        mask[di] = m;
     }
 
     private static void MarkDefects(float[] defects, ushort[] mask)

@@ -126,6 +126,37 @@ public class IsrTaskTests
     }
 
     [Fact]
+    public void Run_DatasecFlippedInX_GivesTheSameExposureAsTheSameDataReadForwards()
+    {
+        var camera = new SyntheticCamera();
+        var truth = SkyWithStars(new Random(8));
+        var forwards = camera.Raw(truth, new Random(9));
+        var flipped = camera.Raw(truth, new Random(9));
+        forwards[2][SyntheticCamera.Prescan + 3, 5] = 65535; // saturated, in a group of eight with usable pixels
+        flipped[2][SyntheticCamera.Prescan + SyntheticCamera.AmpSize - 1 - 3, 5] = 65535;
+        foreach (int amp in new[] { 1, 2 })
+        {
+            // Amplifier 1 is read forwards into a forward DETSEC, amplifier 2 into a flipped one (the right-hand side).
+            for (int y = 0; y < SyntheticCamera.AmpSize; y++)
+            {
+                for (int k = 0; k < SyntheticCamera.AmpSize; k++)
+                {
+                    flipped[amp][SyntheticCamera.Prescan + k, y] = forwards[amp][SyntheticCamera.Prescan + SyntheticCamera.AmpSize - 1 - k, y];
+                }
+            }
+            flipped[amp].Header.Set("DATASEC", $"[{SyntheticCamera.Prescan + SyntheticCamera.AmpSize}:{SyntheticCamera.Prescan + 1},1:{SyntheticCamera.AmpSize}]");
+        }
+
+        var a = IsrTask.Run(forwards, camera.Bias(), camera.Flat(), null, new IsrConfig());
+        var b = IsrTask.Run(flipped, camera.Bias(), camera.Flat(), null, new IsrConfig());
+
+        Assert.Equal(a.Image, b.Image);
+        Assert.Equal(a.Variance, b.Variance);
+        Assert.Equal(a.Mask, b.Mask);
+        Assert.Contains(a.Mask, m => (m & (ushort)MaskPlane.Saturated) != 0);
+    }
+
+    [Fact]
     public void Run_NaNRawPixels_AreMaskedInterpolatedAndNeverPropagated()
     {
         var camera = new SyntheticCamera();
