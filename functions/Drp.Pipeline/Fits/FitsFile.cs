@@ -230,12 +230,23 @@ public static class FitsFile
     /// checks them, a file shorter than its headers declare included), their pixels read one HDU at a time later
     /// (<see cref="FitsImageReader.ReadPixels"/>). Throws <see cref="FitsFormatException"/> as Read does.
     /// </summary>
-    public static FitsImageReader OpenImages(string path, FitsReadOptions? options = null)
+    public static FitsImageReader OpenImages(string path, FitsReadOptions? options = null) =>
+        OpenImages(File.OpenRead(path), options);
+
+    /// <inheritdoc cref="OpenImages(string, FitsReadOptions?)"/>
+    /// <param name="stream">A seekable stream positioned at the FITS file's start; the reader owns it (disposes of it).</param>
+    public static FitsImageReader OpenImages(Stream stream, FitsReadOptions? options = null)
     {
+        ArgumentNullException.ThrowIfNull(stream);
         options ??= FitsReadOptions.Default;
-        var stream = File.OpenRead(path);
+        if (!stream.CanSeek)
+        {
+            stream.Dispose();
+            throw new ArgumentException("OpenImages needs a seekable stream", nameof(stream));
+        }
         try
         {
+            long start = stream.Position;
             var reader = new HduReader(stream, options);
             var hdus = new List<FitsHduInfo>();
             var images = new List<FitsImageHeader>();
@@ -245,7 +256,7 @@ public static class FitsFile
                 hdus.Add(hdu);
                 reader.SkipData(hdu);
             }
-            return new FitsImageReader(stream, hdus, images);
+            return new FitsImageReader(stream, start, hdus, images);
         }
         catch
         {
@@ -297,9 +308,9 @@ public static class FitsFile
     }
 
     /// <summary>Decodes an HDU's whole data unit from a seekable stream into <paramref name="pixels"/> (its exact size).</summary>
-    internal static void ReadPixels(Stream stream, FitsHduInfo hdu, float[] pixels)
+    internal static void ReadPixels(Stream stream, long fileStart, FitsHduInfo hdu, float[] pixels)
     {
-        stream.Seek(hdu.DataOffset, SeekOrigin.Begin);
+        stream.Seek(fileStart + hdu.DataOffset, SeekOrigin.Begin);
         var buffer = ArrayPool<byte>.Shared.Rent(ChunkValues * hdu.BytesPerPixel);
         try
         {
@@ -310,7 +321,7 @@ public static class FitsFile
                 int want = n * hdu.BytesPerPixel;
                 if (stream.ReadAtLeast(buffer.AsSpan(0, want), want, throwOnEndOfStream: false) < want)
                 {
-                    throw TruncatedData(hdu, stream.Position);
+                    throw TruncatedData(hdu, stream.Position - fileStart);
                 }
                 hdu.Decode(buffer, pixels, done, n);
                 done += n;

@@ -22,11 +22,13 @@ public sealed record FitsImageHeader(int Index, int Width, int Height, FitsBitpi
 public sealed class FitsImageReader : IDisposable
 {
     private readonly Stream _stream;
+    private readonly long _fileStart;
     private readonly IReadOnlyList<FitsHduInfo> _hdus;
 
-    internal FitsImageReader(Stream stream, IReadOnlyList<FitsHduInfo> hdus, IReadOnlyList<FitsImageHeader> images)
+    internal FitsImageReader(Stream stream, long fileStart, IReadOnlyList<FitsHduInfo> hdus, IReadOnlyList<FitsImageHeader> images)
     {
         _stream = stream;
+        _fileStart = fileStart;
         _hdus = hdus;
         Images = images;
     }
@@ -44,7 +46,7 @@ public sealed class FitsImageReader : IDisposable
         var image = Images[index];
         int count = image.Width * image.Height;
         var pixels = reuse is not null && reuse.Length == count ? reuse : LargeArrays.AllocateUninitialized<float>(count);
-        FitsFile.ReadPixels(_stream, _hdus[index], pixels);
+        FitsFile.ReadPixels(_stream, _fileStart, _hdus[index], pixels);
         return pixels;
     }
 

@@ -73,7 +73,8 @@ public sealed class ProcessDetectorActivity(StorageClients storage, TableCatalog
             ?? throw new DatasetNotFoundException($"registry: {q.Instrument} visit {q.Visit} detector {q.Detector}");
         var rawStore = storage.StoreFor(raw.Container);
 
-        var rawHdus = ReadFits(await rawStore.ReadAllAsync(raw.BlobName, "raw", ct));
+        // The raw's amplifiers are decoded one at a time as ISR reaches them, not all at once.
+        using var rawFile = FitsFile.OpenImages(new MemoryStream(await rawStore.ReadAllAsync(raw.BlobName, "raw", ct), writable: false));
         var calibId = new DataId(q.Instrument, Detector: q.Detector);
         var bias = ReadFits(await data.ReadAsync(DatasetType.Bias, calibId, q.CalibCollection, ct));
         var flat = ReadFits(await data.ReadAsync(DatasetType.Flat, calibId with { Band = q.Band }, q.CalibCollection, ct));
@@ -82,7 +83,7 @@ public sealed class ProcessDetectorActivity(StorageClients storage, TableCatalog
         var refcatText = System.Text.Encoding.UTF8.GetString(await data.ReadAsync(DatasetType.RefCat, new DataId(q.Instrument), q.CalibCollection, ct));
 
         var result = ProcessFrameTask.Run(new ProcessFrameInputs(
-            RawFrame.FromImages(rawHdus), ProcessFrameTask.SingleImage(bias, "bias"), ProcessFrameTask.SingleImage(flat, "flat"), defects is null ? null : ProcessFrameTask.SingleImage(defects, "defects"),
+            RawFrame.FromReader(rawFile), ProcessFrameTask.SingleImage(bias, "bias"), ProcessFrameTask.SingleImage(flat, "flat"), defects is null ? null : ProcessFrameTask.SingleImage(defects, "defects"),
             ReferenceCatalog.ParseCsv(refcatText, q.Band), q.Visit, q.Detector, q.Band));
         if (result.Unprocessable is { } reason)
         {

@@ -216,6 +216,18 @@ public sealed class FitsHeaderReaderTests
     }
 
     [Fact]
+    public void OpenImages_StreamPositionedAtTheFileInsideLargerData_ReadsTheFilesPixels()
+    {
+        byte[] file = ThreeHduFile(out var hdus);
+        var stream = new MemoryStream([.. new byte[100], .. file]) { Position = 100 };
+
+        using var reader = FitsFile.OpenImages(stream);
+
+        Assert.Equal(hdus[2].Pixels, reader.ReadPixels(2));
+        Assert.Equal(hdus[1].Pixels, reader.ReadPixels(1));
+    }
+
+    [Fact]
     public void OpenImages_FileShorterThanItsHeadersDeclare_ThrowsTruncatedBeforeAnyPixelIsRead()
     {
         byte[] file = ThreeHduFile(out _);
