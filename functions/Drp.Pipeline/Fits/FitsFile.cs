@@ -97,6 +97,14 @@ public static class FitsFile
         }
         var pixels = new float[hdu.Width * rowCount];
         stream.Seek(offset, SeekOrigin.Begin);
+        Decode(stream, hdu, pixels, () => new FitsFormatException(FitsErrorKind.Truncated,
+            $"HDU {hdu.Index}: the stream ends before the {length} bytes of rows {firstRow}..{firstRow + rowCount - 1} at byte {offset}"));
+        return pixels;
+    }
+
+    /// <summary>Reads and decodes <paramref name="pixels"/>.Length values from the stream's position, a chunk at a time.</summary>
+    private static void Decode(Stream stream, FitsHduInfo hdu, float[] pixels, Func<FitsFormatException> truncated)
+    {
         var buffer = ArrayPool<byte>.Shared.Rent(ChunkValues * hdu.BytesPerPixel);
         try
         {
@@ -107,8 +115,7 @@ public static class FitsFile
                 int want = n * hdu.BytesPerPixel;
                 if (stream.ReadAtLeast(buffer.AsSpan(0, want), want, throwOnEndOfStream: false) < want)
                 {
-                    throw new FitsFormatException(FitsErrorKind.Truncated,
-                        $"HDU {hdu.Index}: the stream ends before the {length} bytes of rows {firstRow}..{firstRow + rowCount - 1} at byte {offset}");
+                    throw truncated();
                 }
                 hdu.Decode(buffer, pixels, done, n);
                 done += n;
@@ -118,7 +125,6 @@ public static class FitsFile
         {
             ArrayPool<byte>.Shared.Return(buffer);
         }
-        return pixels;
     }
 
     /// <summary>
@@ -311,26 +317,7 @@ public static class FitsFile
     internal static void ReadPixels(Stream stream, long fileStart, FitsHduInfo hdu, float[] pixels)
     {
         stream.Seek(fileStart + hdu.DataOffset, SeekOrigin.Begin);
-        var buffer = ArrayPool<byte>.Shared.Rent(ChunkValues * hdu.BytesPerPixel);
-        try
-        {
-            int done = 0;
-            while (done < pixels.Length)
-            {
-                int n = Math.Min(ChunkValues, pixels.Length - done);
-                int want = n * hdu.BytesPerPixel;
-                if (stream.ReadAtLeast(buffer.AsSpan(0, want), want, throwOnEndOfStream: false) < want)
-                {
-                    throw TruncatedData(hdu, stream.Position - fileStart);
-                }
-                hdu.Decode(buffer, pixels, done, n);
-                done += n;
-            }
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
+        Decode(stream, hdu, pixels, () => TruncatedData(hdu, stream.Position - fileStart));
     }
 
     /// <summary>Walks the HDUs of a stream, tracking the offset itself so non-seekable streams work too.</summary>
