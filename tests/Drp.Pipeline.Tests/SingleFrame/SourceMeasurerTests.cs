@@ -150,6 +150,115 @@ public class SourceMeasurerTests
         Assert.InRange(m.Ixy / cxy, 0.99, 1.01);
     }
 
+    [Theory]
+    [InlineData(0.0)]
+    [InlineData(2.5)]
+    [InlineData(3.5)]
+    [InlineData(4.765)]
+    public void AdaptiveMoments_NoiselessEllipticalSource_SameFixedPointAsThePlainIterationInUnderHalfItsSteps(double moffatBeta)
+    {
+        // About (31.3, 32.6): a Gaussian (beta 0) of covariance (6, 3, 1.5) or a Moffat of Q matrix (24, 12, 6), FWHM ~4 px.
+        const int n = 64;
+        double scale = moffatBeta > 0 ? 4 : 1, qxx = 6 * scale, qyy = 3 * scale, qxy = 1.5 * scale, det = qxx * qyy - qxy * qxy;
+        var image = new float[n * n];
+        for (int y = 0; y < n; y++)
+        {
+            for (int x = 0; x < n; x++)
+            {
+                double dx = x - 31.3, dy = y - 32.6;
+                double q = (qyy * dx * dx - 2 * qxy * dx * dy + qxx * dy * dy) / det;
+                image[y * n + x] = (float)(1000 * (moffatBeta > 0 ? Math.Pow(1 + q, -moffatBeta) : Math.Exp(-0.5 * q)));
+            }
+        }
+        var exposure = new Exposure(n, n, image, new float[n * n], new ushort[n * n], new());
+        var config = new MeasurementConfig();
+        var plain = PlainAdaptiveMoments(image, n, 31, 33, config.PsfSigma, 1e-5);
+        var exact = PlainAdaptiveMoments(image, n, 31, 33, config.PsfSigma, 1e-12);
+
+        var m = SourceMeasurer.AdaptiveMoments(exposure, 31, 33, config);
+
+        Assert.True(m.Ok);
+        Assert.True(exact.Iterations < 1000);
+        // The plain iteration halves a Gaussian's error per step: ~17 steps to 1e-5.
+        Assert.InRange(m.Iterations, 1, plain.Iterations / 2);
+        // Both stop within 1e-5 of the fixed point; 2e-5 relative (px for the centre) bounds their difference.
+        Assert.InRange(m.X - exact.X, -2e-5, 2e-5);
+        Assert.InRange(m.Y - exact.Y, -2e-5, 2e-5);
+        Assert.InRange(m.Ixx / exact.Wxx - 1, -2e-5, 2e-5);
+        Assert.InRange(m.Iyy / exact.Wyy - 1, -2e-5, 2e-5);
+        Assert.InRange((m.Ixy - exact.Wxy) / Math.Sqrt(exact.Wxx * exact.Wyy), -2e-5, 2e-5);
+        Assert.InRange(plain.Wxx / exact.Wxx - 1, -2e-5, 2e-5);
+    }
+
+    [Fact]
+    public void AdaptiveMoments_NoiselessEllipticalGaussian_ConvergesInThreeSteps()
+    {
+        // Sampled at pixel centres, a Gaussian's weighted moments are those of the continuous one to ~1e-9: the
+        // Gaussian step lands on the covariance at once; one more step finds it converged, a third checks.
+        double cxx = 5, cyy = 2.5, cxy = -1.2, det = cxx * cyy - cxy * cxy;
+        const int n = 64;
+        var image = new float[n * n];
+        for (int y = 0; y < n; y++)
+        {
+            for (int x = 0; x < n; x++)
+            {
+                double dx = x - 30.6, dy = y - 33.3;
+                image[y * n + x] = (float)(1000 * Math.Exp(-0.5 * (cyy * dx * dx - 2 * cxy * dx * dy + cxx * dy * dy) / det));
+            }
+        }
+        var exposure = new Exposure(n, n, image, new float[n * n], new ushort[n * n], new());
+
+        var m = SourceMeasurer.AdaptiveMoments(exposure, 31, 33, new MeasurementConfig());
+
+        Assert.True(m.Ok);
+        Assert.InRange(m.Iterations, 1, 3);
+        Assert.Equal(cxx, m.Ixx, 4);
+        Assert.Equal(cyy, m.Iyy, 4);
+        Assert.Equal(cxy, m.Ixy, 4);
+        Assert.Equal(30.6, m.X, 5);
+        Assert.Equal(33.3, m.Y, 5);
+    }
+
+    /// <summary>
+    /// The definition of adaptive moments, pixel by pixel: weight exp(−q/2) with q = dᵀ W⁻¹ d ≤ 32 over the box
+    /// ±⌈4 σmax⌉ about ⌊x⌋..⌈x⌉, W ← 2Q and x ← x + m (the plain iteration), until every change is below tol
+    /// (px, or relative to W).
+    /// </summary>
+    private static (double X, double Y, double Wxx, double Wyy, double Wxy, int Iterations) PlainAdaptiveMoments(
+        float[] image, int n, double x, double y, double sigma, double tol)
+    {
+        double wxx = sigma * sigma, wyy = wxx, wxy = 0;
+        for (int iter = 1; iter <= 1000; iter++)
+        {
+            double det = wxx * wyy - wxy * wxy, ixx = wyy / det, iyy = wxx / det, ixy = -wxy / det;
+            int r = (int)Math.Ceiling(4 * Math.Sqrt(Math.Max(wxx, wyy)));
+            double s0 = 0, sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0;
+            for (int j = Math.Max(0, (int)Math.Floor(y) - r); j <= Math.Min(n - 1, (int)Math.Ceiling(y) + r); j++)
+            {
+                for (int i = Math.Max(0, (int)Math.Floor(x) - r); i <= Math.Min(n - 1, (int)Math.Ceiling(x) + r); i++)
+                {
+                    double dx = i - x, dy = j - y, q = ixx * dx * dx + 2 * ixy * dx * dy + iyy * dy * dy;
+                    if (q <= 32)
+                    {
+                        double wI = Math.Exp(-0.5 * q) * image[j * n + i];
+                        (s0, sx, sy) = (s0 + wI, sx + wI * dx, sy + wI * dy);
+                        (sxx, syy, sxy) = (sxx + wI * dx * dx, syy + wI * dy * dy, sxy + wI * dx * dy);
+                    }
+                }
+            }
+            double mx = sx / s0, my = sy / s0;
+            double nxx = 2 * (sxx / s0 - mx * mx), nyy = 2 * (syy / s0 - my * my), nxy = 2 * (sxy / s0 - mx * my);
+            bool converged = Math.Abs(mx) < tol && Math.Abs(my) < tol && Math.Abs(nxx - wxx) < tol * wxx
+                && Math.Abs(nyy - wyy) < tol * wyy && Math.Abs(nxy - wxy) < tol * Math.Sqrt(wxx * wyy);
+            (x, y, wxx, wyy, wxy) = (x + mx, y + my, nxx, nyy, nxy);
+            if (converged)
+            {
+                return (x, y, wxx, wyy, wxy, iter);
+            }
+        }
+        return (x, y, wxx, wyy, wxy, 1001);
+    }
+
     [Fact]
     public void MeasurePsfCandidates_Stars_SameCentroidsMomentsFlagsAndCalibFluxAsTheFullMeasurement()
     {
