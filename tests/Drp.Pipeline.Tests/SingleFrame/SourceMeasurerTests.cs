@@ -191,7 +191,7 @@ public class SourceMeasurerTests
     }
 
     [Fact]
-    public void AdaptiveMoments_FaintNoisyEllipticalSources_ConvergeWhereverThePlainIterationDoesToItsFixedPointInUnderHalfTheSteps()
+    public void AdaptiveMomentsAndGaussianCentroid_FaintNoisyEllipticalSources_ConvergeWhereverThePlainIterationDoesToItsFixedPointInUnderHalfTheSteps()
     {
         // Faint (S/N ~10–40) elliptical Gaussians of sigma 1.5–4 px in sky noise: the plain iteration's error
         // shrinks by 0.5–0.95 a step on these, so stopping at 1e-5 steps leaves it up to ~2e-4 from the fixed point;
@@ -199,7 +199,7 @@ public class SourceMeasurerTests
         // source that fails after accelerated steps costs those and a plain run).
         var rng = new Random(48);
         const int n = 64;
-        int steps = 0, plainSteps = 0, compared = 0;
+        int steps = 0, plainSteps = 0, compared = 0, centroidSteps = 0, centroidPlainSteps = 0;
         for (int k = 0; k < 40; k++)
         {
             double sigma2 = Math.Pow(1.5 + 2.5 * rng.NextDouble(), 2), e = 0.5 * rng.NextDouble(), angle = Math.PI * rng.NextDouble();
@@ -220,9 +220,21 @@ public class SourceMeasurerTests
             var plain = PlainAdaptiveMoments(image, n, 32, 32, config.PsfSigma, 1e-5, config.MaxIterations);
             var exact = PlainAdaptiveMoments(image, n, 32, 32, config.PsfSigma, 1e-10, 5000);
 
+            var centroidPlain = PlainGaussianCentroid(image, n, 32, 32, config.PsfSigma, 1e-5, config.MaxIterations);
+            var centroidExact = PlainGaussianCentroid(image, n, 32, 32, config.PsfSigma, 1e-12, 5000);
+
             var m = SourceMeasurer.AdaptiveMoments(exposure, 32, 32, config);
+            var c = SourceMeasurer.GaussianCentroid(exposure, 32, 32, config);
 
             Assert.True(m.Ok || !plain.Ok, $"source {k}: the plain iteration converges, the measurer does not");
+            Assert.True(c.Ok || !centroidPlain.Ok, $"source {k}: the plain centroid converges, the measurer's does not");
+            if (c.Ok && centroidExact.Ok && centroidExact.Iterations < 5000)
+            {
+                Assert.InRange(c.X - centroidExact.X, -1e-3, 1e-3);
+                Assert.InRange(c.Y - centroidExact.Y, -1e-3, 1e-3);
+                centroidSteps += c.Iterations;
+                centroidPlainSteps += centroidPlain.Iterations;
+            }
             if (m.Ok && plain.Ok)
             {
                 steps += m.Iterations;
@@ -240,6 +252,7 @@ public class SourceMeasurerTests
         }
         Assert.InRange(compared, 30, 40);
         Assert.InRange(steps, 1, plainSteps / 2);
+        Assert.InRange(centroidSteps, 1, centroidPlainSteps / 2);
     }
 
     [Fact]
@@ -269,6 +282,95 @@ public class SourceMeasurerTests
         Assert.Equal(cxy, m.Ixy, 4);
         Assert.Equal(30.6, m.X, 5);
         Assert.Equal(33.3, m.Y, 5);
+    }
+
+    [Fact]
+    public void GaussianCentroid_NoiselessSourcesWiderAndNarrowerThanTheWeight_SameCentreAsThePlainIterationInUnderHalfItsSteps()
+    {
+        // Gaussians of covariance (1.2, 1, 0.2), (9, 5, 2) and (20, 14, -5) and a Moffat (beta 3.5, Q (24, 12, 6)); the
+        // weight is the default sigma 2, which only a source of that width centres in one plain (doubled) step.
+        const int n = 64;
+        double[][] shapes = [[1.2, 1, 0.2, 0], [9, 5, 2, 0], [20, 14, -5, 0], [24, 12, 6, 3.5]];
+        var config = new MeasurementConfig();
+        int steps = 0, plainSteps = 0;
+        foreach (var shape in shapes)
+        {
+            var image = RenderSource(n, 31.37, 32.81, shape[0], shape[1], shape[2], shape[3]);
+            var exposure = new Exposure(n, n, image, new float[n * n], new ushort[n * n], new());
+            var plain = PlainGaussianCentroid(image, n, 31, 33, config.PsfSigma, 1e-5);
+            var exact = PlainGaussianCentroid(image, n, 31, 33, config.PsfSigma, 1e-12);
+
+            var c = SourceMeasurer.GaussianCentroid(exposure, 31, 33, config);
+
+            Assert.True(c.Ok);
+            Assert.True(exact.Ok && exact.Iterations < 1000);
+            Assert.InRange(c.X - exact.X, -2e-5, 2e-5);
+            Assert.InRange(c.Y - exact.Y, -2e-5, 2e-5);
+            steps += c.Iterations;
+            plainSteps += plain.Iterations;
+        }
+        Assert.InRange(steps, 1, plainSteps / 2);
+    }
+
+    /// <summary>A noiseless source sampled at pixel centres: a Gaussian of covariance (cxx, cyy, cxy), or for beta &gt; 0 a Moffat of that Q matrix.</summary>
+    private static float[] RenderSource(int n, double x0, double y0, double cxx, double cyy, double cxy, double beta)
+    {
+        double det = cxx * cyy - cxy * cxy;
+        var image = new float[n * n];
+        for (int y = 0; y < n; y++)
+        {
+            for (int x = 0; x < n; x++)
+            {
+                double dx = x - x0, dy = y - y0;
+                double q = (cyy * dx * dx - 2 * cxy * dx * dy + cxx * dy * dy) / det;
+                image[y * n + x] = (float)(1000 * (beta > 0 ? Math.Pow(1 + q, -beta) : Math.Exp(-0.5 * q)));
+            }
+        }
+        return image;
+    }
+
+    /// <summary>The weighted mean offset from (x, y) under a circular Gaussian weight of the given sigma over the box ±⌈4 σ⌉ about ⌊x⌋..⌈x⌉.</summary>
+    private static (double Mx, double My) WeightedOffset(float[] image, int n, double x, double y, double sigma)
+    {
+        int r = (int)Math.Ceiling(4 * sigma);
+        double sw = 0, sx = 0, sy = 0;
+        for (int j = Math.Max(0, (int)Math.Floor(y) - r); j <= Math.Min(n - 1, (int)Math.Ceiling(y) + r); j++)
+        {
+            for (int i = Math.Max(0, (int)Math.Floor(x) - r); i <= Math.Min(n - 1, (int)Math.Ceiling(x) + r); i++)
+            {
+                double dx = i - x, dy = j - y, wI = Math.Exp(-0.5 * (dx * dx + dy * dy) / (sigma * sigma)) * image[j * n + i];
+                (sw, sx, sy) = (sw + wI, sx + wI * dx, sy + wI * dy);
+            }
+        }
+        return sw > 0 ? (sx / sw, sy / sw) : (double.NaN, double.NaN);
+    }
+
+    /// <summary>
+    /// The plain Gaussian centroid from the peak (px, py): x ← x + 2 m until both steps are below tol (px); not Ok
+    /// once it strays more than the measurer's MaxCentroidShift from the peak or the weighted flux is not positive.
+    /// </summary>
+    private static (double X, double Y, int Iterations, bool Ok) PlainGaussianCentroid(
+        float[] image, int n, int px, int py, double sigma, double tol, int maxIterations = 1000)
+    {
+        double x = px, y = py, maxShift = new MeasurementConfig().MaxCentroidShift;
+        for (int iter = 1; iter <= maxIterations; iter++)
+        {
+            var (mx, my) = WeightedOffset(image, n, x, y, sigma);
+            if (!double.IsFinite(mx) || !double.IsFinite(my))
+            {
+                return (px, py, iter, false);
+            }
+            (x, y) = (x + 2 * mx, y + 2 * my);
+            if (Math.Abs(x - px) > maxShift || Math.Abs(y - py) > maxShift)
+            {
+                return (px, py, iter, false);
+            }
+            if (Math.Abs(2 * mx) < tol && Math.Abs(2 * my) < tol)
+            {
+                return (x, y, iter, true);
+            }
+        }
+        return (x, y, maxIterations, true);
     }
 
     /// <summary>
