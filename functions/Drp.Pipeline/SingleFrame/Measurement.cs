@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using Point5 = (double X, double Y, double Xx, double Yy, double Xy);
 
 namespace Drp.Pipeline.SingleFrame;
 
@@ -180,7 +181,7 @@ public static class SourceMeasurer
     /// </summary>
     internal static (double X, double Y, bool CentroidOk, Moments Moments) Centroid(Exposure exposure, Peak peak, MeasurementConfig config)
     {
-        var (cx, cy, centroidOk) = GaussianCentroid(exposure, peak.X, peak.Y, config);
+        var (cx, cy, centroidOk, _) = GaussianCentroid(exposure, peak.X, peak.Y, config);
         var moments = AdaptiveMoments(exposure, cx, cy, config);
         if (moments.Ok && Math.Abs(moments.X - peak.X) <= config.MaxCentroidShift && Math.Abs(moments.Y - peak.Y) <= config.MaxCentroidShift)
         {
@@ -192,17 +193,38 @@ public static class SourceMeasurer
     /// <summary>
     /// Iterated first moments with a circular Gaussian weight of the PSF sigma centred on the current estimate; the
     /// fixed point is the centre of any symmetric source. Falls back to the peak when it fails or wanders off.
+    /// The plain step is twice the weighted mean offset m, exact for a Gaussian source as wide as the weight; the
+    /// step taken is the one exact for any Gaussian source, (I − Q / σ²)⁻¹ m with Q the weighted covariance (a source
+    /// S seen through the weight has mean offset σ² (S + σ²)⁻¹ d and Q = (S⁻¹ + σ⁻²)⁻¹), where Q &lt; 0.8 σ² (S within
+    /// 4 σ²) and while |m| shrinks, and near the fixed point (|m| &lt; 0.01 px, shrinking) a secant step over the last
+    /// two steps of the same map, as in <see cref="AdaptiveMoments(Exposure, double, double, MeasurementConfig)"/>.
+    /// The convergence test is the plain step's (both under 1e-5 px), so the fixed point is the same. A source that
+    /// fails after such steps is centred again with plain steps only.
     /// </summary>
-    internal static (double X, double Y, bool Ok) GaussianCentroid(Exposure e, int px, int py, MeasurementConfig config)
+    internal static (double X, double Y, bool Ok, int Iterations) GaussianCentroid(Exposure e, int px, int py, MeasurementConfig config)
+    {
+        var (x, y, ok, iterations, accelerated) = GaussianCentroid(e, px, py, config, accelerate: true);
+        if (ok || !accelerated)
+        {
+            return (x, y, ok, iterations);
+        }
+        var plain = GaussianCentroid(e, px, py, config, accelerate: false);
+        return (plain.X, plain.Y, plain.Ok, iterations + plain.Iterations);
+    }
+
+    private static (double X, double Y, bool Ok, int Iterations, bool Accelerated) GaussianCentroid(Exposure e, int px, int py, MeasurementConfig config, bool accelerate)
     {
         double x = px, y = py;
         double s2 = config.PsfSigma * config.PsfSigma;
         int r = (int)Math.Ceiling(4 * config.PsfSigma);
+        bool gaussianSteps = accelerate, stepped = false;
+        double lastOffset = double.PositiveInfinity;
+        (double Gx, double Gy, double Fx, double Fy, bool Gaussian)? previous = null;
         // The circular weight is separable: exp(−dx²/2s²) per column times exp(−dy²/2s²) per row, 2(2r + 1) exps an iteration.
         Span<double> wx = 2 * r + 3 <= 256 ? stackalloc double[256] : new double[2 * r + 3];
         for (int iter = 0; iter < config.MaxIterations; iter++)
         {
-            double sw = 0, sx = 0, sy = 0;
+            double sw = 0, sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0;
             int x0 = Math.Max(0, (int)Math.Floor(x) - r), x1 = Math.Min(e.Width - 1, (int)Math.Ceiling(x) + r);
             int y0 = Math.Max(0, (int)Math.Floor(y) - r), y1 = Math.Min(e.Height - 1, (int)Math.Ceiling(y) + r);
             for (int i = x0; i <= x1; i++)
@@ -223,48 +245,111 @@ public static class SourceMeasurer
                     }
                     double dx = i - x;
                     double wI = wx[i - x0] * wy * e.Image[row + i];
+                    double wIdx = wI * dx;
                     sw += wI;
-                    sx += wI * dx;
+                    sx += wIdx;
                     sy += wI * dy;
+                    sxx += wIdx * dx;
+                    syy += wI * dy * dy;
+                    sxy += wIdx * dy;
                 }
             }
             if (!(sw > 0))
             {
-                return (px, py, false);
+                return (px, py, false, iter + 1, stepped);
             }
+            double mx = sx / sw, my = sy / sw;
             // For a Gaussian source of the weight's width the weighted mean moves halfway to the centre: step twice.
-            double ddx = 2 * sx / sw, ddy = 2 * sy / sw;
-            x += ddx;
-            y += ddy;
+            double ddx = 2 * mx, ddy = 2 * my;
+            bool converged = Math.Abs(ddx) < 1e-5 && Math.Abs(ddy) < 1e-5;
+            double offset = Math.Max(Math.Abs(mx), Math.Abs(my));
+            bool shrinking = offset < lastOffset;
+            gaussianSteps &= shrinking;
+            lastOffset = offset;
+            bool gaussian = false;
+            if (gaussianSteps)
+            {
+                // A = I − Q/σ², the step A⁻¹ m where A − 0.2 I is positive definite (Q < 0.8 σ²).
+                double axx = 1 - (sxx / sw - mx * mx) / s2, ayy = 1 - (syy / sw - my * my) / s2, axy = -(sxy / sw - mx * my) / s2;
+                double bxx = axx - 0.25 * (1 - axx), byy = ayy - 0.25 * (1 - ayy), bxy = 1.25 * axy;
+                double det = axx * ayy - axy * axy;
+                if (bxx > 0 && bxx * byy - bxy * bxy > 0 && det > 0)
+                {
+                    (ddx, ddy) = ((ayy * mx - axy * my) / det, (axx * my - axy * mx) / det);
+                    gaussian = stepped = true;
+                }
+            }
+            // The step's image G = x + step; near the fixed point a secant step over two steps of the same map.
+            double gx = x + ddx, gy = y + ddy;
+            (x, y) = (gx, gy);
+            if (accelerate && shrinking && offset < 1e-2 && previous is { } p && p.Gaussian == gaussian)
+            {
+                double d0 = ddx - p.Fx, d1 = ddy - p.Fy, dd = d0 * d0 + d1 * d1, gamma = (ddx * d0 + ddy * d1) / dd;
+                if (dd > 0 && Math.Abs(gamma) <= 20)
+                {
+                    (x, y) = (gx - gamma * (gx - p.Gx), gy - gamma * (gy - p.Gy));
+                    stepped = true;
+                }
+            }
+            previous = (gx, gy, ddx, ddy, gaussian);
             if (Math.Abs(x - px) > config.MaxCentroidShift || Math.Abs(y - py) > config.MaxCentroidShift)
             {
-                return (px, py, false);
+                return (px, py, false, iter + 1, stepped);
             }
-            if (Math.Abs(ddx) < 1e-5 && Math.Abs(ddy) < 1e-5)
+            if (converged)
             {
-                return (x, y, true);
+                return (x, y, true, iter + 1, stepped);
             }
         }
-        return (x, y, true);
+        return (x, y, true, config.MaxIterations, stepped);
     }
 
-    internal readonly record struct Moments(double X, double Y, double Ixx, double Iyy, double Ixy, bool Ok);
+    /// <summary>Adaptive moments' result; <see cref="Iterations"/> counts the weighted sums taken to reach it.</summary>
+    internal readonly record struct Moments(double X, double Y, double Ixx, double Iyy, double Ixy, bool Ok)
+    {
+        public int Iterations { get; init; }
+    }
 
     /// <summary>
-    /// Adaptive moments: weighted by a Gaussian whose covariance is iterated to twice the weighted moments, the fixed
-    /// point at which the weight equals the source covariance for a Gaussian source (so ixx = sigma², plus the 1/12
-    /// pixel² of pixelisation). The centre is updated as well.
+    /// Adaptive moments: weighted by a Gaussian whose covariance W is iterated to the fixed point W = 2Q (Q the
+    /// weighted second moments about the weighted mean), at which the weight equals the source covariance for a
+    /// Gaussian source (so ixx = sigma², plus the 1/12 pixel² of pixelisation). The centre is iterated as well.
+    /// The step solves the Gaussian case in one: a Gaussian source S seen through W has Q = (S⁻¹ + W⁻¹)⁻¹ and a
+    /// weighted mean Q S⁻¹ d for an offset d, so W steps to S = (Q⁻¹ − W⁻¹)⁻¹ and the centre by S Q⁻¹ m. Both
+    /// have the fixed point of W = 2Q and x += m, and the convergence test is that of the plain iteration
+    /// (W ← 2Q, x ← x + m, which only halves a Gaussian's error per step). Where the Gaussian step is unsafe (see
+    /// <see cref="GaussianStep"/>) the step is plain; once the residual fails to shrink, all later steps are. Near
+    /// the fixed point (residual below 1e-2 and shrinking) a secant step over the last two steps of the same map
+    /// (<see cref="SecantStep"/>) removes the slowest remaining mode, which for faint, noisy or extended sources
+    /// shrinks by 0.8–0.95 a plain step. A source that fails after any of these steps is measured again with plain
+    /// steps only, so it converges whenever the plain iteration does.
     /// </summary>
     internal static Moments AdaptiveMoments(Exposure e, double x, double y, MeasurementConfig config)
     {
+        var (moments, accelerated) = AdaptiveMoments(e, x, y, config, accelerate: true);
+        if (moments.Ok || !accelerated)
+        {
+            return moments;
+        }
+        // Where accelerated steps were taken and failed, the plain iteration decides.
+        var (plain, _) = AdaptiveMoments(e, x, y, config, accelerate: false);
+        return plain with { Iterations = moments.Iterations + plain.Iterations };
+    }
+
+    private static (Moments Moments, bool Accelerated) AdaptiveMoments(Exposure e, double x, double y, MeasurementConfig config, bool accelerate)
+    {
         double wxx = config.PsfSigma * config.PsfSigma, wyy = wxx, wxy = 0;
         double maxW = config.MaxShapeSigma * config.MaxShapeSigma;
+        double lastResidual = double.PositiveInfinity;
+        bool gaussianSteps = accelerate, stepped = false;
+        // The last step's image and move, and whether it was a Gaussian step, for the secant step.
+        (Point5 Image, Point5 Move, bool Gaussian)? previous = null;
         for (int iter = 0; iter < config.MaxIterations; iter++)
         {
             double det = wxx * wyy - wxy * wxy;
             if (!(det > 0) || wxx > maxW || wyy > maxW)
             {
-                return new Moments(x, y, wxx, wyy, wxy, false);
+                return (new Moments(x, y, wxx, wyy, wxy, false) { Iterations = iter }, stepped);
             }
             double ixx = wyy / det, iyy = wxx / det, ixy = -wxy / det;
             int r = (int)Math.Ceiling(4 * Math.Sqrt(Math.Max(wxx, wyy)));
@@ -274,25 +359,101 @@ public static class SourceMeasurer
             double s0 = sums.S0, sx = sums.Sx, sy = sums.Sy, sxx = sums.Sxx, syy = sums.Syy, sxy = sums.Sxy;
             if (!(s0 > 0))
             {
-                return new Moments(x, y, wxx, wyy, wxy, false);
+                return (new Moments(x, y, wxx, wyy, wxy, false) { Iterations = iter + 1 }, stepped);
             }
             double mx = sx / s0, my = sy / s0;
             double qxx = sxx / s0 - mx * mx, qyy = syy / s0 - my * my, qxy = sxy / s0 - mx * my;
             double nxx = 2 * qxx, nyy = 2 * qyy, nxy = 2 * qxy;
-            x += mx;
-            y += my;
-            // 1e-5 px and 1e-5 relative: far below the noise of any real source, reached in ~15 iterations.
+            // 1e-5 px and 1e-5 relative: far below the noise of any real source.
             const double tol = 1e-5;
             bool converged = Math.Abs(mx) < tol && Math.Abs(my) < tol
                 && Math.Abs(nxx - wxx) < tol * wxx && Math.Abs(nyy - wyy) < tol * wyy && Math.Abs(nxy - wxy) < tol * Math.Sqrt(wxx * wyy);
-            (wxx, wyy, wxy) = (nxx, nyy, nxy);
+            // The convergence test's distances as one number: Gaussian steps end once it fails to shrink, secant steps need it to.
+            double residual = Math.Max(Math.Max(Math.Abs(mx), Math.Abs(my)),
+                Math.Max(Math.Max(Math.Abs(nxx - wxx) / wxx, Math.Abs(nyy - wyy) / wyy), Math.Abs(nxy - wxy) / Math.Sqrt(wxx * wyy)));
+            bool shrinking = residual < lastResidual;
+            gaussianSteps &= shrinking;
+            lastResidual = residual;
+            // The step's image G: the Gaussian step where it is safe, else the plain one (x + m, 2Q).
+            Point5 image = (x + mx, y + my, nxx, nyy, nxy);
+            bool gaussian = false;
+            if (gaussianSteps && GaussianStep(qxx, qyy, qxy, ixx, iyy, ixy, mx, my, maxW) is { } g)
+            {
+                image = (x + g.Dx, y + g.Dy, g.Wxx, g.Wyy, g.Wxy);
+                gaussian = stepped = true;
+            }
+            // Its move, W's part relative to W as in the test; the secant needs two moves of the same map.
+            double scale = Math.Sqrt(wxx * wyy);
+            Point5 move = (image.X - x, image.Y - y, (image.Xx - wxx) / scale, (image.Yy - wyy) / scale, (image.Xy - wxy) / scale);
+            Point5 next = image;
+            if (accelerate && shrinking && residual < 1e-2 && previous is { } p && p.Gaussian == gaussian && SecantStep(p.Image, p.Move, image, move, maxW) is { } a)
+            {
+                next = a;
+                stepped = true;
+            }
+            previous = (image, move, gaussian);
+            (x, y, wxx, wyy, wxy) = next;
             if (converged)
             {
                 bool ok = wxx > 0 && wyy > 0 && wxx * wyy - wxy * wxy > 0;
-                return new Moments(x, y, wxx, wyy, wxy, ok);
+                return (new Moments(x, y, wxx, wyy, wxy, ok) { Iterations = iter + 1 }, stepped);
             }
         }
-        return new Moments(x, y, wxx, wyy, wxy, false);
+        return (new Moments(x, y, wxx, wyy, wxy, false) { Iterations = config.MaxIterations }, stepped);
+    }
+
+    /// <summary>
+    /// A secant step (Anderson acceleration of depth one) on a fixed-point map, from its images G and moves f = G − x
+    /// at this iterate and the last: G − γ (G − G_prev) with γ = ⟨f, Δf⟩ / |Δf|², the combination whose move is
+    /// least; it removes a linear mode that shrinks by ρ a step (γ = ρ / (ρ − 1)), and a fixed point of the map is
+    /// one of the step. None unless |γ| ≤ 20 (ρ up to ~0.95) and the weight stays positive definite and within the
+    /// size limit.
+    /// </summary>
+    private static Point5? SecantStep(Point5 previousImage, Point5 previousMove, Point5 image, Point5 move, double maxW)
+    {
+        var (g, pg, f, pf) = (image, previousImage, move, previousMove);
+        double d0 = f.X - pf.X, d1 = f.Y - pf.Y, d2 = f.Xx - pf.Xx, d3 = f.Yy - pf.Yy, d4 = f.Xy - pf.Xy;
+        double dd = d0 * d0 + d1 * d1 + d2 * d2 + d3 * d3 + d4 * d4;
+        double gamma = (f.X * d0 + f.Y * d1 + f.Xx * d2 + f.Yy * d3 + f.Xy * d4) / dd;
+        if (!(dd > 0 && Math.Abs(gamma) <= 20))
+        {
+            return null;
+        }
+        Point5 next = (g.X - gamma * (g.X - pg.X), g.Y - gamma * (g.Y - pg.Y),
+            g.Xx - gamma * (g.Xx - pg.Xx), g.Yy - gamma * (g.Yy - pg.Yy), g.Xy - gamma * (g.Xy - pg.Xy));
+        return next.Xx > 0 && next.Xx * next.Yy - next.Xy * next.Xy > 0 && next.Xx <= maxW && next.Yy <= maxW ? next : null;
+    }
+
+    /// <summary>
+    /// The step to the Gaussian source that explains the weighted moments Q seen through the weight of inverse
+    /// covariance (ixx, iyy, ixy): S = (Q⁻¹ − W⁻¹)⁻¹ and the centre offset S Q⁻¹ m. None (take the plain step)
+    /// unless Q⁻¹ − 1.25 W⁻¹ is positive definite, i.e. S is positive definite and at most 4 W in every direction
+    /// (noise or a source far wider than the weight would send it far off), and S stays within the size limit.
+    /// </summary>
+    private static (double Wxx, double Wyy, double Wxy, double Dx, double Dy)? GaussianStep(
+        double qxx, double qyy, double qxy, double ixx, double iyy, double ixy, double mx, double my, double maxW)
+    {
+        double detQ = qxx * qyy - qxy * qxy;
+        if (!(qxx > 0 && detQ > 0))
+        {
+            return null;
+        }
+        double qixx = qyy / detQ, qiyy = qxx / detQ, qixy = -qxy / detQ;
+        double bxx = qixx - 1.25 * ixx, byy = qiyy - 1.25 * iyy, bxy = qixy - 1.25 * ixy;
+        if (!(bxx > 0 && bxx * byy - bxy * bxy > 0))
+        {
+            return null;
+        }
+        double pxx = qixx - ixx, pyy = qiyy - iyy, pxy = qixy - ixy;
+        double detP = pxx * pyy - pxy * pxy;
+        double sxx = pyy / detP, syy = pxx / detP, sxy = -pxy / detP;
+        if (!(sxx <= maxW && syy <= maxW))
+        {
+            return null;
+        }
+        // S Q⁻¹ m: the offset whose weighted mean, seen through W, is m.
+        double ux = qixx * mx + qixy * my, uy = qixy * mx + qiyy * my;
+        return (sxx, syy, sxy, sxx * ux + sxy * uy, sxy * ux + syy * uy);
     }
 
     private readonly record struct MomentSums(double S0, double Sx, double Sy, double Sxx, double Syy, double Sxy);
