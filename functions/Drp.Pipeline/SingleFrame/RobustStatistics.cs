@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.Intrinsics;
 
 namespace Drp.Pipeline.SingleFrame;
 
@@ -148,9 +149,10 @@ public static class RobustStatistics
 /// The same iterative clipping as <see cref="RobustStatistics.SigmaClip"/> (same kept set, median and count; mean and
 /// standard deviation equal up to rounding), in linear time for the many mid-sized samples of a background mesh:
 /// the values are counting-sorted once into fine bins around a robust centre (a subsample's median, bins of
-/// ~1/85 of its interquartile sigma, outliers in two end bins), so that each clipping iteration costs a few prefix-sum
-/// look-ups plus an exact scan of the two bins its bounds cut, and each median a selection inside one bin, instead
-/// of a selection over the whole sample. Holds its scratch buffers: one instance per thread.
+/// ~1/85 of its interquartile sigma, outliers in two end bins), so that each clipping iteration's sums are the whole
+/// sample's less those of the few values outside its bounds (the bins beyond them, and an exact scan of the two bins
+/// they cut), and each median a selection inside one bin, instead of a selection over the whole sample. Holds its
+/// scratch buffers: one instance per thread.
 /// </summary>
 internal sealed class BinnedSigmaClipper
 {
@@ -158,16 +160,16 @@ internal sealed class BinnedSigmaClipper
     private const double HalfRangeSigmas = 6.0;
     private const int SubsampleSize = 127;
 
-    // Bin 0 holds values below the range, bin Bins + 1 those above it; prefix arrays have one more entry.
+    // Bin 0 holds values below the range, bin Bins + 1 those above it; _start (bin b's first index in _sorted) has one more entry.
     private readonly int[] _count = new int[Bins + 2];
     private readonly int[] _start = new int[Bins + 3];
-    private readonly double[] _sum = new double[Bins + 3];
-    private readonly double[] _sum2 = new double[Bins + 3];
     private readonly float[] _subsample = new float[SubsampleSize + 1];
     private float[] _sorted = [];
     private ushort[] _binOf = [];
     private float[] _scratch = [];
     private double _centre;
+    private double _total, _total2; // Σ (v − centre) and Σ (v − centre)² over the whole sample
+    private int _n;
     private float _low, _inverseWidth;
 
     /// <summary>Clipped statistics of <paramref name="values"/> (not modified), as <see cref="RobustStatistics.SigmaClip"/>.</summary>
@@ -220,9 +222,11 @@ internal sealed class BinnedSigmaClipper
         {
             sub[i] = values[i * step];
         }
-        float q1 = RobustStatistics.Select(sub, SubsampleSize / 4);
-        float q3 = RobustStatistics.Select(sub, 3 * SubsampleSize / 4);
-        float mid = RobustStatistics.Select(sub, SubsampleSize / 2);
+        // The median first: the array is then partitioned about it, so each quartile is a selection in one half.
+        const int half = SubsampleSize / 2;
+        float mid = RobustStatistics.Select(sub, half);
+        float q1 = RobustStatistics.Select(sub[..half], SubsampleSize / 4);
+        float q3 = RobustStatistics.Select(sub[(half + 1)..], 3 * SubsampleSize / 4 - half - 1);
         double sigma = (q3 - q1) / 1.349;
         if (!(sigma > 0) || !double.IsFinite(sigma) || !float.IsFinite(mid))
         {
@@ -258,23 +262,43 @@ internal sealed class BinnedSigmaClipper
             _start[b + 1] = _start[b] + _count[b];
             _count[b] = _start[b]; // from here on the fill cursor of bin b
         }
-        Array.Clear(_sum);
-        Array.Clear(_sum2);
         for (int i = 0; i < n; i++)
         {
-            float v = values[i];
-            int b = binOf[i];
-            _sorted[_count[b]++] = v;
-            double d = v - _centre;
-            _sum[b + 1] += d;
-            _sum2[b + 1] += d * d;
+            _sorted[_count[binOf[i]]++] = values[i];
         }
-        for (int b = 0; b < Bins + 2; b++)
-        {
-            _sum[b + 1] += _sum[b];
-            _sum2[b + 1] += _sum2[b];
-        }
+        (_total, _total2) = CentredSums(values, _centre);
+        _n = n;
         return true;
+    }
+
+    /// <summary>Σ (v − centre) and Σ (v − centre)² in double, four values at a time.</summary>
+    private static (double Sum, double Sum2) CentredSums(ReadOnlySpan<float> values, double centre)
+    {
+        double sum = 0, sum2 = 0;
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var c = Vector256.Create(centre);
+            var s = Vector256<double>.Zero;
+            var s2 = Vector256<double>.Zero;
+            for (; i + Vector256<float>.Count <= values.Length; i += Vector256<float>.Count)
+            {
+                var (lo, hi) = Vector256.Widen(Vector256.Create(values.Slice(i, Vector256<float>.Count)));
+                lo -= c;
+                hi -= c;
+                s += lo + hi;
+                s2 += lo * lo + hi * hi;
+            }
+            sum = Vector256.Sum(s);
+            sum2 = Vector256.Sum(s2);
+        }
+        for (; i < values.Length; i++)
+        {
+            double d = values[i] - centre;
+            sum += d;
+            sum2 += d * d;
+        }
+        return (sum, sum2);
     }
 
     /// <summary>
@@ -332,32 +356,33 @@ internal sealed class BinnedSigmaClipper
 
     private int BinOf(double bound) => bound <= float.MinValue ? 0 : bound >= float.MaxValue ? Bins + 1 : BinOf((float)bound);
 
-    /// <summary>Count, sum and sum of squares (about the centre) of the values in [lo, hi].</summary>
+    /// <summary>
+    /// Count, sum and sum of squares (about the centre) of the values in [lo, hi]: the whole sample's less those of
+    /// the values outside, which a clip leaves few of (the bins below lo's and above hi's, and the part of those two
+    /// bins outside the bounds).
+    /// </summary>
     private (int Count, double Sum, double Sum2) Sums(double lo, double hi)
     {
         int bl = BinOf(lo), bh = BinOf(hi);
         int count = 0;
         double sum = 0, sum2 = 0;
-        if (bh > bl + 1)
-        {
-            count = _start[bh] - _start[bl + 1];
-            sum = _sum[bh] - _sum[bl + 1];
-            sum2 = _sum2[bh] - _sum2[bl + 1];
-        }
-        AddEdgeBin(bl, lo, hi, ref count, ref sum, ref sum2);
+        AddOutside(0, _start[bl], lo, hi, ref count, ref sum, ref sum2);
+        AddOutside(_start[bl], _start[bl + 1], lo, hi, ref count, ref sum, ref sum2);
         if (bh != bl)
         {
-            AddEdgeBin(bh, lo, hi, ref count, ref sum, ref sum2);
+            AddOutside(_start[bh], _start[bh + 1], lo, hi, ref count, ref sum, ref sum2);
         }
-        return (count, sum, sum2);
+        AddOutside(_start[bh + 1], _n, lo, hi, ref count, ref sum, ref sum2);
+        return (_n - count, _total - sum, _total2 - sum2);
     }
 
-    private void AddEdgeBin(int b, double lo, double hi, ref int count, ref double sum, ref double sum2)
+    /// <summary>Adds the values of _sorted[from..to) outside [lo, hi] (bins wholly outside hold only such values).</summary>
+    private void AddOutside(int from, int to, double lo, double hi, ref int count, ref double sum, ref double sum2)
     {
-        for (int i = _start[b]; i < _start[b + 1]; i++)
+        for (int i = from; i < to; i++)
         {
             float v = _sorted[i];
-            if (v >= lo && v <= hi)
+            if (!(v >= lo && v <= hi))
             {
                 double d = v - _centre;
                 count++;
