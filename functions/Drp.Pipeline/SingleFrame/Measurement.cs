@@ -598,8 +598,11 @@ public static class SourceMeasurer
     }
 
     /// <summary>
-    /// <see cref="ApertureSum"/> for several increasing radii in one pass over the largest one's pixels: a pixel
-    /// wholly inside a circle is wholly inside the larger ones, so only boundary pixels need the exact overlap.
+    /// <see cref="ApertureSum"/> for several increasing radii, row by row over the largest one's pixels. In a row the
+    /// pixels wholly inside a circle (overlap 1) form one run, summed as a difference of the row's running sums; only
+    /// the few pixels its edge cuts need the exact overlap. Which pixels are whole, cut or outside is decided by the
+    /// same comparisons as pixel by pixel; a row with a NO_DATA pixel is summed pixel by pixel. Each radius's sums
+    /// depend on no other radius.
     /// </summary>
     public static void ApertureSums(
         Exposure e, double x, double y, IReadOnlyList<double> radii, Span<double> flux, Span<double> err, Span<bool> truncated)
@@ -619,9 +622,18 @@ public static class SourceMeasurer
             variance[a] = 0;
             truncated[a] = x - r < -0.5 || y - r < -0.5 || x + r > e.Width - 0.5 || y + r > e.Height - 0.5;
         }
-        double rMax = radii[n - 1], rMax2 = rMax * rMax;
+        double rMax = radii[n - 1];
         int x0 = Math.Max(0, (int)Math.Floor(x - rMax - 0.5)), x1 = Math.Min(e.Width - 1, (int)Math.Ceiling(x + rMax + 0.5));
         int y0 = Math.Max(0, (int)Math.Floor(y - rMax - 0.5)), y1 = Math.Min(e.Height - 1, (int)Math.Ceiling(y + rMax + 0.5));
+        int bw = x1 - x0 + 1;
+        if (bw <= 0 || y1 < y0)
+        {
+            FinishErrors(variance, err);
+            return;
+        }
+        // Running sums of the row's values and variances over the box: sum over [i, k] = run[k + 1] - run[i].
+        Span<double> runV = bw + 1 <= 256 ? stackalloc double[256] : new double[bw + 1];
+        Span<double> runVV = bw + 1 <= 256 ? stackalloc double[256] : new double[bw + 1];
         var image = e.Image;
         var var = e.Variance;
         var mask = e.Mask;
@@ -630,41 +642,131 @@ public static class SourceMeasurer
             double ay = Math.Abs(j - y);
             double nearY = Math.Max(0, ay - 0.5), farY = ay + 0.5;
             int row = j * e.Width;
-            for (int i = x0; i <= x1; i++)
+            if (MaskRows.AnyIn(mask.AsSpan(row + x0, bw), MaskPlane.NoData))
             {
-                double ax = Math.Abs(i - x);
-                double nearX = Math.Max(0, ax - 0.5), farX = ax + 0.5;
-                double near2 = nearX * nearX + nearY * nearY, far2 = farX * farX + farY * farY;
-                if (near2 >= rMax2)
+                SumRowPixelByPixel(e, row, x0, x1, x, ay, nearY, farY, radii, r2, flux, variance, truncated);
+                continue;
+            }
+            runV[0] = 0;
+            runVV[0] = 0;
+            for (int k = 0; k < bw; k++)
+            {
+                runV[k + 1] = runV[k] + image[row + x0 + k];
+                runVV[k + 1] = runVV[k] + var[row + x0 + k];
+            }
+            for (int a = 0; a < n; a++)
+            {
+                double rr = r2[a];
+                if (rr <= nearY * nearY)
+                {
+                    continue; // no pixel of this row reaches this circle
+                }
+                // The pixels the circle touches (r² > near²) and those wholly inside it (r² >= far²): both are runs
+                // about x. Start from estimates and settle each end with the pixel-by-pixel comparisons.
+                double reach = Math.Sqrt(rr - nearY * nearY) + 0.5;
+                int t0 = Math.Max(x0, (int)Math.Floor(x - reach) - 1), t1 = Math.Min(x1, (int)Math.Ceiling(x + reach) + 1);
+                while (t0 <= t1 && !Touches(t0, x, nearY, rr)) { t0++; }
+                while (t1 >= t0 && !Touches(t1, x, nearY, rr)) { t1--; }
+                if (t0 > t1)
                 {
                     continue;
                 }
-                bool noData = (mask[row + i] & (ushort)MaskPlane.NoData) != 0;
-                double v = image[row + i], vv = var[row + i];
-                for (int a = 0; a < n; a++)
+                int w0 = t1 + 1, w1 = t1; // empty unless some pixel is wholly inside
+                if (rr >= farY * farY)
                 {
-                    if (r2[a] <= near2)
+                    double inner = Math.Sqrt(rr - farY * farY) - 0.5;
+                    w0 = Math.Max(t0, (int)Math.Floor(x - inner) - 1);
+                    w1 = Math.Min(t1, (int)Math.Ceiling(x + inner) + 1);
+                    while (w0 <= w1 && !Whole(w0, x, farY, rr)) { w0++; }
+                    while (w1 >= w0 && !Whole(w1, x, farY, rr)) { w1--; }
+                }
+                if (w0 <= w1)
+                {
+                    flux[a] += runV[w1 - x0 + 1] - runV[w0 - x0];
+                    variance[a] += runVV[w1 - x0 + 1] - runVV[w0 - x0];
+                }
+                else
+                {
+                    (w0, w1) = (t1 + 1, t1);
+                }
+                for (int i = t0; i <= t1; i++)
+                {
+                    if (i == w0 && w0 <= w1)
                     {
+                        i = w1;
                         continue;
                     }
-                    double f = r2[a] >= far2 ? 1.0 : ApertureOverlap.CircleRectangle(radii[a], ax - 0.5, ax + 0.5, ay - 0.5, ay + 0.5);
-                    if (f <= 0)
+                    double ax = Math.Abs(i - x);
+                    double f = ApertureOverlap.CircleRectangle(radii[a], ax - 0.5, ax + 0.5, ay - 0.5, ay + 0.5);
+                    if (f > 0)
                     {
-                        continue;
+                        flux[a] += f * image[row + i];
+                        variance[a] += f * f * var[row + i];
                     }
-                    if (noData)
-                    {
-                        truncated[a] = true;
-                        continue;
-                    }
-                    flux[a] += f * v;
-                    variance[a] += f * f * vv;
                 }
             }
         }
-        for (int a = 0; a < n; a++)
+        FinishErrors(variance, err);
+    }
+
+    private static void FinishErrors(ReadOnlySpan<double> variance, Span<double> err)
+    {
+        for (int a = 0; a < variance.Length; a++)
         {
             err[a] = Math.Sqrt(variance[a]);
+        }
+    }
+
+    /// <summary>Pixel <paramref name="i"/> of the row reaches the circle: r² &gt; near², as pixel by pixel.</summary>
+    private static bool Touches(int i, double x, double nearY, double r2)
+    {
+        double nearX = Math.Max(0, Math.Abs(i - x) - 0.5);
+        return r2 > nearX * nearX + nearY * nearY;
+    }
+
+    /// <summary>Pixel <paramref name="i"/> of the row lies wholly inside the circle: r² &gt;= far², as pixel by pixel.</summary>
+    private static bool Whole(int i, double x, double farY, double r2)
+    {
+        double farX = Math.Abs(i - x) + 0.5;
+        return r2 >= farX * farX + farY * farY;
+    }
+
+    /// <summary>One row with a NO_DATA pixel: each pixel's overlap with each circle; NO_DATA pixels the circle reaches flag it.</summary>
+    private static void SumRowPixelByPixel(
+        Exposure e, int row, int x0, int x1, double x, double ay, double nearY, double farY, IReadOnlyList<double> radii,
+        ReadOnlySpan<double> r2, Span<double> flux, Span<double> variance, Span<bool> truncated)
+    {
+        double rMax2 = r2[^1];
+        for (int i = x0; i <= x1; i++)
+        {
+            double ax = Math.Abs(i - x);
+            double nearX = Math.Max(0, ax - 0.5), farX = ax + 0.5;
+            double near2 = nearX * nearX + nearY * nearY, far2 = farX * farX + farY * farY;
+            if (near2 >= rMax2)
+            {
+                continue;
+            }
+            bool noData = (e.Mask[row + i] & (ushort)MaskPlane.NoData) != 0;
+            double v = e.Image[row + i], vv = e.Variance[row + i];
+            for (int a = 0; a < r2.Length; a++)
+            {
+                if (r2[a] <= near2)
+                {
+                    continue;
+                }
+                double f = r2[a] >= far2 ? 1.0 : ApertureOverlap.CircleRectangle(radii[a], ax - 0.5, ax + 0.5, ay - 0.5, ay + 0.5);
+                if (f <= 0)
+                {
+                    continue;
+                }
+                if (noData)
+                {
+                    truncated[a] = true;
+                    continue;
+                }
+                flux[a] += f * v;
+                variance[a] += f * f * vv;
+            }
         }
     }
 

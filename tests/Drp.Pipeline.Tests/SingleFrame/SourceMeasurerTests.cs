@@ -499,6 +499,66 @@ public class SourceMeasurerTests
         }
     }
 
+    [Fact]
+    public void ApertureSums_RandomImageAndCentres_EqualThePixelByPixelOverlapSums()
+    {
+        // Centres anywhere, near edges and off the image too; a NO_DATA block; radii including whole-pixel and half-pixel ones.
+        const int size = 80;
+        var rng = new Random(31);
+        var image = Enumerable.Range(0, size * size).Select(_ => (float)(100 + 50 * rng.NextDouble())).ToArray();
+        var variance = Enumerable.Range(0, size * size).Select(_ => (float)(20 + 10 * rng.NextDouble())).ToArray();
+        var mask = new ushort[size * size];
+        for (int j = 50; j < 56; j++)
+        {
+            for (int i = 60; i < 64; i++)
+            {
+                mask[j * size + i] = (ushort)MaskPlane.NoData;
+            }
+        }
+        var exposure = new Exposure(size, size, image, variance, mask, new());
+        double[] radii = [0.5, 3.0, 4.5, 9.0, 12.0, 17.0, 25.0];
+        var flux = new double[radii.Length];
+        var err = new double[radii.Length];
+        var truncated = new bool[radii.Length];
+
+        for (int t = 0; t < 300; t++)
+        {
+            double x = -3 + (size + 6) * rng.NextDouble(), y = -3 + (size + 6) * rng.NextDouble();
+            if (t % 10 == 0)
+            {
+                (x, y) = (Math.Round(x) + 0.5 * (t % 20 / 10), Math.Round(y)); // on pixel centres and edges
+            }
+            SourceMeasurer.ApertureSums(exposure, x, y, radii, flux, err, truncated);
+
+            for (int a = 0; a < radii.Length; a++)
+            {
+                double r = radii[a], expected = 0, expectedVar = 0;
+                bool cut = x - r < -0.5 || y - r < -0.5 || x + r > size - 0.5 || y + r > size - 0.5;
+                for (int j = 0; j < size; j++)
+                {
+                    for (int i = 0; i < size; i++)
+                    {
+                        double f = ApertureOverlap.CircleRectangle(r, i - x - 0.5, i - x + 0.5, j - y - 0.5, j - y + 0.5);
+                        if (f <= 0)
+                        {
+                            continue;
+                        }
+                        if (mask[j * size + i] != 0)
+                        {
+                            cut = true;
+                            continue;
+                        }
+                        expected += f * image[j * size + i];
+                        expectedVar += f * f * variance[j * size + i];
+                    }
+                }
+                Assert.True(Math.Abs(flux[a] - expected) <= 1e-9 * Math.Max(1, Math.Abs(expected)), $"({x}, {y}) r {r}: {flux[a]} vs {expected}");
+                Assert.True(Math.Abs(err[a] - Math.Sqrt(expectedVar)) <= 1e-9 * Math.Max(1, Math.Sqrt(expectedVar)), $"({x}, {y}) r {r}: err {err[a]}");
+                Assert.True(cut == truncated[a], $"({x}, {y}) r {r}: truncated {truncated[a]}, expected {cut}");
+            }
+        }
+    }
+
     [Theory]
     [InlineData(0.3, 0.2, 0.1)]
     [InlineData(5.0, 3.2, -1.7)]
