@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using Drp.Pipeline.Fits;
 using Drp.Pipeline.Wcs;
 
@@ -182,8 +183,18 @@ public static class SingleFrameProcessor
     private static void ClearPlane(Exposure exposure, MaskPlane plane)
     {
         ushort keep = (ushort)~(ushort)plane;
-        var mask = exposure.Mask;
-        for (int i = 0; i < mask.Length; i++)
+        var mask = exposure.Mask.AsSpan();
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var k = Vector256.Create(keep);
+            for (; i + Vector256<ushort>.Count <= mask.Length; i += Vector256<ushort>.Count)
+            {
+                var slice = mask.Slice(i, Vector256<ushort>.Count);
+                (Vector256.Create(slice) & k).CopyTo(slice);
+            }
+        }
+        for (; i < mask.Length; i++)
         {
             mask[i] &= keep;
         }

@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using Drp.Pipeline.Catalogs;
 using Drp.Pipeline.Fits;
 using Drp.Pipeline.SingleFrame;
@@ -120,15 +121,31 @@ public static class ProcessFrameTask
 
         // Every value is written below; a pooled plane (detection's scratch) saves touching 64 MB of fresh memory.
         var maskPixels = PlanePool.Rent(e.Mask.Length);
-        for (int i = 0; i < maskPixels.Length; i++)
-        {
-            maskPixels[i] = e.Mask[i];
-        }
+        ToFloats(e.Mask, maskPixels);
         var mask = Plane("MASK", maskPixels, FitsBitpix.Int32);
         foreach (var (plane, name) in MaskPlanes.All)
         {
             mask.Header.Set("MP_" + (name.Length > 5 ? name[..5] : name), MaskPlanes.BitOf(plane), $"mask bit of plane {name}");
         }
         return [primary, Plane("IMAGE", e.Image, FitsBitpix.Float32), mask, Plane("VARIANCE", e.Variance, FitsBitpix.Float32)];
+    }
+
+    /// <summary>Each mask value as a float (exact: they are below 2^16), sixteen at a time.</summary>
+    private static void ToFloats(ReadOnlySpan<ushort> mask, Span<float> target)
+    {
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            for (; i + Vector256<ushort>.Count <= mask.Length; i += Vector256<ushort>.Count)
+            {
+                var (lo, hi) = Vector256.Widen(Vector256.Create(mask.Slice(i, Vector256<ushort>.Count)));
+                Vector256.ConvertToSingle(lo.AsInt32()).CopyTo(target.Slice(i, Vector256<float>.Count));
+                Vector256.ConvertToSingle(hi.AsInt32()).CopyTo(target.Slice(i + Vector256<float>.Count, Vector256<float>.Count));
+            }
+        }
+        for (; i < mask.Length; i++)
+        {
+            target[i] = mask[i];
+        }
     }
 }
