@@ -271,8 +271,9 @@ public static class Deblender
 
     /// <summary>
     /// <see cref="SourceDetector.Convolve"/> (separable, zero outside the plane, each output summing its taps in kernel
-    /// order, rows first) evaluated only inside <paramref name="box"/>: the same values there, the rest of
-    /// <paramref name="dst"/> untouched. The row pass runs on the box's columns of every row the column pass reads.
+    /// order, rows first) evaluated only inside <paramref name="box"/>: the same values there; outside it
+    /// <paramref name="dst"/> and <paramref name="tmp"/> hold nothing to read (a vector may run a few columns past the
+    /// box). The row pass runs on the box's columns of every row the column pass reads.
     /// </summary>
     internal static void ConvolveBox(float[] src, float[] dst, float[] tmp, int w, int h, float[] kernel, Box box)
     {
@@ -289,8 +290,9 @@ public static class Deblender
             }
             if (Vector.IsHardwareAccelerated)
             {
-                // Lanes whose whole window lies in the row, as in SourceDetector's vector path: the same sums.
-                for (; x + lanes - 1 <= Math.Min(box.X1, w - 1 - r); x += lanes)
+                // Lanes whose whole window lies in the row, as in SourceDetector's vector path: the same sums. The last
+                // vector may run past the box (never past the row): those columns are scratch no one reads.
+                for (; x <= box.X1 && x + lanes - 1 <= w - 1 - r; x += lanes)
                 {
                     var acc = Vector<float>.Zero;
                     for (int k = 0; k < kernel.Length; k++)
@@ -311,7 +313,8 @@ public static class Deblender
             int x = box.X0;
             if (Vector.IsHardwareAccelerated)
             {
-                for (; x + lanes - 1 <= box.X1; x += lanes)
+                // The last vector may run past the box's right edge (within the plane): those columns are not read.
+                for (; x <= box.X1 && x + lanes - 1 <= w - 1; x += lanes)
                 {
                     var acc = Vector<float>.Zero;
                     for (int k = k0; k <= k1; k++)
