@@ -275,23 +275,16 @@ internal static class ProcessFrameCommand
         var other => throw new IsrInputException("raw HDU 0", key, Convert.ToString(other, CultureInfo.InvariantCulture), "expected an integer"),
     };
 
-    private static FitsImageReader OpenFits(FileInfo file, string what)
-    {
-        try
-        {
-            return FitsFile.OpenImages(file.FullName);
-        }
-        catch (FitsFormatException e)
-        {
-            throw new FitsFormatException(e.Kind, $"{what} '{file.Name}': {e.Message}", e);
-        }
-    }
+    private static FitsImageReader OpenFits(FileInfo file, string what) => NamingTheFile(file, what, FitsFile.OpenImages);
 
-    private static IReadOnlyList<FitsImage> ReadFits(FileInfo file, string what)
+    private static IReadOnlyList<FitsImage> ReadFits(FileInfo file, string what) => NamingTheFile(file, what, FitsFile.Read);
+
+    /// <summary>Reads <paramref name="file"/>; a malformed one's error names the input and the file.</summary>
+    private static T NamingTheFile<T>(FileInfo file, string what, Func<string, FitsReadOptions?, T> read)
     {
         try
         {
-            return FitsFile.Read(file.FullName);
+            return read(file.FullName, null);
         }
         catch (FitsFormatException e)
         {
