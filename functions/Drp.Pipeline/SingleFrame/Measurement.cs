@@ -625,19 +625,14 @@ public static class SourceMeasurer
         double rMax = radii[n - 1];
         int x0 = Math.Max(0, (int)Math.Floor(x - rMax - 0.5)), x1 = Math.Min(e.Width - 1, (int)Math.Ceiling(x + rMax + 0.5));
         int y0 = Math.Max(0, (int)Math.Floor(y - rMax - 0.5)), y1 = Math.Min(e.Height - 1, (int)Math.Ceiling(y + rMax + 0.5));
-        int bw = x1 - x0 + 1;
-        if (bw <= 0 || y1 < y0)
-        {
-            FinishErrors(variance, err);
-            return;
-        }
+        int bw = Math.Max(0, x1 - x0 + 1);
         // Running sums of the row's values and variances over the box: sum over [i, k] = run[k + 1] - run[i].
         Span<double> runV = bw + 1 <= 256 ? stackalloc double[256] : new double[bw + 1];
         Span<double> runVV = bw + 1 <= 256 ? stackalloc double[256] : new double[bw + 1];
         var image = e.Image;
         var var = e.Variance;
         var mask = e.Mask;
-        for (int j = y0; j <= y1; j++)
+        for (int j = y0; j <= y1 && bw > 0; j++)
         {
             double ay = Math.Abs(j - y);
             double nearY = Math.Max(0, ay - 0.5), farY = ay + 0.5;
@@ -665,20 +660,17 @@ public static class SourceMeasurer
                 // about x. Start from estimates and settle each end with the pixel-by-pixel comparisons.
                 double reach = Math.Sqrt(rr - nearY * nearY) + 0.5;
                 int t0 = Math.Max(x0, (int)Math.Floor(x - reach) - 1), t1 = Math.Min(x1, (int)Math.Ceiling(x + reach) + 1);
-                while (t0 <= t1 && !Touches(t0, x, nearY, rr)) { t0++; }
-                while (t1 >= t0 && !Touches(t1, x, nearY, rr)) { t1--; }
-                if (t0 > t1)
-                {
-                    continue;
-                }
-                int w0 = t1 + 1, w1 = t1; // empty unless some pixel is wholly inside
-                if (rr >= farY * farY)
+                while (t0 <= t1 && !(rr > CornerDistances(t0, x, nearY, farY).Near2)) { t0++; }
+                while (t1 >= t0 && !(rr > CornerDistances(t1, x, nearY, farY).Near2)) { t1--; }
+                // The whole run [w0, w1] inside [t0, t1]; with none, every touched pixel is cut.
+                int w0 = t1 + 1, w1 = t1;
+                if (t0 <= t1 && rr >= farY * farY)
                 {
                     double inner = Math.Sqrt(rr - farY * farY) - 0.5;
                     w0 = Math.Max(t0, (int)Math.Floor(x - inner) - 1);
                     w1 = Math.Min(t1, (int)Math.Ceiling(x + inner) + 1);
-                    while (w0 <= w1 && !Whole(w0, x, farY, rr)) { w0++; }
-                    while (w1 >= w0 && !Whole(w1, x, farY, rr)) { w1--; }
+                    while (w0 <= w1 && !(rr >= CornerDistances(w0, x, nearY, farY).Far2)) { w0++; }
+                    while (w1 >= w0 && !(rr >= CornerDistances(w1, x, nearY, farY).Far2)) { w1--; }
                 }
                 if (w0 <= w1)
                 {
@@ -689,46 +681,40 @@ public static class SourceMeasurer
                 {
                     (w0, w1) = (t1 + 1, t1);
                 }
-                for (int i = t0; i <= t1; i++)
-                {
-                    if (i == w0 && w0 <= w1)
-                    {
-                        i = w1;
-                        continue;
-                    }
-                    double ax = Math.Abs(i - x);
-                    double f = ApertureOverlap.CircleRectangle(radii[a], ax - 0.5, ax + 0.5, ay - 0.5, ay + 0.5);
-                    if (f > 0)
-                    {
-                        flux[a] += f * image[row + i];
-                        variance[a] += f * f * var[row + i];
-                    }
-                }
+                AddCutPixels(e, row, t0, w0 - 1, x, ay, radii[a], ref flux[a], ref variance[a]);
+                AddCutPixels(e, row, w1 + 1, t1, x, ay, radii[a], ref flux[a], ref variance[a]);
             }
         }
-        FinishErrors(variance, err);
-    }
-
-    private static void FinishErrors(ReadOnlySpan<double> variance, Span<double> err)
-    {
-        for (int a = 0; a < variance.Length; a++)
+        for (int a = 0; a < n; a++)
         {
             err[a] = Math.Sqrt(variance[a]);
         }
     }
 
-    /// <summary>Pixel <paramref name="i"/> of the row reaches the circle: r² &gt; near², as pixel by pixel.</summary>
-    private static bool Touches(int i, double x, double nearY, double r2)
+    /// <summary>The pixels [from, to] of a row, each weighted by its exact overlap with the circle.</summary>
+    private static void AddCutPixels(Exposure e, int row, int from, int to, double x, double ay, double radius, ref double flux, ref double variance)
     {
-        double nearX = Math.Max(0, Math.Abs(i - x) - 0.5);
-        return r2 > nearX * nearX + nearY * nearY;
+        for (int i = from; i <= to; i++)
+        {
+            double ax = Math.Abs(i - x);
+            double f = ApertureOverlap.CircleRectangle(radius, ax - 0.5, ax + 0.5, ay - 0.5, ay + 0.5);
+            if (f > 0)
+            {
+                flux += f * e.Image[row + i];
+                variance += f * f * e.Variance[row + i];
+            }
+        }
     }
 
-    /// <summary>Pixel <paramref name="i"/> of the row lies wholly inside the circle: r² &gt;= far², as pixel by pixel.</summary>
-    private static bool Whole(int i, double x, double farY, double r2)
+    /// <summary>
+    /// Squared distances from (x, row) to the nearest and farthest points of pixel <paramref name="i"/>: it reaches a
+    /// circle of radius² r² when r² &gt; near², and lies wholly inside it when r² &gt;= far².
+    /// </summary>
+    private static (double Near2, double Far2) CornerDistances(int i, double x, double nearY, double farY)
     {
-        double farX = Math.Abs(i - x) + 0.5;
-        return r2 >= farX * farX + farY * farY;
+        double ax = Math.Abs(i - x);
+        double nearX = Math.Max(0, ax - 0.5), farX = ax + 0.5;
+        return (nearX * nearX + nearY * nearY, farX * farX + farY * farY);
     }
 
     /// <summary>One row with a NO_DATA pixel: each pixel's overlap with each circle; NO_DATA pixels the circle reaches flag it.</summary>
@@ -740,8 +726,7 @@ public static class SourceMeasurer
         for (int i = x0; i <= x1; i++)
         {
             double ax = Math.Abs(i - x);
-            double nearX = Math.Max(0, ax - 0.5), farX = ax + 0.5;
-            double near2 = nearX * nearX + nearY * nearY, far2 = farX * farX + farY * farY;
+            var (near2, far2) = CornerDistances(i, x, nearY, farY);
             if (near2 >= rMax2)
             {
                 continue;
