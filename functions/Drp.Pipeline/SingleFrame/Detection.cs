@@ -516,34 +516,9 @@ public static class SourceDetector
             int y = span.Y;
             for (int x = span.X0; x <= span.X1; x++)
             {
-                float v = s[y * w + x];
-                bool isPeak = true;
-                for (int dy = -1; dy <= 1 && isPeak; dy++)
+                if (IsLocalMaximum(s, w, h, x, y))
                 {
-                    int yy = y + dy;
-                    if (yy < 0 || yy >= h)
-                    {
-                        continue;
-                    }
-                    for (int dx = -1; dx <= 1; dx++)
-                    {
-                        int xx = x + dx;
-                        if ((dx == 0 && dy == 0) || xx < 0 || xx >= w)
-                        {
-                            continue;
-                        }
-                        float n = s[yy * w + xx];
-                        bool before = dy < 0 || (dy == 0 && dx < 0);
-                        if (before ? n >= v : n > v)
-                        {
-                            isPeak = false;
-                            break;
-                        }
-                    }
-                }
-                if (isPeak)
-                {
-                    peaks.Add(new Peak(x, y, v));
+                    peaks.Add(new Peak(x, y, s[y * w + x]));
                 }
             }
         }
@@ -669,9 +644,13 @@ public static class SourceDetector
                     continue;
                 }
                 float v = s[row + x];
-                if (v < floor || v >= threshold || !IsLocalMaximum(s, w, x, y, v, z))
+                if (v < floor || v >= threshold || !IsLocalMaximum(s, w, h, x, y))
                 {
                     continue;
+                }
+                for (int k = 0; k < 9; k++)
+                {
+                    z[k] = s[(y + k / 3 - 1) * w + x + k % 3 - 1];
                 }
                 if (ContinuousMaximum(z) is { } peak && peak >= threshold)
                 {
@@ -683,22 +662,32 @@ public static class SourceDetector
     }
 
     /// <summary>
-    /// True when (x, y) is above its 8 neighbours (ties go to the first in raster order, as in <see cref="FindPeaks"/>),
-    /// with the 3 x 3 values, row by row, in <paramref name="z"/>.
+    /// True when (x, y) is above its neighbours inside the plane; a tie goes to the neighbour first in raster order, so
+    /// a flat top gives one peak.
     /// </summary>
-    private static bool IsLocalMaximum(float[] s, int w, int x, int y, float v, Span<double> z)
+    private static bool IsLocalMaximum(float[] s, int w, int h, int x, int y)
     {
+        float v = s[y * w + x];
         for (int dy = -1; dy <= 1; dy++)
         {
+            int yy = y + dy;
+            if (yy < 0 || yy >= h)
+            {
+                continue;
+            }
             for (int dx = -1; dx <= 1; dx++)
             {
-                float q = s[(y + dy) * w + x + dx];
+                int xx = x + dx;
+                if ((dx == 0 && dy == 0) || xx < 0 || xx >= w)
+                {
+                    continue;
+                }
+                float n = s[yy * w + xx];
                 bool before = dy < 0 || (dy == 0 && dx < 0);
-                if ((dx != 0 || dy != 0) && (before ? q >= v : q > v))
+                if (before ? n >= v : n > v)
                 {
                     return false;
                 }
-                z[(dy + 1) * 3 + dx + 1] = q;
             }
         }
         return true;
