@@ -366,13 +366,10 @@ internal sealed class BinnedSigmaClipper
         int bl = BinOf(lo), bh = BinOf(hi);
         int count = 0;
         double sum = 0, sum2 = 0;
-        AddOutside(0, _start[bl], lo, hi, ref count, ref sum, ref sum2);
-        AddOutside(_start[bl], _start[bl + 1], lo, hi, ref count, ref sum, ref sum2);
-        if (bh != bl)
-        {
-            AddOutside(_start[bh], _start[bh + 1], lo, hi, ref count, ref sum, ref sum2);
-        }
-        AddOutside(_start[bh + 1], _n, lo, hi, ref count, ref sum, ref sum2);
+        // The bins up to lo's, then from hi's on (when they are one bin, from the next).
+        int lowEnd = _start[bl + 1];
+        AddOutside(0, lowEnd, lo, hi, ref count, ref sum, ref sum2);
+        AddOutside(Math.Max(lowEnd, _start[bh]), _n, lo, hi, ref count, ref sum, ref sum2);
         return (_n - count, _total - sum, _total2 - sum2);
     }
 
