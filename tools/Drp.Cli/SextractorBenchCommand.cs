@@ -157,6 +157,12 @@ internal static class SextractorBenchCommand
         string file = native ?? "dotnet";
         string[] prefix = native is null ? [Path.Combine(AppContext.BaseDirectory, "drp.dll")] : [];
         string name = native is null ? "drp process-frame (ISR→catalog, 1 core)" : "drp-frame process-frame (native build, 1 core)";
+        // Untimed: no run pays for freeing the outputs an earlier bench left in the work folder (a pipeline worker
+        // writes each quantum's outputs to new files); --repeat clears its own between runs.
+        foreach (string d in new[] { outDir, outDir + "_long_lived" }.Where(Directory.Exists))
+        {
+            Directory.Delete(d, recursive: true);
+        }
         var (exit, stdout, stderr, seconds, peak) = await RunProcessAsync(file,
             [.. prefix, "process-frame", "--raw", raw, "--bias", bias, "--flat", flat, "--defects", defects, "--refcat", refcat, "--out", outDir, "--timings"],
             new Dictionary<string, string> { ["DOTNET_PROCESSOR_COUNT"] = "1", ["DOTNET_gcServer"] = "0" }, ct);
@@ -169,7 +175,7 @@ internal static class SextractorBenchCommand
         {
             Console.WriteLine("    " + line);
         }
-        var lines = File.ReadAllLines(Path.Combine(outDir, "source.csv"));
+        var lines = File.ReadAllLines(Path.Combine(outDir, ProcessFrameCommand.OutputFile.Csv));
         var names = lines[0].Split(',');
         int ix = Array.IndexOf(names, "x"), iy = Array.IndexOf(names, "y"), ira = Array.IndexOf(names, "coord_ra"), idec = Array.IndexOf(names, "coord_dec");
         int iflux = Array.IndexOf(names, "psfFlux");

@@ -60,26 +60,16 @@ public static class SourceDetector
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(config.PsfSigma, "config.PsfSigma");
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(config.KernelHalfWidthSigmas, "config.KernelHalfWidthSigmas");
         ArgumentOutOfRangeException.ThrowIfNegative(config.SubPixelPeakMarginSigma, "config.SubPixelPeakMarginSigma");
-        int w = exposure.Width, h = exposure.Height;
-        // One full plane, pooled: later stages (another detection, the calexp's mask HDU) reuse its pages.
-        var significance = PlanePool.Rent(w * h);
-        List<Footprint> footprints;
-        try
-        {
-            Significance(exposure, config, significance);
-            var runs = FindRuns(significance, w, h, (float)config.ThresholdSigma);
-            footprints = Group(runs, significance, w, h, config.MinPixels, (float)config.MinPeakProminence);
-            if (config.SubPixelPeakMarginSigma > 0)
-            {
-                footprints.AddRange(SubPixelPeaks(significance, w, h, (float)config.ThresholdSigma,
-                    (float)(config.ThresholdSigma - config.SubPixelPeakMarginSigma)));
-            }
-        }
-        finally
-        {
-            PlanePool.Return(significance);
-        }
+        // The significance image is scanned as it is made, a row at a time: runs above the threshold keep their values,
+        // peaks and sub-pixel peaks are found in a ring of three rows, and no full-frame plane is ever allocated.
+        var scan = new RowScan(exposure.Width, exposure.Height, (float)config.ThresholdSigma,
+            config.SubPixelPeakMarginSigma > 0 ? (float)(config.ThresholdSigma - config.SubPixelPeakMarginSigma) : null);
+        Significance(exposure, config, scan);
+        scan.Finish();
+        var footprints = Group(scan, config.MinPixels, (float)config.MinPeakProminence);
+        footprints.AddRange(scan.SubPixelFootprints);
 
+        int w = exposure.Width, h = exposure.Height;
         var mask = exposure.Mask;
         foreach (var fp in footprints)
         {
@@ -130,7 +120,30 @@ public static class SourceDetector
     /// values). One pass down the image: each input row is smoothed along x (image and variance) into a ring of
     /// 2r + 1 rows, and each output row is the kernel-weighted sum of the ring, so only a few rows are ever in flight.
     /// </summary>
-    internal static void Significance(Exposure exposure, DetectionConfig config, float[] result)
+    internal static void Significance(Exposure exposure, DetectionConfig config, float[] result) =>
+        Significance(exposure, config, new PlaneRows(result, exposure.Width));
+
+    /// <summary>Receives the significance image a row at a time, top to bottom.</summary>
+    private interface IRowSink
+    {
+        /// <summary>Where row <paramref name="y"/> is to be written.</summary>
+        Span<float> Row(int y);
+
+        /// <summary>Row <paramref name="y"/> is complete.</summary>
+        void Done(int y);
+    }
+
+    /// <summary>Rows into a full plane.</summary>
+    private sealed class PlaneRows(float[] plane, int width) : IRowSink
+    {
+        public Span<float> Row(int y) => plane.AsSpan(y * width, width);
+
+        public void Done(int y)
+        {
+        }
+    }
+
+    private static void Significance(Exposure exposure, DetectionConfig config, IRowSink sink)
     {
         int w = exposure.Width, h = exposure.Height;
         int r = KernelHalfWidth(config);
@@ -182,7 +195,8 @@ public static class SourceDetector
                 offsets[k - k0] = (y + k) % ring * w;
             }
             SmoothColumns(imageRows, varianceRows, offsets.AsSpan(0, k1 - k0 + 1), kernel.AsSpan(k0 + r), kernel2.AsSpan(k0 + r),
-                smoothed, smoothedVar, result.AsSpan(y * w, w));
+                smoothed, smoothedVar, sink.Row(y));
+            sink.Done(y);
         }
     }
 
@@ -381,31 +395,147 @@ public static class SourceDetector
         }
     }
 
-    private static List<PixelSpan> FindRuns(float[] significance, int w, int h, float threshold)
+    /// <summary>
+    /// Scans the significance image as <see cref="Significance(Exposure, DetectionConfig, IRowSink)"/> makes it: each
+    /// row's runs at or above the threshold, with their values (<see cref="Runs"/>, <see cref="Values"/>); the local
+    /// maxima inside them, run by run (<see cref="PeaksOf"/>); and the sub-pixel peaks. The rows live in a ring of
+    /// three, so a row's maxima are judged once the row below it is done, and no full plane is ever held.
+    /// </summary>
+    private sealed class RowScan(int width, int height, float threshold, float? subPixelFloor) : IRowSink
     {
-        var runs = new List<PixelSpan>();
-        for (int y = 0; y < h; y++)
+        private readonly float[] _ring = new float[3 * width];
+        private readonly List<int> _valueStart = [];
+        private readonly List<Peak> _peaks = [];
+        private readonly List<int> _peakStart = [];
+        private float[] _values = new float[1 << 16];
+        private int _valueCount;
+        private int _nextPeakRun;
+
+        /// <summary>The runs at or above the threshold, in raster order.</summary>
+        public List<PixelSpan> Runs { get; } = [];
+
+        /// <summary>One-pixel footprints of the sub-pixel peaks, in raster order.</summary>
+        public List<Footprint> SubPixelFootprints { get; } = [];
+
+        public Span<float> Row(int y) => _ring.AsSpan(y % 3 * width, width);
+
+        public void Done(int y)
         {
-            var line = significance.AsSpan(y * w, w);
+            var row = Row(y);
             int x = 0;
-            while (x < w)
+            while (x < width)
             {
-                x = NotBelow(line, x, threshold);
-                if (x == w)
+                x = NotBelow(row, x, threshold);
+                if (x == width)
                 {
                     break;
                 }
                 int x0 = x;
-                while (x < w && line[x] >= threshold)
+                while (x < width && row[x] >= threshold)
                 {
                     x++;
                 }
-                runs.Add(new PixelSpan(y, x0, x - 1));
+                Runs.Add(new PixelSpan(y, x0, x - 1));
+                _valueStart.Add(_valueCount);
+                if (_valueCount + (x - x0) > _values.Length)
+                {
+                    Array.Resize(ref _values, Math.Max(2 * _values.Length, _valueCount + (x - x0)));
+                }
+                row[x0..x].CopyTo(_values.AsSpan(_valueCount));
+                _valueCount += x - x0;
+            }
+            if (y >= 1)
+            {
+                ScanMaxima(y - 1);
             }
         }
-        return runs;
-    }
 
+        /// <summary>Judges the last row's maxima: call once every row is done.</summary>
+        public void Finish()
+        {
+            if (height > 0)
+            {
+                ScanMaxima(height - 1);
+            }
+        }
+
+        /// <summary>The significance values of run <paramref name="run"/>, from its first pixel.</summary>
+        public ReadOnlySpan<float> Values(int run) =>
+            _values.AsSpan(_valueStart[run], Runs[run].X1 - Runs[run].X0 + 1);
+
+        /// <summary>The local maxima in run <paramref name="run"/>, left to right.</summary>
+        public IEnumerable<Peak> PeaksOf(int run)
+        {
+            int end = run + 1 < _peakStart.Count ? _peakStart[run + 1] : _peaks.Count;
+            for (int i = _peakStart[run]; i < end; i++)
+            {
+                yield return _peaks[i];
+            }
+        }
+
+        private void ScanMaxima(int y)
+        {
+            var above = y > 0 ? (ReadOnlySpan<float>)Row(y - 1) : default;
+            ReadOnlySpan<float> row = Row(y);
+            var below = y < height - 1 ? (ReadOnlySpan<float>)Row(y + 1) : default;
+            for (; _nextPeakRun < Runs.Count && Runs[_nextPeakRun].Y == y; _nextPeakRun++)
+            {
+                _peakStart.Add(_peaks.Count);
+                var run = Runs[_nextPeakRun];
+                for (int x = run.X0; x <= run.X1; x++)
+                {
+                    if (IsLocalMaximum(above, row, below, x))
+                    {
+                        _peaks.Add(new Peak(x, y, row[x]));
+                    }
+                }
+            }
+            if (subPixelFloor is { } floor && y >= 1 && y < height - 1)
+            {
+                SubPixelPeaks(above, row, below, y, floor);
+            }
+        }
+
+        /// <summary>
+        /// One-pixel footprints for the local maxima of row <paramref name="y"/> that sample below the threshold (but
+        /// at least <paramref name="floor"/>) while the continuous maximum between the pixels reaches it: a pixel grid
+        /// samples a source's filtered peak up to a few per cent low when the source sits between pixel centres. The
+        /// continuous maximum comes from <see cref="ContinuousMaximum"/>, a 2-D quadratic fit to the logarithm of the
+        /// 3 x 3 significances around the maximum (a Gaussian is exactly such a quadratic; a plain quadratic reads the
+        /// peak of the filtered PSFs here up to 1.6 % low at a pixel corner, as much as the sampling loss it is meant to
+        /// recover).
+        /// </summary>
+        private void SubPixelPeaks(ReadOnlySpan<float> above, ReadOnlySpan<float> row, ReadOnlySpan<float> below, int y, float floor)
+        {
+            var floorVector = new Vector<float>(floor);
+            int n = Vector<float>.Count;
+            Span<double> z = stackalloc double[9];
+            for (int x = 1; x < width - 1; x++)
+            {
+                // Skip a vector of pixels at a time while none reaches the floor (most of the image).
+                if (Vector.IsHardwareAccelerated && x + n <= width - 1 && !Vector.GreaterThanOrEqualAny(new Vector<float>(row[x..]), floorVector))
+                {
+                    x += n - 1;
+                    continue;
+                }
+                float v = row[x];
+                if (v < floor || v >= threshold || !IsLocalMaximum(above, row, below, x))
+                {
+                    continue;
+                }
+                for (int k = 0; k < 3; k++)
+                {
+                    z[k] = above[x + k - 1];
+                    z[3 + k] = row[x + k - 1];
+                    z[6 + k] = below[x + k - 1];
+                }
+                if (ContinuousMaximum(z) is { } peak && peak >= threshold)
+                {
+                    SubPixelFootprints.Add(new Footprint([new PixelSpan(y, x, x)], [new Peak(x, y, (float)peak)], 1, x, x, y, y));
+                }
+            }
+        }
+    }
     /// <summary>The first index from <paramref name="start"/> whose value is not below the threshold (the line's length if none), a vector at a time.</summary>
     private static int NotBelow(ReadOnlySpan<float> line, int start, float threshold)
     {
@@ -429,9 +559,13 @@ public static class SourceDetector
         return x;
     }
 
-    /// <summary>Joins runs that touch (8-connectivity: overlapping or diagonal) in consecutive rows by union-find.</summary>
-    private static List<Footprint> Group(List<PixelSpan> runs, float[] significance, int w, int h, int minPixels, float minProminence)
+    /// <summary>
+    /// Joins runs that touch (8-connectivity: overlapping or diagonal) in consecutive rows by union-find; footprints of
+    /// at least <paramref name="minPixels"/> pixels, with their peaks brightest first, culled by prominence.
+    /// </summary>
+    private static List<Footprint> Group(RowScan scan, int minPixels, float minProminence)
     {
+        var runs = scan.Runs;
         var parent = new int[runs.Count];
         for (int i = 0; i < parent.Length; i++)
         {
@@ -467,7 +601,8 @@ public static class SourceDetector
             i0 = i1;
         }
 
-        var index = new Dictionary<int, List<PixelSpan>>();
+        // Each footprint's runs, by index, in raster order.
+        var index = new Dictionary<int, List<int>>();
         var order = new List<int>();
         for (int i = 0; i < runs.Count; i++)
         {
@@ -477,16 +612,19 @@ public static class SourceDetector
                 index[root] = list = [];
                 order.Add(root);
             }
-            list.Add(runs[i]);
+            list.Add(i);
         }
 
         var footprints = new List<Footprint>();
         foreach (int root in order)
         {
-            var spans = index[root];
+            var members = index[root];
+            var spans = new List<PixelSpan>(members.Count);
             int area = 0, xMin = int.MaxValue, xMax = -1, yMin = int.MaxValue, yMax = -1;
-            foreach (var s in spans)
+            foreach (int i in members)
             {
+                var s = runs[i];
+                spans.Add(s);
                 area += s.X1 - s.X0 + 1;
                 xMin = Math.Min(xMin, s.X0);
                 xMax = Math.Max(xMax, s.X1);
@@ -497,33 +635,19 @@ public static class SourceDetector
             {
                 continue;
             }
-            var peaks = FindPeaks(spans, significance, w, h);
+            var peaks = new List<Peak>();
+            foreach (int i in members)
+            {
+                peaks.AddRange(scan.PeaksOf(i));
+            }
+            peaks.Sort((a, b) => b.Significance.CompareTo(a.Significance));
             if (peaks.Count > 1)
             {
-                peaks = CullPeaks(spans, peaks, significance, w, xMin, xMax, yMin, yMax, minProminence);
+                peaks = CullPeaks(scan, members, peaks, xMin, xMax, yMin, yMax, minProminence);
             }
             footprints.Add(new Footprint(spans, peaks, area, xMin, xMax, yMin, yMax));
         }
         return footprints;
-    }
-
-    /// <summary>Pixels above all their neighbours (ties go to the first in raster order).</summary>
-    private static List<Peak> FindPeaks(List<PixelSpan> spans, float[] s, int w, int h)
-    {
-        var peaks = new List<Peak>();
-        foreach (var span in spans)
-        {
-            int y = span.Y;
-            for (int x = span.X0; x <= span.X1; x++)
-            {
-                if (IsLocalMaximum(s, w, h, x, y))
-                {
-                    peaks.Add(new Peak(x, y, s[y * w + x]));
-                }
-            }
-        }
-        peaks.Sort((a, b) => b.Significance.CompareTo(a.Significance));
-        return peaks;
     }
 
     /// <summary>
@@ -533,25 +657,32 @@ public static class SourceDetector
     /// the lower one's peak is judged at that saddle level (the topographic prominence, as in SExtractor's
     /// multi-threshold deblending or LSST's peak culling, but in units of the noise).
     /// </summary>
-    internal static List<Peak> CullPeaks(
-        List<PixelSpan> spans, List<Peak> peaks, float[] s, int w, int xMin, int xMax, int yMin, int yMax, float minProminence)
+    private static List<Peak> CullPeaks(
+        RowScan scan, List<int> members, List<Peak> peaks, int xMin, int xMax, int yMin, int yMax, float minProminence)
     {
         int bw = xMax - xMin + 1, bh = yMax - yMin + 1;
-        var pixels = new List<int>();
-        foreach (var span in spans)
+        int count = 0;
+        foreach (int i in members)
         {
-            for (int x = span.X0; x <= span.X1; x++)
+            count += scan.Runs[i].X1 - scan.Runs[i].X0 + 1;
+        }
+        // The footprint's box pixels in raster order with their significances, then sorted highest first.
+        var order = new int[count];
+        var keys = new float[count];
+        var height = new float[bw * bh];
+        int n = 0;
+        foreach (int i in members)
+        {
+            var span = scan.Runs[i];
+            var values = scan.Values(i);
+            for (int x = span.X0; x <= span.X1; x++, n++)
             {
-                pixels.Add((span.Y - yMin) * bw + (x - xMin));
+                int p = (span.Y - yMin) * bw + (x - xMin);
+                order[n] = p;
+                keys[n] = -values[x - span.X0];
+                height[p] = values[x - span.X0];
             }
         }
-        var keys = new float[pixels.Count];
-        for (int k = 0; k < keys.Length; k++)
-        {
-            int p = pixels[k];
-            keys[k] = -s[(p / bw + yMin) * w + (p % bw + xMin)];
-        }
-        var order = pixels.ToArray();
         Array.Sort(keys, order);  // highest significance first
 
         // basin[p]: the union-find parent of flooded box pixel p (-1 not yet flooded); top[root]: the basin's peak.
@@ -591,11 +722,11 @@ public static class SourceDetector
                         continue;
                     }
                     int ta = top[a], tb = top[b];
-                    float va = Height(ta), vb = Height(tb);
+                    float va = height[ta], vb = height[tb];
                     // The lower basin's peak meets the higher basin here: judge it at this saddle level.
                     var (high, low) = va >= vb ? (a, b) : (b, a);
                     int lowTop = top[low];
-                    if (peakIndex.TryGetValue(lowTop, out int li) && Height(lowTop) - level >= minProminence)
+                    if (peakIndex.TryGetValue(lowTop, out int li) && height[lowTop] - level >= minProminence)
                     {
                         keep[li] = true;
                     }
@@ -613,86 +744,26 @@ public static class SourceDetector
             }
         }
         return kept;
-
-        float Height(int p) => s[(p / bw + yMin) * w + (p % bw + xMin)];
     }
 
     /// <summary>
-    /// Footprints of one pixel for the local maxima of the significance that sample below <paramref name="threshold"/>
-    /// (but at least <paramref name="floor"/>) while the continuous maximum between the pixels reaches it: a pixel
-    /// grid samples a source's filtered peak up to a few per cent low when the source sits between pixel centres.
-    /// The continuous maximum comes from a 2-D quadratic least-squares fit to the logarithm of the 3 x 3 significances
-    /// around the maximum (a Gaussian is exactly such a quadratic; a plain quadratic reads the peak of the filtered PSFs
-    /// here up to 1.6 % low at a pixel corner, as much as the sampling loss it is meant to recover). Rejected when
-    /// the fit has no maximum, or puts it more than a pixel from the sampled one in x or y.
+    /// True when pixel <paramref name="x"/> of <paramref name="row"/> is above its neighbours in the rows
+    /// <paramref name="above"/> and <paramref name="below"/> (empty outside the image) and in its own; a tie goes to the
+    /// neighbour first in raster order, so a flat top gives one peak.
     /// </summary>
-    internal static List<Footprint> SubPixelPeaks(float[] s, int w, int h, float threshold, float floor)
+    private static bool IsLocalMaximum(ReadOnlySpan<float> above, ReadOnlySpan<float> row, ReadOnlySpan<float> below, int x)
     {
-        var found = new List<Footprint>();
-        var floorVector = new Vector<float>(floor);
-        int n = Vector<float>.Count;
-        Span<double> z = stackalloc double[9];
-        for (int y = 1; y < h - 1; y++)
+        float v = row[x];
+        int x0 = Math.Max(0, x - 1), x1 = Math.Min(row.Length - 1, x + 1);
+        for (int xx = x0; xx <= x1; xx++)
         {
-            int row = y * w;
-            for (int x = 1; x < w - 1; x++)
+            if ((!above.IsEmpty && above[xx] >= v) || (!below.IsEmpty && below[xx] > v))
             {
-                // Skip a vector of pixels at a time while none reaches the floor (most of the image).
-                if (Vector.IsHardwareAccelerated && x + n <= w - 1 && !Vector.GreaterThanOrEqualAny(new Vector<float>(s, row + x), floorVector))
-                {
-                    x += n - 1;
-                    continue;
-                }
-                float v = s[row + x];
-                if (v < floor || v >= threshold || !IsLocalMaximum(s, w, h, x, y))
-                {
-                    continue;
-                }
-                for (int k = 0; k < 9; k++)
-                {
-                    z[k] = s[(y + k / 3 - 1) * w + x + k % 3 - 1];
-                }
-                if (ContinuousMaximum(z) is { } peak && peak >= threshold)
-                {
-                    found.Add(new Footprint([new PixelSpan(y, x, x)], [new Peak(x, y, (float)peak)], 1, x, x, y, y));
-                }
+                return false;
             }
         }
-        return found;
+        return !(x > 0 && row[x - 1] >= v) && !(x + 1 < row.Length && row[x + 1] > v);
     }
-
-    /// <summary>
-    /// True when (x, y) is above its neighbours inside the plane; a tie goes to the neighbour first in raster order, so
-    /// a flat top gives one peak.
-    /// </summary>
-    private static bool IsLocalMaximum(float[] s, int w, int h, int x, int y)
-    {
-        float v = s[y * w + x];
-        for (int dy = -1; dy <= 1; dy++)
-        {
-            int yy = y + dy;
-            if (yy < 0 || yy >= h)
-            {
-                continue;
-            }
-            for (int dx = -1; dx <= 1; dx++)
-            {
-                int xx = x + dx;
-                if ((dx == 0 && dy == 0) || xx < 0 || xx >= w)
-                {
-                    continue;
-                }
-                float n = s[yy * w + xx];
-                bool before = dy < 0 || (dy == 0 && dx < 0);
-                if (before ? n >= v : n > v)
-                {
-                    return false;
-                }
-            }
-        }
-        return true;
-    }
-
     /// <summary>
     /// The maximum of exp(q) where q(x, y) = a + b x + c y + d x² + e x y + f y² is the least-squares fit to the
     /// logarithm of the 3 x 3 values <paramref name="z"/> (row by row, x and y from −1 to 1); null when a value is not

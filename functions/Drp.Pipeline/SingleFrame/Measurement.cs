@@ -532,7 +532,7 @@ public static class SourceMeasurer
                     }
                     var dx = Vector256.Create(i - x) + lane;
                     var q = ixxV * dx * dx + qxy * dx + qyy;
-                    var pixels = Vector256.Create((double)image[k], image[k + 1], image[k + 2], image[k + 3]);
+                    var pixels = Vector256.WidenLower(Vector128.Create(image.AsSpan(k, 4)).ToVector256Unsafe());
                     var wI = Vector256.ConditionalSelect(Vector256.LessThanOrEqual(q, limit),
                         Vector256.Create((ReadOnlySpan<double>)wx.Slice(i - x0, 4)) * wyV * crossV * pixels, Vector256<double>.Zero);
                     var wIdx = wI * dx;
