@@ -57,7 +57,7 @@ internal static class BenchCommand
             ["simulate"] = [], ["fits write"] = [], ["fits read"] = [], ["process (step 1)"] = [],
         };
         var bias = sim.CreateMasterBias(0);
-        var defects = sim.CreateDefectMask(0);
+        var defects = DefectMap.FromImage(sim.CreateDefectMask(0));
         var refcat = sim.CreateReferenceCatalog();
         List<ReferenceObject> RefsIn(string band)
         {

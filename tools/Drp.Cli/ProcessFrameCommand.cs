@@ -281,10 +281,10 @@ internal static class ProcessFrameCommand
         int detector = r.Detector ?? (int)IntegerKeyword(primary, "DETECTOR");
         var biasImage = ProcessFrameTask.SingleImage(ReadFits(r.Bias, "bias"), "bias");
         var flatImage = ProcessFrameTask.SingleImage(ReadFits(r.Flat, "flat"), "flat");
-        var defectsImage = r.Defects is null ? null : ProcessFrameTask.SingleImage(ReadFits(r.Defects, "defects"), "defects");
+        var defectsMap = r.Defects is null ? null : NamingTheFile(r.Defects, "defects", DefectMap.Read);
         var refs = ReferenceCatalog.ParseCsv(File.ReadAllText(r.RefCat.FullName), band);
         // The calibrations were read for this frame alone: ISR may reuse their memory for the calexp's planes.
-        return new ProcessFrameInputs(raw, biasImage, flatImage, defectsImage, refs, visit, detector, band) { ConsumeCalibrations = true };
+        return new ProcessFrameInputs(raw, biasImage, flatImage, defectsMap, refs, visit, detector, band) { ConsumeCalibrations = true };
     }
 
     /// <summary>An integer keyword of the raw's primary header; 0 when absent (raws from elsewhere need not carry ids).</summary>

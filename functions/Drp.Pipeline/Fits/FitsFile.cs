@@ -97,21 +97,21 @@ public static class FitsFile
         }
         var pixels = new float[hdu.Width * rowCount];
         stream.Seek(offset, SeekOrigin.Begin);
-        Decode(stream, hdu, pixels, () => new FitsFormatException(FitsErrorKind.Truncated,
+        Decode(stream, hdu, pixels, pixels.Length, () => new FitsFormatException(FitsErrorKind.Truncated,
             $"HDU {hdu.Index}: the stream ends before the {length} bytes of rows {firstRow}..{firstRow + rowCount - 1} at byte {offset}"));
         return pixels;
     }
 
-    /// <summary>Reads and decodes <paramref name="pixels"/>.Length values from the stream's position, a chunk at a time.</summary>
-    private static void Decode(Stream stream, FitsHduInfo hdu, float[] pixels, Func<FitsFormatException> truncated)
+    /// <summary>Reads and decodes the first <paramref name="count"/> values of <paramref name="pixels"/> from the stream's position, a chunk at a time.</summary>
+    private static void Decode(Stream stream, FitsHduInfo hdu, float[] pixels, int count, Func<FitsFormatException> truncated)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(ChunkValues * hdu.BytesPerPixel);
         try
         {
             int done = 0;
-            while (done < pixels.Length)
+            while (done < count)
             {
-                int n = Math.Min(ChunkValues, pixels.Length - done);
+                int n = Math.Min(ChunkValues, count - done);
                 int want = n * hdu.BytesPerPixel;
                 if (stream.ReadAtLeast(buffer.AsSpan(0, want), want, throwOnEndOfStream: false) < want)
                 {
@@ -143,6 +143,7 @@ public static class FitsFile
             throw new ArgumentException("a FITS file needs at least the primary HDU", nameof(hdus));
         }
         byte[]? buffer = null;
+        float[]? values = null; // a chunk of an image whose pixels are not a float array (FitsImage.FromUInt16)
         try
         {
             for (int index = 0; index < hdus.Count; index++)
@@ -158,10 +159,20 @@ public static class FitsFile
                 int bytesPerValue = Math.Abs((int)image.Bitpix) / 8;
                 buffer ??= ArrayPool<byte>.Shared.Rent(ChunkValues * 8);
                 long dataBytes = 0;
-                for (int at = 0; at < image.Pixels.Length; at += ChunkValues)
+                int count = image.Width * image.Height;
+                for (int at = 0; at < count; at += ChunkValues)
                 {
-                    int n = Math.Min(ChunkValues, image.Pixels.Length - at);
-                    FitsPixelCodec.Encode(image.Pixels, at, n, buffer, image.Bitpix, scaling, index);
+                    int n = Math.Min(ChunkValues, count - at);
+                    if (image.HasPixelArray)
+                    {
+                        FitsPixelCodec.Encode(image.Pixels, at, n, buffer, image.Bitpix, scaling, index);
+                    }
+                    else
+                    {
+                        values ??= ArrayPool<float>.Shared.Rent(ChunkValues);
+                        image.CopyPixels(at, values.AsSpan(0, n));
+                        FitsPixelCodec.Encode(values, 0, n, buffer, image.Bitpix, scaling, index);
+                    }
                     stream.Write(buffer, 0, n * bytesPerValue);
                     dataBytes += n * bytesPerValue;
                 }
@@ -178,6 +189,10 @@ public static class FitsFile
             if (buffer is not null)
             {
                 ArrayPool<byte>.Shared.Return(buffer);
+            }
+            if (values is not null)
+            {
+                ArrayPool<float>.Shared.Return(values);
             }
         }
         stream.Flush();
@@ -317,7 +332,17 @@ public static class FitsFile
     internal static void ReadPixels(Stream stream, long fileStart, FitsHduInfo hdu, float[] pixels)
     {
         stream.Seek(fileStart + hdu.DataOffset, SeekOrigin.Begin);
-        Decode(stream, hdu, pixels, () => TruncatedData(hdu, stream.Position - fileStart));
+        Decode(stream, hdu, pixels, pixels.Length, () => TruncatedData(hdu, stream.Position - fileStart));
+    }
+
+    /// <summary>
+    /// Decodes <paramref name="count"/> values from byte <paramref name="offset"/> of the file (as
+    /// <see cref="FitsHduInfo.GetRowRange"/> gives it) into the start of <paramref name="pixels"/>.
+    /// </summary>
+    internal static void ReadValues(Stream stream, long fileStart, FitsHduInfo hdu, long offset, float[] pixels, int count)
+    {
+        stream.Seek(fileStart + offset, SeekOrigin.Begin);
+        Decode(stream, hdu, pixels, count, () => TruncatedData(hdu, stream.Position - fileStart));
     }
 
     /// <summary>Walks the HDUs of a stream, tracking the offset itself so non-seekable streams work too.</summary>

@@ -1,3 +1,5 @@
+using System.Runtime.Intrinsics;
+
 namespace Drp.Pipeline.Fits;
 
 /// <summary>The on-disk pixel type of an HDU (the BITPIX keyword).</summary>
@@ -29,10 +31,10 @@ public sealed class FitsImage
         Height = height;
         Bitpix = bitpix;
         Header = header ?? new FitsHeader();
-        Pixels = pixels ?? new float[checked(width * height)];
-        if (Pixels.Length != (long)width * height)
+        _pixels = pixels ?? new float[checked(width * height)];
+        if (_pixels.Length != (long)width * height)
         {
-            throw new ArgumentException($"pixel array has {Pixels.Length} values, expected {width} x {height}", nameof(pixels));
+            throw new ArgumentException($"pixel array has {_pixels.Length} values, expected {width} x {height}", nameof(pixels));
         }
     }
 
@@ -44,7 +46,75 @@ public sealed class FitsImage
 
     public FitsBitpix Bitpix { get; set; }
 
-    public float[] Pixels { get; }
+    public float[] Pixels => _pixels ??= ToFloats(_unsigned!);
+
+    private float[]? _pixels;
+
+    /// <summary>The values of an image made by <see cref="FromUInt16"/>, until <see cref="Pixels"/> is asked for.</summary>
+    private readonly ushort[]? _unsigned;
+
+    private FitsImage(int width, int height, FitsBitpix bitpix, FitsHeader? header, ushort[] values)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(width);
+        ArgumentOutOfRangeException.ThrowIfNegative(height);
+        ArgumentNullException.ThrowIfNull(values);
+        if (values.Length != (long)width * height)
+        {
+            throw new ArgumentException($"value array has {values.Length} values, expected {width} x {height}", nameof(values));
+        }
+        Width = width;
+        Height = height;
+        Bitpix = bitpix;
+        Header = header ?? new FitsHeader();
+        _unsigned = values;
+    }
+
+    /// <summary>
+    /// An image of integers 0..65535 held as they are (a mask plane), not copied: <see cref="Pixels"/> makes their
+    /// float copy only when asked for, and the writer encodes straight from them, so no float plane ever exists.
+    /// </summary>
+    public static FitsImage FromUInt16(int width, int height, FitsBitpix bitpix, FitsHeader? header, ushort[] values) =>
+        new(width, height, bitpix, header, values);
+
+    /// <summary>The physical values from pixel <paramref name="at"/> on into <paramref name="target"/> (its length of them).</summary>
+    internal void CopyPixels(int at, Span<float> target)
+    {
+        if (_pixels is not null || _unsigned is null)
+        {
+            Pixels.AsSpan(at, target.Length).CopyTo(target);
+            return;
+        }
+        ToFloats(_unsigned.AsSpan(at, target.Length), target);
+    }
+
+    /// <summary>Whether <see cref="Pixels"/> is an array already (not made on first use).</summary>
+    internal bool HasPixelArray => _pixels is not null || _unsigned is null;
+
+    private static float[] ToFloats(ushort[] values)
+    {
+        var result = new float[values.Length];
+        ToFloats(values, result);
+        return result;
+    }
+
+    /// <summary>Each value as a float (exact: they are below 2^16), sixteen at a time.</summary>
+    private static void ToFloats(ReadOnlySpan<ushort> values, Span<float> target)
+    {
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            for (; i + Vector256<ushort>.Count <= values.Length; i += Vector256<ushort>.Count)
+            {
+                var (lo, hi) = Vector256.Widen(Vector256.Create(values.Slice(i, Vector256<ushort>.Count)));
+                Vector256.ConvertToSingle(lo.AsInt32()).CopyTo(target.Slice(i, Vector256<float>.Count));
+                Vector256.ConvertToSingle(hi.AsInt32()).CopyTo(target.Slice(i + Vector256<float>.Count, Vector256<float>.Count));
+            }
+        }
+        for (; i < values.Length; i++)
+        {
+            target[i] = values[i];
+        }
+    }
 
     /// <summary>The HDU's EXTNAME, if any.</summary>
     public string? Name => Header.GetString("EXTNAME");

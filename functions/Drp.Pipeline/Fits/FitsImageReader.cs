@@ -50,5 +50,20 @@ public sealed class FitsImageReader : IDisposable
         return pixels;
     }
 
+    /// <summary>
+    /// Rows <paramref name="firstRow"/> .. <paramref name="firstRow"/> + <paramref name="rowCount"/> - 1 of HDU
+    /// <paramref name="index"/> as physical values, row-major, into the start of <paramref name="into"/>.
+    /// </summary>
+    public void ReadRows(int index, int firstRow, int rowCount, float[] into)
+    {
+        ObjectDisposedException.ThrowIf(!_stream.CanRead, this);
+        ArgumentNullException.ThrowIfNull(into);
+        var hdu = _hdus[index];
+        var (offset, _) = hdu.GetRowRange(firstRow, rowCount);
+        int count = checked(Images[index].Width * rowCount);
+        ArgumentOutOfRangeException.ThrowIfLessThan(into.Length, count, nameof(into));
+        FitsFile.ReadValues(_stream, _fileStart, hdu, offset, into, count);
+    }
+
     public void Dispose() => _stream.Dispose();
 }

@@ -24,20 +24,19 @@ public static class IsrTask
 
     /// <param name="consumeCalibrations">
     /// When true the bias's and the flat's pixel arrays become the exposure's image and variance planes (their values
-    /// are overwritten) and the defects' array goes to <see cref="PlanePool"/> for later stages' scratch: for a caller
-    /// whose calibration images are used once, it saves touching three full planes of fresh memory. The result is
-    /// the same either way.
+    /// are overwritten): for a caller whose calibration images are used once, it saves touching two full planes of
+    /// fresh memory. The result is the same either way.
     /// </param>
     public static Exposure Run(IReadOnlyList<FitsImage> raw, FitsImage bias, FitsImage flat, FitsImage? defects, IsrConfig config,
         bool consumeCalibrations)
     {
         ArgumentNullException.ThrowIfNull(raw);
-        return Run(RawFrame.FromImages(raw), bias, flat, defects, config, consumeCalibrations);
+        return Run(RawFrame.FromImages(raw), bias, flat, defects is null ? null : DefectMap.FromImage(defects), config, consumeCalibrations);
     }
 
     /// <inheritdoc cref="Run(IReadOnlyList{FitsImage}, FitsImage, FitsImage, FitsImage?, IsrConfig, bool)"/>
     /// <remarks>The amplifiers' pixels are asked of <paramref name="raw"/> one at a time, each HDU once.</remarks>
-    public static Exposure Run(RawFrame raw, FitsImage bias, FitsImage flat, FitsImage? defects, IsrConfig config,
+    public static Exposure Run(RawFrame raw, FitsImage bias, FitsImage flat, DefectMap? defects, IsrConfig config,
         bool consumeCalibrations)
     {
         ArgumentNullException.ThrowIfNull(raw);
@@ -46,11 +45,11 @@ public static class IsrTask
         ArgumentNullException.ThrowIfNull(config);
         var layout = RawLayout.FromRaw(raw.Hdus);
         int w = layout.Width, h = layout.Height;
-        CheckGeometry("bias", bias, w, h);
-        CheckGeometry("flat", flat, w, h);
+        CheckGeometry("bias", bias.Width, bias.Height, w, h);
+        CheckGeometry("flat", flat.Width, flat.Height, w, h);
         if (defects is not null)
         {
-            CheckGeometry("defects", defects, w, h);
+            CheckGeometry("defects", defects.Width, defects.Height, w, h);
         }
         bool biasInAdu = BiasInAdu(bias);
 
@@ -84,12 +83,7 @@ public static class IsrTask
         }
         if (defects is not null)
         {
-            MarkDefects(defects.Pixels, mask);
-            if (consumeCalibrations && defects.Pixels.Length == w * h)
-            {
-                // Done with: detection's scratch plane (the same size) reuses its memory.
-                PlanePool.Return(defects.Pixels);
-            }
+            MarkDefects(defects, mask, w);
         }
         var interpolate = MaskPlane.Bad | (config.InterpolateSaturated ? MaskPlane.Saturated : MaskPlane.None);
         RowInterpolation.Apply(image, variance, mask, w, h, interpolate);
@@ -355,42 +349,27 @@ public static class IsrTask
         mask[di] = m;
     }
 
-    private static void MarkDefects(float[] defects, ushort[] mask)
+    /// <summary>BAD on every defect pixel that has data.</summary>
+    private static void MarkDefects(DefectMap defects, ushort[] mask, int width)
     {
-        int i = 0;
-        if (Vector256.IsHardwareAccelerated)
+        foreach (var run in defects.Runs)
         {
-            // Sixteen pixels at a time; a group with any non-zero (or NaN) defect value goes pixel by pixel below.
-            for (; i + 16 <= defects.Length; i += 16)
+            var row = mask.AsSpan(run.Y * width + run.X0, run.X1 - run.X0 + 1);
+            for (int i = 0; i < row.Length; i++)
             {
-                var a = Vector256.Create(defects.AsSpan(i, 8));
-                var b = Vector256.Create(defects.AsSpan(i + 8, 8));
-                if (!Vector256.EqualsAll(a, Vector256<float>.Zero) || !Vector256.EqualsAll(b, Vector256<float>.Zero))
+                if ((row[i] & (ushort)MaskPlane.NoData) == 0)
                 {
-                    MarkDefects(defects, mask, i, i + 16);
+                    row[i] |= (ushort)MaskPlane.Bad;
                 }
             }
         }
-        MarkDefects(defects, mask, i, defects.Length);
     }
 
-    private static void MarkDefects(float[] defects, ushort[] mask, int from, int to)
+    private static void CheckGeometry(string name, int imageWidth, int imageHeight, int width, int height)
     {
-        for (int i = from; i < to; i++)
+        if (imageWidth != width || imageHeight != height)
         {
-            // NaN compares unequal to 0: a NaN defect value counts as bad, the cautious reading.
-            if (defects[i] != 0f && (mask[i] & (ushort)MaskPlane.NoData) == 0)
-            {
-                mask[i] |= (ushort)MaskPlane.Bad;
-            }
-        }
-    }
-
-    private static void CheckGeometry(string name, FitsImage image, int width, int height)
-    {
-        if (image.Width != width || image.Height != height)
-        {
-            throw new IsrInputException(name, "NAXIS1/NAXIS2", $"{image.Width}/{image.Height}",
+            throw new IsrInputException(name, "NAXIS1/NAXIS2", $"{imageWidth}/{imageHeight}",
                 $"does not match the assembled raw, {width} x {height}");
         }
     }

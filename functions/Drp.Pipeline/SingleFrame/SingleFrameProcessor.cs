@@ -12,7 +12,7 @@ public sealed record SingleFrameInputs(
     RawFrame Raw,
     FitsImage Bias,
     FitsImage Flat,
-    FitsImage? Defects,
+    DefectMap? Defects,
     Func<double, double, (double Ra, double Dec)> PixelToSky,
     IReadOnlyList<ReferenceObject> ReferenceObjects,
     long Visit,
@@ -26,8 +26,8 @@ public sealed record SingleFrameInputs(
     public TanWcs? Wcs { get; init; }
 
     /// <summary>
-    /// The caller uses <see cref="Bias"/>, <see cref="Flat"/> and <see cref="Defects"/> for this frame only: ISR may
-    /// turn their pixel arrays into the calexp's image and variance planes and scratch memory (<see cref="IsrTask.Run(IReadOnlyList{FitsImage}, FitsImage, FitsImage, FitsImage?, IsrConfig, bool)"/>).
+    /// The caller uses <see cref="Bias"/> and <see cref="Flat"/> for this frame only: ISR may turn their pixel arrays
+    /// into the calexp's image and variance planes (<see cref="IsrTask.Run(IReadOnlyList{FitsImage}, FitsImage, FitsImage, FitsImage?, IsrConfig, bool)"/>).
     /// </summary>
     public bool ConsumeCalibrations { get; init; }
 }

@@ -1,4 +1,3 @@
-using System.Runtime.Intrinsics;
 using Drp.Pipeline.Catalogs;
 using Drp.Pipeline.Fits;
 using Drp.Pipeline.SingleFrame;
@@ -11,13 +10,13 @@ public sealed record ProcessFrameInputs(
     RawFrame Raw,
     FitsImage Bias,
     FitsImage Flat,
-    FitsImage? Defects,
+    DefectMap? Defects,
     IReadOnlyList<ReferenceObject> ReferenceObjects,
     long Visit,
     int Detector,
     string Band)
 {
-    /// <summary>The bias, flat and defects serve this frame only, so ISR may reuse their pixel arrays (<see cref="SingleFrameInputs.ConsumeCalibrations"/>).</summary>
+    /// <summary>The bias and flat serve this frame only, so ISR may reuse their pixel arrays (<see cref="SingleFrameInputs.ConsumeCalibrations"/>).</summary>
     public bool ConsumeCalibrations { get; init; }
 }
 
@@ -112,40 +111,20 @@ public static class ProcessFrameTask
         }
         var primary = FitsImage.HeaderOnly(h);
 
-        FitsImage Plane(string name, float[] pixels, FitsBitpix bitpix)
+        FitsHeader PlaneHeader(string name)
         {
             var hh = new FitsHeader().Set("EXTNAME", name);
             wcs.WriteTo(hh);
-            return new FitsImage(e.Width, e.Height, bitpix, hh, pixels);
+            return hh;
         }
+        FitsImage Plane(string name, float[] pixels) => new(e.Width, e.Height, FitsBitpix.Float32, PlaneHeader(name), pixels);
 
-        // Every value is written below; a pooled plane (detection's scratch) saves touching 64 MB of fresh memory.
-        var maskPixels = PlanePool.Rent(e.Mask.Length);
-        ToFloats(e.Mask, maskPixels);
-        var mask = Plane("MASK", maskPixels, FitsBitpix.Int32);
+        // The mask HDU holds the exposure's mask itself: the writer encodes its values as 32-bit integers (afw's MaskX).
+        var mask = FitsImage.FromUInt16(e.Width, e.Height, FitsBitpix.Int32, PlaneHeader("MASK"), e.Mask);
         foreach (var (plane, name) in MaskPlanes.All)
         {
             mask.Header.Set("MP_" + (name.Length > 5 ? name[..5] : name), MaskPlanes.BitOf(plane), $"mask bit of plane {name}");
         }
-        return [primary, Plane("IMAGE", e.Image, FitsBitpix.Float32), mask, Plane("VARIANCE", e.Variance, FitsBitpix.Float32)];
-    }
-
-    /// <summary>Each mask value as a float (exact: they are below 2^16), sixteen at a time.</summary>
-    private static void ToFloats(ReadOnlySpan<ushort> mask, Span<float> target)
-    {
-        int i = 0;
-        if (Vector256.IsHardwareAccelerated)
-        {
-            for (; i + Vector256<ushort>.Count <= mask.Length; i += Vector256<ushort>.Count)
-            {
-                var (lo, hi) = Vector256.Widen(Vector256.Create(mask.Slice(i, Vector256<ushort>.Count)));
-                Vector256.ConvertToSingle(lo.AsInt32()).CopyTo(target.Slice(i, Vector256<float>.Count));
-                Vector256.ConvertToSingle(hi.AsInt32()).CopyTo(target.Slice(i + Vector256<float>.Count, Vector256<float>.Count));
-            }
-        }
-        for (; i < mask.Length; i++)
-        {
-            target[i] = mask[i];
-        }
+        return [primary, Plane("IMAGE", e.Image), mask, Plane("VARIANCE", e.Variance)];
     }
 }

@@ -79,11 +79,11 @@ public sealed class ProcessDetectorActivity(StorageClients storage, TableCatalog
         var bias = ReadFits(await data.ReadAsync(DatasetType.Bias, calibId, q.CalibCollection, ct));
         var flat = ReadFits(await data.ReadAsync(DatasetType.Flat, calibId with { Band = q.Band }, q.CalibCollection, ct));
         var defects = await data.ExistsAsync(DatasetType.Defects, calibId, q.CalibCollection, ct)
-            ? ReadFits(await data.ReadAsync(DatasetType.Defects, calibId, q.CalibCollection, ct)) : null;
+            ? DefectMap.Read(new MemoryStream(await data.ReadAsync(DatasetType.Defects, calibId, q.CalibCollection, ct), writable: false)) : null;
         var refcatText = System.Text.Encoding.UTF8.GetString(await data.ReadAsync(DatasetType.RefCat, new DataId(q.Instrument), q.CalibCollection, ct));
 
         var result = ProcessFrameTask.Run(new ProcessFrameInputs(
-            RawFrame.FromReader(rawFile), ProcessFrameTask.SingleImage(bias, "bias"), ProcessFrameTask.SingleImage(flat, "flat"), defects is null ? null : ProcessFrameTask.SingleImage(defects, "defects"),
+            RawFrame.FromReader(rawFile), ProcessFrameTask.SingleImage(bias, "bias"), ProcessFrameTask.SingleImage(flat, "flat"), defects,
             ReferenceCatalog.ParseCsv(refcatText, q.Band), q.Visit, q.Detector, q.Band));
         if (result.Unprocessable is { } reason)
         {

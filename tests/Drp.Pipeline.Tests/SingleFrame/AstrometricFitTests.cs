@@ -37,7 +37,7 @@ public sealed class AstrometricFitTests(ITestOutputHelper output)
         string band = frame.Visit.Band;
         int b = sim.Options.Bands.ToList().IndexOf(band);
         var refs = sim.CreateReferenceCatalog().Select(r => new ReferenceObject(r.Star.Ra, r.Star.Dec, ReferenceCatalog.MagToNJy(r.Mags[b]))).ToList();
-        return (new ProcessFrameInputs(RawFrame.FromImages(frame.Hdus), sim.CreateMasterBias(0), sim.CreateMasterFlat(0, band), sim.CreateDefectMask(0), refs,
+        return (new ProcessFrameInputs(RawFrame.FromImages(frame.Hdus), sim.CreateMasterBias(0), sim.CreateMasterFlat(0, band), DefectMap.FromImage(sim.CreateDefectMask(0)), refs,
             frame.Visit.Visit, 0, band), frame);
     }
 

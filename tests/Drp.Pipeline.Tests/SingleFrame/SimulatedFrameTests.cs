@@ -31,7 +31,7 @@ public sealed class SimulatedFrameFixture
         var refs = Simulator.CreateReferenceCatalog()
             .Select(r => new ReferenceObject(r.Star.Ra, r.Star.Dec, ReferenceCatalog.MagToNJy(r.Mags[b]))).ToList();
         var inputs = new ProcessFrameInputs(RawFrame.FromImages(Frame.Hdus), Simulator.CreateMasterBias(0), Simulator.CreateMasterFlat(0, band),
-            Simulator.CreateDefectMask(0), refs, Frame.Visit.Visit, 0, band);
+            DefectMap.FromImage(Simulator.CreateDefectMask(0)), refs, Frame.Visit.Visit, 0, band);
         var (processed, wcs) = ProcessFrameTask.RunProcessed(inputs);
         Result = Assert.IsType<SingleFrameResult.Processed>(processed);
         Outputs = ProcessFrameTask.Run(inputs);
