@@ -100,9 +100,9 @@ public sealed class ProcessFrameCommandTests : IDisposable
         {
             Assert.Contains(stage, stages);
         }
-        // Every stage line carries its CPU time and the resident set at its end; the process needs some memory.
+        // Every stage line carries its CPU time, the resident set at its end and the bytes allocated in it; the process needs some memory.
         var isr = lines.Single(l => l.Stage == "isr").Text;
-        Assert.Matches(@"cpu +\d+\.\d{3} s +rss +\d+ MB$", isr);
+        Assert.Matches(@"cpu +\d+\.\d{3} s +rss +\d+ MB +alloc +\d+\.\d MB$", isr);
         Assert.Matches(@"peak rss +[1-9]\d* MB$", lines.Single(l => l.Stage == "since process start").Text);
     }
 

@@ -241,7 +241,7 @@ internal static class ProcessFrameCommand
             total += t.Elapsed.TotalSeconds;
             totalCpu += t.Cpu.TotalSeconds;
             await stderr.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                $"timing {t.Stage,-30} {t.Elapsed.TotalSeconds,7:F3} s  cpu {t.Cpu.TotalSeconds,6:F3} s  rss {t.ResidentBytes / 1048576.0,5:F0} MB"));
+                $"timing {t.Stage,-30} {t.Elapsed.TotalSeconds,7:F3} s  cpu {t.Cpu.TotalSeconds,6:F3} s  rss {t.ResidentBytes / 1048576.0,5:F0} MB  alloc {t.AllocatedBytes / 1048576.0,6:F1} MB"));
         }
         await stderr.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"timing {"total of the stages",-30} {total,7:F3} s  cpu {totalCpu,6:F3} s"));
         var process = System.Diagnostics.Process.GetCurrentProcess();
