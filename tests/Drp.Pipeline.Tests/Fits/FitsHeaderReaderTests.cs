@@ -228,6 +228,22 @@ public sealed class FitsHeaderReaderTests
     }
 
     [Fact]
+    public void OpenImages_ReadRows_GivesThoseRowsIntoTheStartOfTheArrayFromAFileInsideLargerData()
+    {
+        byte[] file = ThreeHduFile(out var hdus);
+        var stream = new MemoryStream([.. new byte[100], .. file]) { Position = 100 };
+        using var reader = FitsFile.OpenImages(stream);
+        var into = Enumerable.Repeat(-7f, 5 * 30).ToArray();
+
+        reader.ReadRows(2, firstRow: 17, rowCount: 3, into);
+
+        Assert.Equal(hdus[2].Pixels.AsSpan(17 * 30, 3 * 30).ToArray(), into[..(3 * 30)]);
+        Assert.All(into[(3 * 30)..], v => Assert.Equal(-7f, v));  // the rest untouched
+        Assert.ThrowsAny<ArgumentException>(() => reader.ReadRows(2, firstRow: 17, rowCount: 3, new float[3 * 30 - 1]));
+        Assert.ThrowsAny<ArgumentException>(() => reader.ReadRows(2, firstRow: hdus[2].Height - 1, rowCount: 2, into));
+    }
+
+    [Fact]
     public void OpenImages_FileShorterThanItsHeadersDeclare_ThrowsTruncatedBeforeAnyPixelIsRead()
     {
         byte[] file = ThreeHduFile(out _);

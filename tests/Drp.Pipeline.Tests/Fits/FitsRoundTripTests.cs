@@ -26,6 +26,33 @@ public sealed class FitsRoundTripTests
     }
 
     [Fact]
+    public void FromUInt16_WrittenAsInt32_ReadsBackEveryValueAndMakesFloatsOnlyWhenAsked()
+    {
+        // More values than the writer's chunk, so a chunk boundary falls inside the image; the extremes included.
+        int w = 301, h = 300;
+        var values = new ushort[w * h];
+        var rng = new Random(5);
+        for (int i = 0; i < values.Length; i++)
+        {
+            values[i] = (ushort)rng.Next(0, 65536);
+        }
+        values[0] = 0;
+        values[^1] = ushort.MaxValue;
+        var header = new FitsHeader().Set("EXTNAME", "MASK");
+        var image = FitsImage.FromUInt16(w, h, FitsBitpix.Int32, header, values);
+
+        byte[] bytes = FitsTestData.ToBytes(FitsImage.HeaderOnly(), image);
+        var read = FitsTestData.FromBytes(bytes)[1];
+
+        Assert.Equal(FitsBitpix.Int32, read.Bitpix);
+        Assert.Equal("MASK", read.Name);
+        Assert.Equal(values.Select(v => (float)v), read.Pixels);
+        Assert.Equal(values.Select(v => (float)v), image.Pixels);  // the float copy, on first use
+        Assert.Equal(bytes, FitsTestData.ToBytes(FitsImage.HeaderOnly(), new FitsImage(w, h, FitsBitpix.Int32, header, read.Pixels)));
+        Assert.Throws<ArgumentException>(() => FitsImage.FromUInt16(w, h - 1, FitsBitpix.Int32, null, values));
+    }
+
+    [Fact]
     public void Write_Float32_StoresBigEndianRowMajorAfterHeaderAndZeroPadding()
     {
         var image = new FitsImage(3, 2, FitsBitpix.Float32, pixels: [1, 2, 3, 4, 5, -0.5f]);

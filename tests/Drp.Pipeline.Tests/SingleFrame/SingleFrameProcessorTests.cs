@@ -126,7 +126,7 @@ public class SingleFrameProcessorTests
             defects[column, y] = 1;
         }
 
-        var result = SingleFrameProcessor.Run(inputs with { Defects = defects }, SingleFrameConfig.Default);
+        var result = SingleFrameProcessor.Run(inputs with { Defects = DefectMap.FromImage(defects) }, SingleFrameConfig.Default);
 
         var processed = Assert.IsType<SingleFrameResult.Processed>(result);
         Assert.All(processed.Calexp.Image, v => Assert.True(float.IsFinite(v)));

@@ -170,6 +170,60 @@ public class SourceDetectorTests
         Assert.True(sampled < interpolated, $"{sampled} detections without interpolation, {interpolated} with it");
     }
 
+    [Fact]
+    public void Detect_RowByRowScan_FindsEveryPixelAndLocalMaximumOfTheFullSignificancePlane()
+    {
+        // Stars on the first and last rows and columns too: the scan's ring of three rows must see the same maxima as
+        // the whole plane, at the image's edges as inside. Prominence 0 keeps every local maximum as a peak.
+        var rng = new Random(41);
+        var stars = SyntheticData.StarGrid(N, N, 40, 300, rng)
+            .Concat([new Star(0.2, 0.4, 4000), new Star(N - 1.3, N - 0.6, 4000), new Star(128.5, 0, 3000), new Star(0, N - 1, 3000)])
+            .ToList();
+        var exposure = Noiseless(SyntheticData.Render(N, N, (_, _) => 0, stars));
+        AddSkyNoiseVariance(exposure, rng);
+        var config = new DetectionConfig { ThresholdSigma = 3.5, MinPeakProminence = 0 };
+        var plane = SourceDetector.Significance(exposure, config);
+        float threshold = (float)config.ThresholdSigma, floor = (float)(config.ThresholdSigma - config.SubPixelPeakMarginSigma);
+
+        var footprints = SourceDetector.Detect(exposure, config);
+
+        var above = Enumerable.Range(0, N * N).Where(i => plane[i] >= threshold).ToHashSet();
+        var fullFootprints = footprints.Where(f => f.Area > 1 || plane[f.Spans[0].Y * N + f.Spans[0].X0] >= threshold).ToList();
+        var inFootprints = fullFootprints.SelectMany(f => f.Spans.SelectMany(s => Enumerable.Range(s.X0, s.X1 - s.X0 + 1).Select(x => s.Y * N + x))).ToList();
+        Assert.Equal(above.Count, inFootprints.Count);
+        Assert.True(above.SetEquals(inFootprints));
+        var maxima = above.Where(i => IsMaximum(plane, i % N, i / N)).Select(i => (i % N, i / N, plane[i])).Order().ToList();
+        Assert.True(maxima.Count > stars.Count / 2, $"{maxima.Count} maxima");
+        Assert.Equal(maxima, fullFootprints.SelectMany(f => f.Peaks).Select(p => (p.X, p.Y, p.Significance)).Order().ToList());
+        // The sub-pixel peaks: maxima sampled in [floor, threshold) whose interpolated maximum reaches the threshold.
+        var subPixel = Enumerable.Range(0, N * N)
+            .Where(i => i % N > 0 && i % N < N - 1 && i / N > 0 && i / N < N - 1 && plane[i] >= floor && plane[i] < threshold && IsMaximum(plane, i % N, i / N))
+            .Where(i => SourceDetector.ContinuousMaximum(Neighbourhood(plane, i % N, i / N)) >= threshold)
+            .Select(i => (i % N, i / N)).ToList();
+        Assert.Equal(subPixel, footprints.Except(fullFootprints).Select(f => (f.Peaks[0].X, f.Peaks[0].Y)).ToList());
+    }
+
+    /// <summary>Above every neighbour, a tie going to the neighbour first in raster order.</summary>
+    private static bool IsMaximum(float[] plane, int x, int y)
+    {
+        for (int dy = -1; dy <= 1; dy++)
+        {
+            for (int dx = -1; dx <= 1; dx++)
+            {
+                int xx = x + dx, yy = y + dy;
+                if ((dx != 0 || dy != 0) && xx >= 0 && xx < N && yy >= 0 && yy < N
+                    && (dy < 0 || (dy == 0 && dx < 0) ? plane[yy * N + xx] >= plane[y * N + x] : plane[yy * N + xx] > plane[y * N + x]))
+                {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    private static double[] Neighbourhood(float[] plane, int x, int y) =>
+        Enumerable.Range(0, 9).Select(k => (double)plane[(y + k / 3 - 1) * N + x + k % 3 - 1]).ToArray();
+
     private static Exposure Noiseless(double[] truth) =>
         new(N, N, truth.Select(v => (float)v).ToArray(), new float[N * N], new ushort[N * N], new());
 
