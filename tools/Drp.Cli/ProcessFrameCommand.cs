@@ -194,7 +194,10 @@ internal static class ProcessFrameCommand
             await ParquetCatalogWriter.WriteAsync(parquet, outputs.Sources!, null, ct);
         }
         timings?.Lap("write source.parquet");
-        await File.WriteAllTextAsync(Path.Combine(r.OutDir, OutputFile.Csv), ToCsv(outputs.Sources!), ct);
+        using (var csv = File.Create(Path.Combine(r.OutDir, OutputFile.Csv)))
+        {
+            WriteCsv(csv, outputs.Sources!);
+        }
         timings?.Lap("write source.csv");
         await File.WriteAllTextAsync(Path.Combine(r.OutDir, OutputFile.CcdVisit), JsonSerializer.Serialize(outputs.Summary!, ProcessFrameJson.Default.CcdVisitSummary), ct);
         timings?.Lap("write ccdvisit.json");
@@ -313,33 +316,94 @@ internal static class ProcessFrameCommand
         }
     }
 
-    /// <summary>The table as CSV: a header of column names, invariant-culture numbers (round-trip), booleans as true/false.</summary>
-    internal static string ToCsv(CatalogTable table)
+    /// <summary>
+    /// The table as CSV in UTF-8: a header of column names, invariant-culture numbers (round-trip), booleans as
+    /// true/false, strings quoted when they hold a comma or a quote. Each value is formatted straight into a buffer of
+    /// bytes (no string per value).
+    /// </summary>
+    internal static void WriteCsv(Stream stream, CatalogTable table)
     {
-        var sb = new StringBuilder();
-        sb.AppendJoin(',', table.Columns.Select(c => c.Name)).Append('\n');
+        var buffer = new byte[1 << 16];
+        int used = 0;
+        void Flush()
+        {
+            stream.Write(buffer, 0, used);
+            used = 0;
+        }
+        void Text(string text)
+        {
+            if (used + Encoding.UTF8.GetMaxByteCount(text.Length) > buffer.Length)
+            {
+                Flush();
+            }
+            used += Encoding.UTF8.GetBytes(text, buffer.AsSpan(used));
+        }
+        void Byte(byte b)
+        {
+            if (used == buffer.Length)
+            {
+                Flush();
+            }
+            buffer[used++] = b;
+        }
+        void Value(IUtf8SpanFormattable value, string? format)
+        {
+            int written;
+            while (!value.TryFormat(buffer.AsSpan(used), out written, format, CultureInfo.InvariantCulture))
+            {
+                Flush();
+            }
+            used += written;
+        }
+
+        Text(string.Join(',', table.Columns.Select(c => c.Name)));
+        Byte((byte)'\n');
         foreach (var row in table.Rows)
         {
             for (int i = 0; i < row.Length; i++)
             {
                 if (i > 0)
                 {
-                    sb.Append(',');
+                    Byte((byte)',');
                 }
-                sb.Append(row[i] switch
+                switch (row[i])
                 {
-                    null => "",
-                    double x => x.ToString("R", CultureInfo.InvariantCulture),
-                    float x => x.ToString("R", CultureInfo.InvariantCulture),
-                    bool x => x ? "true" : "false",
-                    string x => x.Contains(',') || x.Contains('"') ? "\"" + x.Replace("\"", "\"\"") + "\"" : x,
-                    IFormattable x => x.ToString(null, CultureInfo.InvariantCulture),
-                    var x => x.ToString(),
-                });
+                    case null:
+                        break;
+                    case double x:
+                        Value(x, "R");
+                        break;
+                    case float x:
+                        Value(x, "R");
+                        break;
+                    case bool x:
+                        Text(x ? "true" : "false");
+                        break;
+                    case string x:
+                        Text(x.Contains(',') || x.Contains('"') ? "\"" + x.Replace("\"", "\"\"") + "\"" : x);
+                        break;
+                    case IUtf8SpanFormattable x:
+                        Value(x, null);
+                        break;
+                    case IFormattable x:
+                        Text(x.ToString(null, CultureInfo.InvariantCulture));
+                        break;
+                    case var x:
+                        Text(x.ToString() ?? "");
+                        break;
+                }
             }
-            sb.Append('\n');
+            Byte((byte)'\n');
         }
-        return sb.ToString();
+        Flush();
+    }
+
+    /// <summary><see cref="WriteCsv"/> as a string.</summary>
+    internal static string ToCsv(CatalogTable table)
+    {
+        using var ms = new MemoryStream();
+        WriteCsv(ms, table);
+        return Encoding.UTF8.GetString(ms.GetBuffer(), 0, (int)ms.Length);
     }
 }
 
