@@ -45,13 +45,22 @@ public sealed record BackgroundConfig
     /// <summary>Pixels with any of these planes are left out of the cell statistics.</summary>
     public MaskPlane IgnoredPlanes { get; init; } =
         MaskPlane.NoData | MaskPlane.Bad | MaskPlane.Saturated | MaskPlane.Detected | MaskPlane.CosmicRay;
+
+    /// <summary>
+    /// Pixels with any of these planes are left out of <see cref="BackgroundEstimator.SkyNoise"/>: those whose values
+    /// are not measurements of the sky. Sources stay in, as in LSST's skyNoise (its bad planes are NO_DATA and
+    /// SUSPECT), and the clipping removes them; leaving DETECTED pixels out would take the positive noise at the
+    /// footprints' edges with them and read the noise a few per cent low.
+    /// </summary>
+    public MaskPlane SkyNoiseIgnoredPlanes { get; init; } =
+        MaskPlane.NoData | MaskPlane.Bad | MaskPlane.Saturated | MaskPlane.CosmicRay;
 }
 
 /// <summary>
 /// A smooth background and its RMS (electrons): the mesh they are interpolated from, their values at every pixel
 /// (<see cref="Image"/>, <see cref="Rms"/>, made on first use: the pipeline evaluates the surface row by row and never
-/// needs the planes) and their medians over the mesh (<see cref="Level"/>, <see cref="Noise"/>), the CcdVisit skyBg
-/// and skyNoise.
+/// needs the planes) and their medians over the mesh (<see cref="Level"/>, the CcdVisit skyBg, and <see cref="Noise"/>;
+/// the pipeline takes the CcdVisit skyNoise from <see cref="BackgroundEstimator.SkyNoise"/> instead).
 /// </summary>
 public sealed record BackgroundModel(
     int Width,
@@ -251,14 +260,52 @@ public static class BackgroundEstimator
     /// Second pass after detection: adds <paramref name="previous"/> back, estimates again (DETECTED pixels are left
     /// out by the default <see cref="BackgroundConfig.IgnoredPlanes"/>) and subtracts the new model, which it returns.
     /// </summary>
-    public static BackgroundModel Refine(Exposure exposure, BackgroundModel previous, BackgroundConfig config)
+    public static BackgroundModel Refine(Exposure exposure, BackgroundModel previous, BackgroundConfig config) =>
+        Refine(exposure, previous, config, includeNoise: true);
+
+    /// <inheritdoc cref="Refine(Exposure, BackgroundModel, BackgroundConfig)"/>
+    /// <param name="includeNoise">As for <see cref="Estimate(Exposure, BackgroundConfig, bool)"/>.</param>
+    internal static BackgroundModel Refine(Exposure exposure, BackgroundModel previous, BackgroundConfig config, bool includeNoise)
     {
         ArgumentNullException.ThrowIfNull(exposure);
         ArgumentNullException.ThrowIfNull(previous);
         AddScaled(exposure, previous, 1f);
-        var model = Estimate(exposure, config);
+        var model = Estimate(exposure, config, includeNoise);
         Subtract(exposure, model);
         return model;
+    }
+
+    /// <summary>Rows and columns between the pixels <see cref="SkyNoise"/> samples: one pixel in 32.</summary>
+    internal const int SkyNoiseRowStep = 4, SkyNoiseColumnStep = 8;
+
+    /// <summary>
+    /// The sky noise of a background-subtracted exposure, as LSST's CcdVisit skyNoise: the sigma-clipped standard
+    /// deviation (<see cref="BackgroundConfig.ClipSigma"/>, <see cref="BackgroundConfig.ClipIterations"/>) of the
+    /// pixels without any of <see cref="BackgroundConfig.SkyNoiseIgnoredPlanes"/>.
+    /// It is taken over a fixed regular sample, every <see cref="SkyNoiseColumnStep"/>th pixel of every
+    /// <see cref="SkyNoiseRowStep"/>th row (half a million pixels on a 4k x 4k detector: a statistical error of 0.1 %),
+    /// instead of a second clip of every mesh cell. NaN when fewer than 3 pixels qualify.
+    /// </summary>
+    public static double SkyNoise(Exposure exposure, BackgroundConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(exposure);
+        ArgumentNullException.ThrowIfNull(config);
+        int w = exposure.Width, h = exposure.Height;
+        var sample = new float[((h + SkyNoiseRowStep - 1) / SkyNoiseRowStep) * ((w + SkyNoiseColumnStep - 1) / SkyNoiseColumnStep)];
+        ushort ignored = (ushort)config.SkyNoiseIgnoredPlanes;
+        int n = 0;
+        for (int y = 0; y < h; y += SkyNoiseRowStep)
+        {
+            int row = y * w;
+            for (int x = 0; x < w; x += SkyNoiseColumnStep)
+            {
+                if ((exposure.Mask[row + x] & ignored) == 0)
+                {
+                    sample[n++] = exposure.Image[row + x];
+                }
+            }
+        }
+        return n < 3 ? double.NaN : new BinnedSigmaClipper().Clip(sample.AsSpan(0, n), config.ClipSigma, config.ClipIterations).StdDev;
     }
 
     /// <summary>Subtracts the background from the exposure's image in place (NO_DATA pixels stay as they are).</summary>

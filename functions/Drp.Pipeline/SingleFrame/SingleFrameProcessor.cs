@@ -102,8 +102,8 @@ public static class SingleFrameProcessor
         timings?.Skip();
         var exposure = IsrTask.Run(inputs.Raw, inputs.Bias, inputs.Flat, inputs.Defects, config.Isr, inputs.ConsumeCalibrations);
         timings?.Lap("isr");
-        // With refinement to follow, the first background's noise is never used: skip measuring it.
-        var background = BackgroundEstimator.Estimate(exposure, config.Background, includeNoise: !config.RefineBackground);
+        // The sky noise comes from the final background-subtracted image (below), so no pass measures it per mesh cell.
+        var background = BackgroundEstimator.Estimate(exposure, config.Background, includeNoise: false);
         BackgroundEstimator.Subtract(exposure, background);
         timings?.Lap("background");
         var footprints = SourceDetector.Detect(exposure, config.Detection);
@@ -122,7 +122,7 @@ public static class SingleFrameProcessor
         if (config.RefineBackground || cosmicRayPixels > 0)
         {
             // The second pass: background with the detections masked and the cosmic rays repaired, detection again.
-            background = BackgroundEstimator.Refine(exposure, background, config.Background);
+            background = BackgroundEstimator.Refine(exposure, background, config.Background, includeNoise: false);
             ClearPlane(exposure, MaskPlane.Detected);
             timings?.Lap("background refinement");
             // With a measured first PSF, the second detection's filter matches it (the default sigma is a guess).
@@ -130,6 +130,8 @@ public static class SingleFrameProcessor
             footprints = SourceDetector.Detect(exposure, detection);
             timings?.Lap("second detection");
         }
+        // The noise of the final background-subtracted image.
+        double skyNoise = BackgroundEstimator.SkyNoise(exposure, config.Background);
         var measured = SourceMeasurer.Measure(exposure, footprints, config.Measurement);
         timings?.Lap("measurement");
         var psf = PsfDeterminer.Determine(exposure, measured, config.Psf, start: firstPsf);
@@ -173,7 +175,7 @@ public static class SingleFrameProcessor
             calib.ZeroPoint, calib.ZeroPointErr, calib.NanojanskyPerElectron,
             sources.Length, calib.MatchCount,
             psf.StarCount, psf.Beta, psf.Ixx, psf.Iyy, psf.Ixy,
-            background.Level, background.Noise,
+            background.Level, skyNoise,
             psfSigma * 2.0 * Math.Sqrt(2.0 * Math.Log(2.0)) * sky.PixelScaleArcsec, psfSigma, sky.PixelScaleArcsec,
             c[0].Ra, c[0].Dec, c[3].Ra, c[3].Dec, c[2].Ra, c[2].Dec, c[1].Ra, c[1].Dec);
         timings?.Lap("source records");

@@ -51,6 +51,36 @@ public class BackgroundEstimatorTests
     }
 
     [Fact]
+    public void SkyNoise_SkyWithStars_IsTheClippedNoiseOfTheSkyWithNoDataLeftOut()
+    {
+        // Flat sky of 1000 e- + 25 e² read noise: sigma sqrt(1025) = 32.0 e-; iterated 3-sigma clipping reads a
+        // Gaussian 1.5 % low, and the clipping removes the bright stars (whose wings add a little).
+        var rng = new Random(17);
+        var stars = SyntheticData.StarGrid(N, N, 40, 50000, rng);
+        var exposure = SyntheticData.NoisyExposure(SyntheticData.Render(N, N, (_, _) => 1000, stars), N, N, 5.0, rng);
+        var background = BackgroundEstimator.Estimate(exposure, new BackgroundConfig());
+        BackgroundEstimator.Subtract(exposure, background);
+        double beforeDetection = BackgroundEstimator.SkyNoise(exposure, new BackgroundConfig());
+        SourceDetector.Detect(exposure, new DetectionConfig());
+        // A block of NO_DATA with wild values is left out.
+        for (int y = 100; y < 160; y++)
+        {
+            for (int x = 0; x < 120; x++)
+            {
+                exposure.Image[y * N + x] = 1e6f * (x % 2 == 0 ? 1 : -1);
+                exposure.Mask[y * N + x] |= (ushort)MaskPlane.NoData;
+            }
+        }
+
+        double noise = BackgroundEstimator.SkyNoise(exposure, new BackgroundConfig());
+
+        Assert.InRange(noise / Math.Sqrt(1025), 0.95, 1.01);  // 2048 sampled pixels: ~1.6 % statistical error
+        Assert.InRange(noise / beforeDetection, 0.95, 1.05);   // DETECTED does not leave pixels out; the block does
+        Array.Fill(exposure.Mask, (ushort)MaskPlane.NoData);
+        Assert.True(double.IsNaN(BackgroundEstimator.SkyNoise(exposure, new BackgroundConfig())));
+    }
+
+    [Fact]
     public void MedianFilter_OutlyingCell_IsReplaced()
     {
         float[] mesh = [1, 2, 3, 4, 5, 100, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
