@@ -206,7 +206,7 @@ public sealed class SurveySimulator
         string calibDir = Directory.CreateDirectory(Path.Combine(outputDirectory, "calib")).FullName;
         string truthDir = Directory.CreateDirectory(Path.Combine(outputDirectory, "truth")).FullName;
 
-        File.WriteAllText(Path.Combine(outputDirectory, "simulation.json"), System.Text.Json.JsonSerializer.Serialize(Options, s_json));
+        File.WriteAllText(Path.Combine(outputDirectory, "simulation.json"), System.Text.Json.JsonSerializer.Serialize(Options, SimulationJson.Default.SimulationOptions));
         CatalogFiles.WriteTruth(Path.Combine(outputDirectory, "truth.csv"), Catalog, Options.Bands);
         var refcat = CreateReferenceCatalog();
         CatalogFiles.WriteReferenceCatalog(Path.Combine(outputDirectory, "refcat.csv"), refcat, Options.Bands, Options.RefcatMagNoise);
@@ -249,8 +249,6 @@ public sealed class SurveySimulator
         CatalogFiles.WriteCosmicRays(Path.Combine(truthDir, "cosmic_rays.csv"), cosmics);
         return new SimulationSummary(Path.GetFullPath(outputDirectory), frames, calibs, Catalog.Count, refcat.Count, total.Elapsed);
     }
-
-    private static readonly System.Text.Json.JsonSerializerOptions s_json = new() { WriteIndented = true };
 
     internal DetectorModel Model(int detector)
     {
@@ -576,3 +574,8 @@ public sealed class SurveySimulator
     private static string MjdToIso(double mjd) =>
         new DateTime(1858, 11, 17, 0, 0, 0, DateTimeKind.Utc).AddDays(mjd).ToString("yyyy-MM-dd'T'HH:mm:ss.fff", CultureInfo.InvariantCulture);
 }
+
+/// <summary><c>simulation.json</c>, generated at compile time (no reflection: a native build of drp writes it too).</summary>
+[System.Text.Json.Serialization.JsonSourceGenerationOptions(WriteIndented = true)]
+[System.Text.Json.Serialization.JsonSerializable(typeof(SimulationOptions))]
+internal sealed partial class SimulationJson : System.Text.Json.Serialization.JsonSerializerContext;

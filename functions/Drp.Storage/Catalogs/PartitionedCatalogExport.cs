@@ -49,16 +49,18 @@ public sealed record PartitionTotals(long InputRows, long OwnRows, long OverlapR
 public sealed record PartitionManifest(
     string Table, PartitioningParameters Partitioning, IReadOnlyList<string> Columns, IReadOnlyList<PartitionFile> Files, PartitionTotals Totals)
 {
-    public static readonly JsonSerializerOptions JsonOptions = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
-        WriteIndented = true,
-        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
-    };
+    /// <summary>The manifest's JSON options: its types' contracts are generated at compile time (<see cref="PartitionManifestJson"/>).</summary>
+    public static JsonSerializerOptions JsonOptions => PartitionManifestJson.Default.Options;
 
     public static PartitionManifest Parse(string json) =>
         JsonSerializer.Deserialize<PartitionManifest>(json, JsonOptions) ?? throw new InvalidDataException("empty manifest");
 }
+
+/// <summary>The manifest's JSON, generated at compile time (no reflection: a native build of drp writes it too).</summary>
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, WriteIndented = true,
+    DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
+[JsonSerializable(typeof(PartitionManifest))]
+internal sealed partial class PartitionManifestJson : JsonSerializerContext;
 
 /// <summary>Progress of an export: the pass, rows read in it so far, chunk files written of all.</summary>
 public readonly record struct PartitionExportProgress(string Pass, long RowsRead, int FilesWritten, int FilesTotal);
