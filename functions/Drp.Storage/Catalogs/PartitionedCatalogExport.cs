@@ -49,11 +49,8 @@ public sealed record PartitionTotals(long InputRows, long OwnRows, long OverlapR
 public sealed record PartitionManifest(
     string Table, PartitioningParameters Partitioning, IReadOnlyList<string> Columns, IReadOnlyList<PartitionFile> Files, PartitionTotals Totals)
 {
-    /// <summary>The manifest's JSON options: its types' contracts are generated at compile time (<see cref="PartitionManifestJson"/>).</summary>
-    public static JsonSerializerOptions JsonOptions => PartitionManifestJson.Default.Options;
-
     public static PartitionManifest Parse(string json) =>
-        JsonSerializer.Deserialize<PartitionManifest>(json, JsonOptions) ?? throw new InvalidDataException("empty manifest");
+        JsonSerializer.Deserialize(json, PartitionManifestJson.Default.PartitionManifest) ?? throw new InvalidDataException("empty manifest");
 }
 
 /// <summary>The manifest's JSON, generated at compile time (no reflection: a native build of drp writes it too).</summary>
@@ -133,7 +130,7 @@ public sealed class PartitionedCatalogExport(SkyPartitioner partitioner, string 
             throw new CatalogExportException("the input has no catalog at all");
         }
         var outColumns = OutputColumns(columns);
-        string partitioningJson = JsonSerializer.Serialize(Parameters, PartitionManifest.JsonOptions);
+        string partitioningJson = JsonSerializer.Serialize(Parameters, PartitionManifestJson.Default.PartitioningParameters);
 
         // Passes 2..n: groups of whole chunks, in chunk id order.
         var files = new List<PartitionFile>();
@@ -195,7 +192,7 @@ public sealed class PartitionedCatalogExport(SkyPartitioner partitioner, string 
 
         var manifest = new PartitionManifest(table!, Parameters, outColumns.Select(c => c.Name).ToArray(), files,
             new PartitionTotals(inputRows, files.Sum(f => f.OwnRows), files.Sum(f => f.OverlapRows), files.Count, files.Sum(f => f.Bytes)));
-        await target.WriteAsync(ManifestName, JsonSerializer.SerializeToUtf8Bytes(manifest, PartitionManifest.JsonOptions), cancellationToken);
+        await target.WriteAsync(ManifestName, JsonSerializer.SerializeToUtf8Bytes(manifest, PartitionManifestJson.Default.PartitionManifest), cancellationToken);
         return manifest;
     }
 
