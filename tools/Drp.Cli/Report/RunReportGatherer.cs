@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Drp.Pipeline.Catalogs;
 using Drp.Pipeline.Fits;
 using Drp.Pipeline.SingleFrame;
@@ -64,7 +65,7 @@ public sealed class RunReportGatherer(StorageClients storage)
                         return await ParquetCatalogWriter.ReadAsync(ms, SourceSchema.TableName, SourceSchema.Columns, ct);
                     }, ct);
                     var summary = await ReadOrNoteAsync(DatasetType.CcdVisitSummary, id, run, notes,
-                        bytes => Task.FromResult(JsonSerializer.Deserialize<CcdVisitSummary>(bytes)), ct);
+                        bytes => Task.FromResult(JsonSerializer.Deserialize(bytes, RunReportJson.Default.CcdVisitSummary)), ct);
                     parts[(visit, detector)] = (sources, summary);
                     break;
                 case QuantumState.Failed or QuantumState.Unprocessable:
@@ -99,7 +100,7 @@ public sealed class RunReportGatherer(StorageClients storage)
         var qaPath = DatasetPaths.For(DatasetType.CatalogQaOf("step1"), new DataId(instrument), run);
         if (await storage.Data.ExistsAsync(qaPath, cancellationToken))
         {
-            var doc = JsonSerializer.Deserialize<Drp.Workflows.Activities.StepQaDocument>(await storage.Data.ReadAllAsync(qaPath, cancellationToken));
+            var doc = JsonSerializer.Deserialize(await storage.Data.ReadAllAsync(qaPath, cancellationToken), RunReportJson.Default.StepQaDocument);
             foreach (var w in doc?.Warnings ?? [])
             {
                 notes.Add($"coverage: {w}");
@@ -192,3 +193,8 @@ public sealed class RunReportGatherer(StorageClients storage)
         }
     }
 }
+
+/// <summary>The JSON the report reads, generated at compile time (no reflection: a native build of drp reads it too).</summary>
+[JsonSerializable(typeof(CcdVisitSummary))]
+[JsonSerializable(typeof(StepQaDocument))]
+internal sealed partial class RunReportJson : JsonSerializerContext;
