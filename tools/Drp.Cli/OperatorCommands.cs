@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Drp.Local;
 using Drp.Storage;
 using Drp.Storage.Provenance;
@@ -172,7 +173,7 @@ internal static class OperatorCommands
             var report = RunAccountingReport.From(run, ledger, parse.GetValue(step));
             if (parse.GetValue(json))
             {
-                Console.WriteLine(JsonSerializer.Serialize(report, s_json));
+                Console.WriteLine(JsonSerializer.Serialize(report, OperatorJson.Default.RunAccountingReport));
                 return 0;
             }
             WriteAccounting(report, ledger.Count);
@@ -180,8 +181,6 @@ internal static class OperatorCommands
         }));
         return [status, failures, rescue, accounting];
     }
-
-    private static readonly JsonSerializerOptions s_json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
 
     private static void WriteAccounting(RunAccountingReport report, int ledgerRows)
     {
@@ -235,3 +234,8 @@ internal static class OperatorCommands
         }
     }
 }
+
+/// <summary><c>drp accounting --json</c>, generated at compile time (no reflection: a native build of drp writes it too).</summary>
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, WriteIndented = true)]
+[JsonSerializable(typeof(RunAccountingReport))]
+internal sealed partial class OperatorJson : JsonSerializerContext;
