@@ -250,7 +250,7 @@ internal static class ProcessFrameCommand
         var process = System.Diagnostics.Process.GetCurrentProcess();
         double sinceStart = (DateTime.Now - process.StartTime).TotalSeconds;
         await stderr.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-            $"timing {"since process start",-30} {sinceStart,7:F3} s  cpu {Environment.CpuUsage.TotalTime.TotalSeconds,6:F3} s  peak rss {process.PeakWorkingSet64 / 1048576.0,5:F0} MB"));
+            $"timing {"since process start",-30} {sinceStart,7:F3} s  cpu {Environment.CpuUsage.TotalTime.TotalSeconds,6:F3} s  gc committed {GC.GetGCMemoryInfo().TotalCommittedBytes / 1048576.0,5:F0} MB, {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)} collections  peak rss {process.PeakWorkingSet64 / 1048576.0,5:F0} MB"));
     }
 
     /// <summary>Bad input, as opposed to a bug: these exceptions carry a message that names the file and the problem.</summary>
