@@ -19,7 +19,9 @@ public enum FitsBitpix
 /// </summary>
 /// <remarks>
 /// Pixels are held as float (the astronomical norm for images; exact for integers below 2^24). Reading BITPIX -64
-/// narrows to float. <see cref="Bitpix"/>, <c>BZERO</c> and <c>BSCALE</c> say how the writer stores them.
+/// narrows to float. <see cref="Bitpix"/>, <c>BZERO</c> and <c>BSCALE</c> say how the writer stores them. An image
+/// made by <see cref="FromUInt16"/> (a mask plane) holds its 16-bit values instead, and makes the floats only if
+/// <see cref="Pixels"/> is asked for.
 /// </remarks>
 public sealed class FitsImage
 {
