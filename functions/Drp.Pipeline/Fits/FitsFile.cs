@@ -163,15 +163,15 @@ public static class FitsFile
                 for (int at = 0; at < count; at += ChunkValues)
                 {
                     int n = Math.Min(ChunkValues, count - at);
-                    if (image.HasPixelArray)
+                    if (image.UInt16Values is { } unsigned)
                     {
-                        FitsPixelCodec.Encode(image.Pixels, at, n, buffer, image.Bitpix, scaling, index);
+                        values ??= ArrayPool<float>.Shared.Rent(ChunkValues);
+                        FitsImage.ToFloats(unsigned.AsSpan(at, n), values);
+                        FitsPixelCodec.Encode(values, 0, n, buffer, image.Bitpix, scaling, index);
                     }
                     else
                     {
-                        values ??= ArrayPool<float>.Shared.Rent(ChunkValues);
-                        image.CopyPixels(at, values.AsSpan(0, n));
-                        FitsPixelCodec.Encode(values, 0, n, buffer, image.Bitpix, scaling, index);
+                        FitsPixelCodec.Encode(image.Pixels, at, n, buffer, image.Bitpix, scaling, index);
                     }
                     stream.Write(buffer, 0, n * bytesPerValue);
                     dataBytes += n * bytesPerValue;

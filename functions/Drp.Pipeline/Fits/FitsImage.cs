@@ -78,19 +78,8 @@ public sealed class FitsImage
     public static FitsImage FromUInt16(int width, int height, FitsBitpix bitpix, FitsHeader? header, ushort[] values) =>
         new(width, height, bitpix, header, values);
 
-    /// <summary>The physical values from pixel <paramref name="at"/> on into <paramref name="target"/> (its length of them).</summary>
-    internal void CopyPixels(int at, Span<float> target)
-    {
-        if (_pixels is not null || _unsigned is null)
-        {
-            Pixels.AsSpan(at, target.Length).CopyTo(target);
-            return;
-        }
-        ToFloats(_unsigned.AsSpan(at, target.Length), target);
-    }
-
-    /// <summary>Whether <see cref="Pixels"/> is an array already (not made on first use).</summary>
-    internal bool HasPixelArray => _pixels is not null || _unsigned is null;
+    /// <summary>The 16-bit values of an image made by <see cref="FromUInt16"/> (null for any other): the writer encodes from them.</summary>
+    internal ushort[]? UInt16Values => _unsigned;
 
     private static float[] ToFloats(ushort[] values)
     {
@@ -100,7 +89,7 @@ public sealed class FitsImage
     }
 
     /// <summary>Each value as a float (exact: they are below 2^16), sixteen at a time.</summary>
-    private static void ToFloats(ReadOnlySpan<ushort> values, Span<float> target)
+    internal static void ToFloats(ReadOnlySpan<ushort> values, Span<float> target)
     {
         int i = 0;
         if (Vector256.IsHardwareAccelerated)

@@ -51,8 +51,7 @@ public sealed class DefectMap
     public static DefectMap Read(FitsImageReader reader)
     {
         ArgumentNullException.ThrowIfNull(reader);
-        var image = reader.Images.FirstOrDefault(h => h.Width > 0 && h.Height > 0)
-            ?? throw new IsrInputException("defects", "NAXIS", "0", "the file holds no image");
+        var image = reader.Images[Tasks.ProcessFrameTask.SingleImageIndex(reader.Images.Select(h => (h.Width, h.Height)).ToList(), "defects")];
         int w = image.Width;
         int band = Math.Clamp((1 << 18) / w, 1, image.Height);
         var rows = new float[band * w];

@@ -79,8 +79,23 @@ public static class ProcessFrameTask
 
     /// <summary>A calibration is one image: the primary HDU, or the first extension holding an image.</summary>
     public static FitsImage SingleImage(IReadOnlyList<FitsImage> hdus, string name) =>
-        hdus.FirstOrDefault(h => h.Width > 0 && h.Height > 0)
-        ?? throw new IsrInputException(name, "NAXIS", "0", "the file holds no image");
+        hdus[SingleImageIndex(hdus.Select(h => (h.Width, h.Height)).ToList(), name)];
+
+    /// <summary>
+    /// Which HDU of a calibration file holds its image: the first with pixels (a multi-extension file's primary HDU
+    /// has none). Throws <see cref="IsrInputException"/> when none has.
+    /// </summary>
+    internal static int SingleImageIndex(IReadOnlyList<(int Width, int Height)> sizes, string name)
+    {
+        for (int i = 0; i < sizes.Count; i++)
+        {
+            if (sizes[i].Width > 0 && sizes[i].Height > 0)
+            {
+                return i;
+            }
+        }
+        throw new IsrInputException(name, "NAXIS", "0", "the file holds no image");
+    }
 
     /// <summary>Primary HDU (metadata, WCS, zero point) + IMAGE, MASK, VARIANCE extensions, as afw writes a calexp.</summary>
     public static IReadOnlyList<FitsImage> CalexpHdus(SingleFrameResult.Processed p, TanWcs wcs, FitsHeader rawPrimary)
