@@ -129,6 +129,23 @@ public sealed class ProcessFrameCommandTests : IDisposable
         Assert.Contains("--repeat", zeroErr);
     }
 
+    [Fact]
+    public void ToCsv_EveryKindOfValue_IsWrittenAsInvariantTextWithQuotingAndAStringLongerThanTheBuffer()
+    {
+        var table = new CatalogTable("t", [
+            new ColumnDef("d", ColumnType.Double, null, "d"), new ColumnDef("f", ColumnType.Float, null, "f"),
+            new ColumnDef("l", ColumnType.Long, null, "l"), new ColumnDef("b", ColumnType.Boolean, null, "b"),
+            new ColumnDef("s", ColumnType.String, null, "s", Nullable: true)]);
+        string longText = new string('x', 200_000) + "é";
+        table.Rows.Add([0.1, 1.5f, -42L, true, "a,\"b\""]);
+        table.Rows.Add([double.NaN, float.NegativeInfinity, long.MaxValue, false, null]);
+        table.Rows.Add([1e-300, 3.4028235E+38f, 0L, true, longText]);
+
+        string csv = ProcessFrameCommand.ToCsv(table);
+
+        Assert.Equal("d,f,l,b,s\n0.1,1.5,-42,true,\"a,\"\"b\"\"\"\nNaN,-Infinity,9223372036854775807,false,\n1E-300,3.4028235E+38,0,true," + longText + "\n", csv);
+    }
+
     /// <summary>The <c>timing</c> lines of stderr: the stage name (the text before its first figure) and the whole line.</summary>
     private static List<(string Stage, string Text)> TimingLines(string stderr) =>
         stderr.Split('\n').Select(l => l.TrimEnd()).Where(l => l.StartsWith("timing ", StringComparison.Ordinal))

@@ -332,9 +332,15 @@ internal static class ProcessFrameCommand
         }
         void Text(string text)
         {
-            if (used + Encoding.UTF8.GetMaxByteCount(text.Length) > buffer.Length)
+            int most = Encoding.UTF8.GetMaxByteCount(text.Length);
+            if (used + most > buffer.Length)
             {
                 Flush();
+            }
+            if (most > buffer.Length)
+            {
+                stream.Write(Encoding.UTF8.GetBytes(text)); // longer than the buffer: written on its own
+                return;
             }
             used += Encoding.UTF8.GetBytes(text, buffer.AsSpan(used));
         }
