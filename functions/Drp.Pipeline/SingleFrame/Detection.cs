@@ -34,6 +34,15 @@ public sealed record DetectionConfig
 
     /// <summary>Kernel half-width in units of <see cref="PsfSigma"/>.</summary>
     public double KernelHalfWidthSigmas { get; init; } = 4.0;
+
+    /// <summary>
+    /// Detect on the image binned <c>Binning</c> x <c>Binning</c> (sums of image and variance; NO_DATA pixels left out),
+    /// with the kernel scaled to the binned pixels, and map the footprints back to full-resolution pixels (each binned
+    /// pixel becomes its block, each peak the block's brightest pixel). 1, the default, detects at full resolution. A
+    /// quarter of the filtering at 2: for a first pass whose footprints only mask the sources and find the bright
+    /// stars; <see cref="MinPixels"/> then counts binned pixels.
+    /// </summary>
+    public int Binning { get; init; } = 1;
 }
 
 /// <summary>A run of pixels x0..x1 (inclusive, zero-based) in row y.</summary>
@@ -60,16 +69,29 @@ public static class SourceDetector
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(config.PsfSigma, "config.PsfSigma");
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(config.KernelHalfWidthSigmas, "config.KernelHalfWidthSigmas");
         ArgumentOutOfRangeException.ThrowIfNegative(config.SubPixelPeakMarginSigma, "config.SubPixelPeakMarginSigma");
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(config.Binning, "config.Binning");
+        int w = exposure.Width, h = exposure.Height;
+        int b = config.Binning;
         // The significance image is scanned as it is made, a row at a time: runs above the threshold keep their values,
         // peaks and sub-pixel peaks are found in a ring of three rows, and no full-frame plane is ever allocated.
-        var scan = new RowScan(exposure.Width, exposure.Height, (float)config.ThresholdSigma,
+        var scan = new RowScan((w + b - 1) / b, (h + b - 1) / b, (float)config.ThresholdSigma,
             config.SubPixelPeakMarginSigma > 0 ? (float)(config.ThresholdSigma - config.SubPixelPeakMarginSigma) : null);
-        Significance(exposure, config, scan);
+        if (b == 1)
+        {
+            Significance(exposure, config, scan);
+        }
+        else
+        {
+            Significance(new BinnedRows(exposure, b), config with { PsfSigma = config.PsfSigma / b }, scan);
+        }
         scan.Finish();
         var footprints = Group(scan, config.MinPixels, (float)config.MinPeakProminence);
         footprints.AddRange(scan.SubPixelFootprints);
+        if (b > 1)
+        {
+            footprints = footprints.ConvertAll(f => Unbin(f, b, exposure));
+        }
 
-        int w = exposure.Width, h = exposure.Height;
         var mask = exposure.Mask;
         foreach (var fp in footprints)
         {
@@ -143,9 +165,12 @@ public static class SourceDetector
         }
     }
 
-    private static void Significance(Exposure exposure, DetectionConfig config, IRowSink sink)
+    private static void Significance(Exposure exposure, DetectionConfig config, IRowSink sink) =>
+        Significance(new ExposureRows(exposure), config, sink);
+
+    private static void Significance(IRowSource rows, DetectionConfig config, IRowSink sink)
     {
-        int w = exposure.Width, h = exposure.Height;
+        int w = rows.Width, h = rows.Height;
         int r = KernelHalfWidth(config);
         var kernel = new float[2 * r + 1];
         var kernel2 = new float[2 * r + 1];
@@ -163,26 +188,18 @@ public static class SourceDetector
         int ring = 2 * r + 1;
         var imageRows = new float[ring * w];
         var varianceRows = new float[ring * w];
-        var input = new float[w];
         var smoothed = new float[w];
         var smoothedVar = new float[w];
         var offsets = new int[ring];
-        var image = exposure.Image;
-        var variance = exposure.Variance;
-        var mask = exposure.Mask;
         // Output row y needs smoothed input rows y - r .. y + r; input row j lives in ring slot j % ring.
         for (int j = 0; j < h + r; j++)
         {
             if (j < h)
             {
                 int slot = j % ring;
-                var maskRow = mask.AsSpan(j * w, w);
-                // NO_DATA pixels enter as zero signal and zero variance (a copy only for the rows that have some).
-                bool clean = !MaskRows.AnyIn(maskRow, MaskPlane.NoData);
-                ReadOnlySpan<float> source = clean ? image.AsSpan(j * w, w) : CopyUnmasked(image.AsSpan(j * w, w), maskRow, input);
-                ConvolveRow(source, imageRows.AsSpan(slot * w, w), kernel);
-                source = clean ? variance.AsSpan(j * w, w) : CopyUnmasked(variance.AsSpan(j * w, w), maskRow, input);
-                ConvolveRow(source, varianceRows.AsSpan(slot * w, w), kernel2);
+                rows.Row(j, out var imageRow, out var varianceRow);
+                ConvolveRow(imageRow, imageRows.AsSpan(slot * w, w), kernel);
+                ConvolveRow(varianceRow, varianceRows.AsSpan(slot * w, w), kernel2);
             }
             int y = j - r;
             if (y < 0)
@@ -258,6 +275,163 @@ public static class SourceDetector
             smoothedVar[x] = sv;
         }
         Ratio(smoothed, smoothedVar, result);
+    }
+
+    /// <summary>The image and variance rows a significance image is made from, top to bottom.</summary>
+    private interface IRowSource
+    {
+        int Width { get; }
+
+        int Height { get; }
+
+        /// <summary>Row <paramref name="j"/> of the image and the variance, NO_DATA pixels as zero (valid until the next call).</summary>
+        void Row(int j, out ReadOnlySpan<float> image, out ReadOnlySpan<float> variance);
+    }
+
+    /// <summary>The exposure's own rows (a copy only for the rows with NO_DATA pixels).</summary>
+    private sealed class ExposureRows(Exposure exposure) : IRowSource
+    {
+        private readonly float[] _image = new float[exposure.Width];
+        private readonly float[] _variance = new float[exposure.Width];
+
+        public int Width => exposure.Width;
+
+        public int Height => exposure.Height;
+
+        public void Row(int j, out ReadOnlySpan<float> image, out ReadOnlySpan<float> variance)
+        {
+            int w = exposure.Width;
+            var maskRow = exposure.Mask.AsSpan(j * w, w);
+            image = exposure.Image.AsSpan(j * w, w);
+            variance = exposure.Variance.AsSpan(j * w, w);
+            if (MaskRows.AnyIn(maskRow, MaskPlane.NoData))
+            {
+                image = CopyUnmasked(image, maskRow, _image);
+                variance = CopyUnmasked(variance, maskRow, _variance);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The exposure binned b x b, a row at a time: each binned pixel is the sum of its block's image and variance
+    /// values, NO_DATA pixels left out (the last column and row of blocks may be partial).
+    /// </summary>
+    private sealed class BinnedRows(Exposure exposure, int b) : IRowSource
+    {
+        private readonly float[] _image = new float[(exposure.Width + b - 1) / b];
+        private readonly float[] _variance = new float[(exposure.Width + b - 1) / b];
+
+        public int Width => _image.Length;
+
+        public int Height => (exposure.Height + b - 1) / b;
+
+        public void Row(int j, out ReadOnlySpan<float> image, out ReadOnlySpan<float> variance)
+        {
+            Fill(j);
+            image = _image;
+            variance = _variance;
+        }
+
+        private void Fill(int j)
+        {
+            int w = exposure.Width;
+            Array.Clear(_image);
+            Array.Clear(_variance);
+            for (int y = j * b; y < Math.Min(j * b + b, exposure.Height); y++)
+            {
+                var maskRow = exposure.Mask.AsSpan(y * w, w);
+                var image = exposure.Image.AsSpan(y * w, w);
+                var variance = exposure.Variance.AsSpan(y * w, w);
+                bool clean = !MaskRows.AnyIn(maskRow, MaskPlane.NoData);
+                if (clean && b == 2)
+                {
+                    AddPairs(image, _image);
+                    AddPairs(variance, _variance);
+                    continue;
+                }
+                for (int x = 0; x < w; x++)
+                {
+                    if (clean || (maskRow[x] & (ushort)MaskPlane.NoData) == 0)
+                    {
+                        _image[x / b] += image[x];
+                        _variance[x / b] += variance[x];
+                    }
+                }
+            }
+        }
+
+        /// <summary>target[i] += source[2i] + source[2i + 1] (the last alone when the row is odd), eight outputs at a time.</summary>
+        private static void AddPairs(ReadOnlySpan<float> source, Span<float> target)
+        {
+            int i = 0;
+            if (Vector256.IsHardwareAccelerated)
+            {
+                for (; 2 * i + 2 * Vector256<float>.Count <= source.Length; i += Vector256<float>.Count)
+                {
+                    var a = Vector256.Create(source.Slice(2 * i, Vector256<float>.Count));
+                    var c = Vector256.Create(source.Slice(2 * i + Vector256<float>.Count, Vector256<float>.Count));
+                    // Even and odd elements of the 16 values, in order.
+                    var evens = Vector256.Create(0, 2, 4, 6, 0, 0, 0, 0);
+                    var odds = Vector256.Create(1, 3, 5, 7, 0, 0, 0, 0);
+                    var even = Vector256.Create(Vector256.Shuffle(a, evens).GetLower(), Vector256.Shuffle(c, evens).GetLower());
+                    var odd = Vector256.Create(Vector256.Shuffle(a, odds).GetLower(), Vector256.Shuffle(c, odds).GetLower());
+                    (Vector256.Create(target.Slice(i, Vector256<float>.Count)) + (even + odd)).CopyTo(target[i..]);
+                }
+            }
+            for (; 2 * i < source.Length; i++)
+            {
+                target[i] += 2 * i + 1 < source.Length ? source[2 * i] + source[2 * i + 1] : source[2 * i];
+            }
+        }
+    }
+
+    /// <summary>
+    /// A footprint found on the b x b binned image in full-resolution pixels: each binned run becomes b rows of its
+    /// blocks (cut at the image's edges, in raster order), each peak its block's brightest pixel.
+    /// </summary>
+    private static Footprint Unbin(Footprint binned, int b, Exposure exposure)
+    {
+        int w = exposure.Width, h = exposure.Height;
+        var spans = new List<PixelSpan>(binned.Spans.Count * b);
+        int area = 0;
+        int first = 0;
+        while (first < binned.Spans.Count)
+        {
+            int y = binned.Spans[first].Y, end = first;
+            while (end < binned.Spans.Count && binned.Spans[end].Y == y)
+            {
+                end++;
+            }
+            for (int fy = y * b; fy < Math.Min(y * b + b, h); fy++)
+            {
+                for (int k = first; k < end; k++)
+                {
+                    var s = binned.Spans[k];
+                    var span = new PixelSpan(fy, s.X0 * b, Math.Min(s.X1 * b + b - 1, w - 1));
+                    spans.Add(span);
+                    area += span.X1 - span.X0 + 1;
+                }
+            }
+            first = end;
+        }
+        var peaks = new List<Peak>(binned.Peaks.Count);
+        foreach (var p in binned.Peaks)
+        {
+            int bx = p.X * b, by = p.Y * b;
+            for (int y = p.Y * b; y < Math.Min(p.Y * b + b, h); y++)
+            {
+                for (int x = p.X * b; x < Math.Min(p.X * b + b, w); x++)
+                {
+                    if (exposure.Image[y * w + x] > exposure.Image[by * w + bx])
+                    {
+                        (bx, by) = (x, y);
+                    }
+                }
+            }
+            peaks.Add(new Peak(bx, by, p.Significance));
+        }
+        return new Footprint(spans, peaks, area, binned.XMin * b, Math.Min(binned.XMax * b + b - 1, w - 1),
+            binned.YMin * b, Math.Min(binned.YMax * b + b - 1, h - 1));
     }
 
     private static Span<float> CopyUnmasked(ReadOnlySpan<float> values, ReadOnlySpan<ushort> mask, Span<float> target)

@@ -56,6 +56,14 @@ public sealed record SingleFrameConfig
     /// <summary>Re-estimate the background with the first detections masked, then detect again (LSST does the same).</summary>
     public bool RefineBackground { get; init; } = true;
 
+    /// <summary>
+    /// With <see cref="RefineBackground"/>, the first detection runs on the image binned this many times in each
+    /// direction (<see cref="DetectionConfig.Binning"/>): its footprints only mask the sources for the refined
+    /// background and give the bright stars of the first PSF, and the second detection, whose footprints are measured,
+    /// runs at full resolution. 1 detects at full resolution both times.
+    /// </summary>
+    public int FirstDetectionBinning { get; init; } = 2;
+
     /// <summary>Minimum calibFlux signal-to-noise of the clean sources whose moments estimate the seeing.</summary>
     public double SeeingMinSignalToNoise { get; init; } = 50.0;
 
@@ -106,7 +114,8 @@ public static class SingleFrameProcessor
         var background = BackgroundEstimator.Estimate(exposure, config.Background, includeNoise: false);
         BackgroundEstimator.Subtract(exposure, background);
         timings?.Lap("background");
-        var footprints = SourceDetector.Detect(exposure, config.Detection);
+        var footprints = SourceDetector.Detect(exposure,
+            config.RefineBackground ? config.Detection with { Binning = config.FirstDetectionBinning } : config.Detection);
         timings?.Lap("detection");
         int cosmicRayPixels = 0;
         MoffatPsf? firstPsf = null;

@@ -203,6 +203,101 @@ public class SourceDetectorTests
         Assert.Equal(subPixel, footprints.Except(fullFootprints).Select(f => (f.Peaks[0].X, f.Peaks[0].Y)).ToList());
     }
 
+    [Fact]
+    public void Detect_BinnedTwoByTwo_IsFullResolutionDetectionOfTheBinnedImageMappedBackToItsBlocks()
+    {
+        // Odd width and height: the last column and row of blocks hold one pixel. Stars at the edges too.
+        const int w = 255, h = 253;
+        var rng = new Random(43);
+        var stars = SyntheticData.StarGrid(w, h, 40, 300, rng)
+            .Concat([new Star(w - 1, 100, 5000), new Star(120, h - 1, 5000), new Star(0.3, 0.2, 5000)]).ToList();
+        var truth = SyntheticData.Render(w, h, (_, _) => 0, stars);
+        var exposure = new Exposure(w, h, truth.Select(v => (float)v).ToArray(), new float[w * h], new ushort[w * h], new());
+        for (int i = 0; i < w * h; i++)
+        {
+            double variance = Sky + ReadNoise * ReadNoise + Math.Max(exposure.Image[i], 0);
+            exposure.Image[i] += (float)(Math.Sqrt(variance) * SyntheticData.Gaussian(rng));
+            exposure.Variance[i] = (float)variance;
+        }
+        // The binned image by hand: each block's sum, row pairs added in order.
+        int bw = (w + 1) / 2, bh = (h + 1) / 2;
+        var binned = new Exposure(bw, bh, new float[bw * bh], new float[bw * bh], new ushort[bw * bh], new());
+        for (int by = 0; by < bh; by++)
+        {
+            for (int bx = 0; bx < bw; bx++)
+            {
+                float image = 0f, variance = 0f;
+                for (int y = 2 * by; y < Math.Min(2 * by + 2, h); y++)
+                {
+                    int x = 2 * bx;
+                    image += x + 1 < w ? exposure.Image[y * w + x] + exposure.Image[y * w + x + 1] : exposure.Image[y * w + x];
+                    variance += x + 1 < w ? exposure.Variance[y * w + x] + exposure.Variance[y * w + x + 1] : exposure.Variance[y * w + x];
+                }
+                binned.Image[by * bw + bx] = image;
+                binned.Variance[by * bw + bx] = variance;
+            }
+        }
+        var config = new DetectionConfig { ThresholdSigma = 4, PsfSigma = 2.0 };
+
+        var footprints = SourceDetector.Detect(exposure, config with { Binning = 2 });
+        var expected = SourceDetector.Detect(binned, config with { PsfSigma = 1.0 });
+
+        Assert.True(expected.Count > stars.Count / 2, $"{expected.Count} footprints");
+        Assert.Equal(expected.Count, footprints.Count);
+        for (int f = 0; f < expected.Count; f++)
+        {
+            var pixels = footprints[f].Spans.SelectMany(s => Enumerable.Range(s.X0, s.X1 - s.X0 + 1).Select(x => (x, s.Y))).ToList();
+            var blocks = expected[f].Spans.SelectMany(s => Enumerable.Range(s.X0, s.X1 - s.X0 + 1).Select(x => (x, s.Y)))
+                .SelectMany(b => new[] { (2 * b.x, 2 * b.Y), (2 * b.x + 1, 2 * b.Y), (2 * b.x, 2 * b.Y + 1), (2 * b.x + 1, 2 * b.Y + 1) })
+                .Where(p => p.Item1 < w && p.Item2 < h).ToList();
+            Assert.Equal(blocks.Order(), pixels.Order());
+            Assert.Equal(pixels.Count, footprints[f].Area);
+            Assert.Equal(footprints[f].Spans.OrderBy(s => s.Y).ThenBy(s => s.X0), footprints[f].Spans); // raster order
+            Assert.Equal((pixels.Min(p => p.x), pixels.Max(p => p.x), pixels.Min(p => p.Y), pixels.Max(p => p.Y)),
+                (footprints[f].XMin, footprints[f].XMax, footprints[f].YMin, footprints[f].YMax));
+            Assert.Equal(expected[f].Peaks.Count, footprints[f].Peaks.Count);
+            for (int k = 0; k < expected[f].Peaks.Count; k++)
+            {
+                var (peak, block) = (footprints[f].Peaks[k], expected[f].Peaks[k]);
+                Assert.Equal(block.Significance, peak.Significance);
+                Assert.Equal((block.X, block.Y), (peak.X / 2, peak.Y / 2));
+                float brightest = Enumerable.Range(0, 4).Select(q => (x: 2 * block.X + q % 2, y: 2 * block.Y + q / 2))
+                    .Where(p => p.x < w && p.y < h).Max(p => exposure.Image[p.y * w + p.x]);
+                Assert.Equal(brightest, exposure.Image[peak.Y * w + peak.X]);
+            }
+            foreach (var (x, y) in pixels)
+            {
+                Assert.True(exposure.HasMask(x, y, MaskPlane.Detected));
+            }
+        }
+        // Every bright star is found, at its own position within a pixel or two.
+        foreach (var star in stars.Where(s => MatchedSignalToNoise(s.Flux, 2.0, Sky + 25) > 10))
+        {
+            Assert.Contains(footprints, f => Math.Abs(f.Peaks[0].X - star.X) <= 2 && Math.Abs(f.Peaks[0].Y - star.Y) <= 2);
+        }
+    }
+
+    [Fact]
+    public void Detect_Binned_LeavesNoDataPixelsOutOfTheBlockSums()
+    {
+        // A NO_DATA square of huge values: at full resolution and binned alike, nothing is detected in it.
+        var exposure = new Exposure(64, 64, new float[64 * 64], Enumerable.Repeat(1f, 64 * 64).ToArray(), new ushort[64 * 64], new());
+        for (int y = 20; y < 31; y++)
+        {
+            for (int x = 21; x < 30; x++)
+            {
+                exposure.Image[y * 64 + x] = 1e6f;
+                exposure.Mask[y * 64 + x] = (ushort)MaskPlane.NoData;
+            }
+        }
+        exposure.Image[50 * 64 + 50] = 100f; // one real source
+
+        var footprints = SourceDetector.Detect(exposure, new DetectionConfig { PsfSigma = 0.6, Binning = 2 });
+
+        var source = Assert.Single(footprints);
+        Assert.Equal((50, 50), (source.Peaks[0].X, source.Peaks[0].Y));
+    }
+
     /// <summary>Above every neighbour, a tie going to the neighbour first in raster order.</summary>
     private static bool IsMaximum(float[] plane, int x, int y)
     {
