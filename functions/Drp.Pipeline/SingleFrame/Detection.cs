@@ -368,14 +368,9 @@ public static class SourceDetector
             {
                 for (; 2 * i + 2 * Vector256<float>.Count <= source.Length; i += Vector256<float>.Count)
                 {
-                    var a = Vector256.Create(source.Slice(2 * i, Vector256<float>.Count));
-                    var c = Vector256.Create(source.Slice(2 * i + Vector256<float>.Count, Vector256<float>.Count));
-                    // Even and odd elements of the 16 values, in order.
-                    var evens = Vector256.Create(0, 2, 4, 6, 0, 0, 0, 0);
-                    var odds = Vector256.Create(1, 3, 5, 7, 0, 0, 0, 0);
-                    var even = Vector256.Create(Vector256.Shuffle(a, evens).GetLower(), Vector256.Shuffle(c, evens).GetLower());
-                    var odd = Vector256.Create(Vector256.Shuffle(a, odds).GetLower(), Vector256.Shuffle(c, odds).GetLower());
-                    (Vector256.Create(target.Slice(i, Vector256<float>.Count)) + (even + odd)).CopyTo(target[i..]);
+                    var pairs = PixelBinning.SumPairs(Vector256.Create(source.Slice(2 * i, Vector256<float>.Count)),
+                        Vector256.Create(source.Slice(2 * i + Vector256<float>.Count, Vector256<float>.Count)));
+                    (Vector256.Create(target.Slice(i, Vector256<float>.Count)) + pairs).CopyTo(target[i..]);
                 }
             }
             for (; 2 * i < source.Length; i++)

@@ -14,21 +14,28 @@ public class BackgroundEstimatorTests
     private const double RmsTolerance = 1.5;
     private const double MaxTolerance = 7.0;
 
-    [Fact]
-    public void Estimate_LinearGradient_RecoversSkyWithinStatedTolerance()
+    /// <summary>Binning 2 (the first pass's) clips the sums of 2 x 2 blocks: the same pixels, so the same tolerances.</summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void Estimate_LinearGradient_RecoversSkyWithinStatedTolerance(int binning)
     {
         var rng = new Random(10);
         var exposure = SyntheticData.NoisyExposure(SyntheticData.Render(N, N, Gradient, []), N, N, 5.0, rng);
 
-        var model = BackgroundEstimator.Estimate(exposure, new BackgroundConfig());
+        var model = BackgroundEstimator.Estimate(exposure, new BackgroundConfig { Binning = binning });
 
         AssertRecoversGradient(model);
         Assert.Equal((4, 4), (model.CellsX, model.CellsY));
-        // RMS about the model: sqrt(sky + 25), the gradient excluded; 3-sigma clipping lowers it by 1.3%.
+        // RMS about the model: sqrt(sky + 25), the gradient excluded; 3-sigma clipping lowers it by 1.3%. A cell's
+        // standard deviation from 4096 pixels has a statistical error of 1.1 %; from the 1024 block sums of binning 2,
+        // 2.2 % (the mean loses nothing: the sums hold the same pixels), and the spline's extrapolation beyond the outer
+        // cell centres roughly doubles it at the corners: binned, 0.93-1.05 is seen here.
+        double low = binning == 1 ? 0.96 : 0.92, high = binning == 1 ? 1.02 : 1.06;
         for (int i = 0; i < N * N; i += 251)
         {
             double expected = Math.Sqrt(Gradient(i % N, i / N) + 25);
-            Assert.InRange(model.Rms[i] / expected, 0.96, 1.02);
+            Assert.InRange(model.Rms[i] / expected, low, high);
         }
         Assert.InRange(model.Level, 1300, 1470);
     }
@@ -109,8 +116,10 @@ public class BackgroundEstimatorTests
         Assert.True(maxError < MaxTolerance, $"max |background - truth| = {maxError:F2} e-");
     }
 
-    [Fact]
-    public void Estimate_MaskedPixels_AreLeftOut()
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void Estimate_MaskedPixels_AreLeftOut(int binning)
     {
         var rng = new Random(11);
         var exposure = SyntheticData.NoisyExposure(SyntheticData.Render(N, N, (_, _) => 500, []), N, N, 5.0, rng);
@@ -132,7 +141,15 @@ public class BackgroundEstimatorTests
             }
         }
 
-        var model = BackgroundEstimator.Estimate(exposure, new BackgroundConfig());
+        // Lone BAD pixels at odd and even places: binned, each takes its whole block out.
+        for (int k = 0; k < 400; k++)
+        {
+            int i = rng.Next(N * N);
+            exposure.Image[i] = 1e5f;
+            exposure.Mask[i] |= (ushort)MaskPlane.Bad;
+        }
+
+        var model = BackgroundEstimator.Estimate(exposure, new BackgroundConfig { Binning = binning });
 
         Assert.All(model.Image, v => Assert.InRange(v, 497f, 503f));
     }
