@@ -27,6 +27,25 @@ public class SourceMeasurerTests
     private static MeasuredSource Nearest(IReadOnlyList<MeasuredSource> measured, Star s) =>
         measured.MinBy(m => (m.X - s.X) * (m.X - s.X) + (m.Y - s.Y) * (m.Y - s.Y))!;
 
+    [Theory]
+    [InlineData(-8.3, 0.25, 18)]     // the centroid's weight: sigma 2, 17-18 pixels
+    [InlineData(-12.7, 0.05, 27)]    // a wide source's adaptive weight
+    [InlineData(-3.6, 100.0, 8)]     // a very sharp weight: the values span hundreds of e-folds, one exp each
+    [InlineData(0.4, 4.0, 40)]       // starting past the peak
+    [InlineData(-60.0, 0.5, 121)]    // far wings beyond the range of a double: one exp each
+    public void GaussianProfile_IsTheGaussianAtEveryStepWithinRoundingOfTheRecurrence(double start, double a, int n)
+    {
+        var w = new double[n];
+
+        SourceMeasurer.GaussianProfile(w, start, a);
+
+        for (int k = 0; k < n; k++)
+        {
+            double expected = Math.Exp(-0.5 * a * (start + k) * (start + k));
+            Assert.True(Math.Abs(w[k] - expected) <= 1e-13 * expected, $"k {k}: {w[k]:R} vs {expected:R}");
+        }
+    }
+
     [Fact]
     public void Measure_BrightStars_CentroidsWithinFiveHundredthsOfAPixel()
     {
@@ -555,6 +574,31 @@ public class SourceMeasurerTests
                 Assert.True(Math.Abs(flux[a] - expected) <= 1e-9 * Math.Max(1, Math.Abs(expected)), $"({x}, {y}) r {r}: {flux[a]} vs {expected}");
                 Assert.True(Math.Abs(err[a] - Math.Sqrt(expectedVar)) <= 1e-9 * Math.Max(1, Math.Sqrt(expectedVar)), $"({x}, {y}) r {r}: err {err[a]}");
                 Assert.True(cut == truncated[a], $"({x}, {y}) r {r}: truncated {truncated[a]}, expected {cut}");
+            }
+        }
+    }
+
+    [Fact]
+    public void RowBand_DifferencesOfTheCumulativeArea_AreTheExactPixelOverlaps()
+    {
+        // Rows above, through and beyond the circle, radii from under a pixel to 25 pixels, any sub-pixel centre.
+        var rng = new Random(77);
+        foreach (double r in new[] { 0.3, 0.5, 0.7, 3.0, 6.0, 12.0, 25.0 })
+        {
+            for (int t = 0; t < 40; t++)
+            {
+                double x = rng.NextDouble() - 0.5, ay = t % 4 == 0 ? rng.NextDouble() * 0.5 : rng.NextDouble() * (r + 2);
+                var band = new ApertureOverlap.RowBand(r, ay - 0.5, ay + 0.5);
+                double total = 0;
+                for (int i = -(int)r - 3; i <= (int)r + 3; i++)
+                {
+                    double expected = ApertureOverlap.CircleRectangle(r, i - 0.5 - x, i + 0.5 - x, ay - 0.5, ay + 0.5);
+                    double f = band.Cumulative(i + 0.5 - x) - band.Cumulative(i - 0.5 - x);
+                    Assert.True(Math.Abs(f - expected) <= 1e-12 * Math.Max(1, r), $"r {r} x {x} ay {ay} pixel {i}: {f:R} vs {expected:R}");
+                    total += f;
+                }
+                // The whole row: the circle's area within the band.
+                Assert.Equal(ApertureOverlap.CircleRectangle(r, -r - 1, r + 1, ay - 0.5, ay + 0.5), total, 1e-10);
             }
         }
     }
