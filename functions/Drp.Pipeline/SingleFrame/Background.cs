@@ -57,11 +57,13 @@ public sealed record BackgroundConfig
 
     /// <summary>
     /// Each cell's statistics from the sums of its <c>Binning</c> x <c>Binning</c> blocks (a block with any ignored
-    /// pixel is left out; a cell's last partial row or column of blocks too), scaled back to one pixel: a sixteenth of
-    /// the values to clip at 4, a quarter at 2. 1, the default, uses every pixel. For a first background that
-    /// <see cref="BackgroundEstimator.Refine"/> replaces.
+    /// pixel is left out; a cell's last partial row or column of blocks too), scaled back to one pixel. The clipped
+    /// mean holds the same pixels, so it is as precise, with a quarter of the values to clip at 2; and a block sums the
+    /// faint wings and undetected sources that no single pixel shows above the noise (four pixels at +2σ make a sum at
+    /// +4σ of the sums), so the clip removes more of their light than a pixel-by-pixel clip. The per-cell RMS comes
+    /// from a quarter as many values (statistical error 2.2 % instead of 1.1 % on 64-pixel cells). 1 uses every pixel.
     /// </summary>
-    public int Binning { get; init; } = 1;
+    public int Binning { get; init; } = 2;
 }
 
 /// <summary>

@@ -57,13 +57,12 @@ public sealed record SingleFrameConfig
     public bool RefineBackground { get; init; } = true;
 
     /// <summary>
-    /// With <see cref="RefineBackground"/>, the first background and detection work on the image binned this many times
-    /// in each direction (<see cref="BackgroundConfig.Binning"/>, <see cref="DetectionConfig.Binning"/>): that
-    /// background is replaced by the refined one, and those footprints only mask the sources for it and give the bright
-    /// stars of the first PSF. The second detection, whose footprints are measured, and the refined background work at
-    /// full resolution. 1 works at full resolution both times.
+    /// With <see cref="RefineBackground"/>, the first detection runs on the image binned this many times in each
+    /// direction (<see cref="DetectionConfig.Binning"/>): its footprints only mask the sources for the refined
+    /// background and give the bright stars of the first PSF, and the second detection, whose footprints are measured,
+    /// runs at full resolution. 1 detects at full resolution both times.
     /// </summary>
-    public int FirstPassBinning { get; init; } = 2;
+    public int FirstDetectionBinning { get; init; } = 2;
 
     /// <summary>Minimum calibFlux signal-to-noise of the clean sources whose moments estimate the seeing.</summary>
     public double SeeingMinSignalToNoise { get; init; } = 50.0;
@@ -112,12 +111,11 @@ public static class SingleFrameProcessor
         var exposure = IsrTask.Run(inputs.Raw, inputs.Bias, inputs.Flat, inputs.Defects, config.Isr, inputs.ConsumeCalibrations);
         timings?.Lap("isr");
         // The sky noise comes from the final background-subtracted image (below), so no pass measures it per mesh cell.
-        var background = BackgroundEstimator.Estimate(exposure,
-            config.RefineBackground ? config.Background with { Binning = config.FirstPassBinning } : config.Background, includeNoise: false);
+        var background = BackgroundEstimator.Estimate(exposure, config.Background, includeNoise: false);
         BackgroundEstimator.Subtract(exposure, background);
         timings?.Lap("background");
         var footprints = SourceDetector.Detect(exposure,
-            config.RefineBackground ? config.Detection with { Binning = config.FirstPassBinning } : config.Detection);
+            config.RefineBackground ? config.Detection with { Binning = config.FirstDetectionBinning } : config.Detection);
         timings?.Lap("detection");
         int cosmicRayPixels = 0;
         MoffatPsf? firstPsf = null;
