@@ -90,9 +90,10 @@ public abstract record SingleFrameResult
 }
 
 /// <summary>
-/// Single-frame processing as a pure function: ISR, background, detection, a first PSF from the bright detections,
-/// cosmic-ray detection and repair, a second background pass with the detections masked and detection again (filter
-/// matched to the first PSF), measurement, PSF determination (elliptical Moffat from selected stars), deblending,
+/// Single-frame processing as a pure function: ISR, background, detection (on the image binned 2 x 2: this first pass
+/// only masks sources and finds bright stars), a first PSF from the bright detections,
+/// cosmic-ray detection and repair, a second background pass with the detections masked and detection again at full
+/// resolution (filter matched to the first PSF), measurement, PSF determination (elliptical Moffat from selected stars), deblending,
 /// PSF photometry, Kron flux and extendedness, the astrometric fit (when the inputs carry the raw's TAN WCS),
 /// photometric calibration on psfFlux, then the Source records and the
 /// CcdVisit summary. Bad inputs throw <see cref="IsrInputException"/>; an exposure
