@@ -32,10 +32,14 @@ internal static class SextractorBenchCommand
         {
             Description = "The native build of process-frame (drp-frame from `dotnet publish tools/Drp.Frame -c Release -o DIR`): run it too, as a column of its own.",
         };
+        var readyToRun = new Option<FileInfo?>("--ready-to-run")
+        {
+            Description = "drp precompiled whole (the composite ReadyToRun publish in docs/benchmarks.md): run its process-frame too, as a column of its own.",
+        };
         var seed = new Option<long>("--seed") { DefaultValueFactory = _ => 1, Description = "Simulation seed." };
         var cmd = new Command("sextractor", "Our step 1 vs source-extractor vs truth on simulated frames: completeness, purity, photometry, astrometry, time, memory.")
         {
-            frames, size, work, seed, native,
+            frames, size, work, seed, native, readyToRun,
         };
         cmd.SetAction(async (parse, ct) =>
         {
@@ -50,13 +54,25 @@ internal static class SextractorBenchCommand
             string dir = parse.GetValue(work) ?? Path.Combine(Path.GetTempPath(), "drp-bench-sex-" + Guid.NewGuid().ToString("N")[..8]);
             try
             {
-                var nativeFile = parse.GetValue(native);
-                if (nativeFile is { Exists: false })
+                var builds = new List<Build> { new("drp process-frame (ISR→catalog, 1 core)", "dotnet", [Path.Combine(AppContext.BaseDirectory, "drp.dll")], "") };
+                foreach (var (option, name, suffix) in new[]
                 {
-                    Console.Error.WriteLine($"drp bench sextractor: --native: no such file '{nativeFile.FullName}'");
-                    return 2;
+                    (readyToRun, "drp process-frame (ReadyToRun publish, 1 core)", "_r2r"),
+                    (native, "drp-frame process-frame (native build, 1 core)", "_native"),
+                })
+                {
+                    if (parse.GetValue(option) is not { } file)
+                    {
+                        continue;
+                    }
+                    if (!file.Exists)
+                    {
+                        Console.Error.WriteLine($"drp bench sextractor: {option.Name}: no such file '{file.FullName}'");
+                        return 2;
+                    }
+                    builds.Add(new Build(name, file.FullName, [], suffix));
                 }
-                await RunAsync(dir, geometry, Math.Max(1, parse.GetValue(frames)), parse.GetValue(seed), nativeFile?.FullName, ct);
+                await RunAsync(dir, geometry, Math.Max(1, parse.GetValue(frames)), parse.GetValue(seed), builds, ct);
                 return 0;
             }
             catch (System.ComponentModel.Win32Exception e)
@@ -86,10 +102,13 @@ internal static class SextractorBenchCommand
         public double? LongLivedSeconds { get; init; }
     }
 
+    /// <summary>A build of our process-frame: its column's name, how to start it, and its output folders' suffix.</summary>
+    internal sealed record Build(string Name, string File, string[] Prefix, string OutSuffix);
+
     /// <summary>Runs of <c>process-frame --repeat</c> for the long-lived figure: the last one is measured.</summary>
     private const int LongLivedRuns = 3;
 
-    private static async Task RunAsync(string dir, DetectorGeometry geometry, int frames, long seed, string? native, CancellationToken ct)
+    private static async Task RunAsync(string dir, DetectorGeometry geometry, int frames, long seed, IReadOnlyList<Build> builds, CancellationToken ct)
     {
         var options = new SimulationOptions
         {
@@ -114,8 +133,11 @@ internal static class SextractorBenchCommand
             var truth = ReadTruth(Path.Combine(dir, "truth", $"visit_{v.Visit}_det_0.csv"));
             string outDir = Path.Combine(dir, $"out_{v.Visit}");
 
-            var ours = await RunOursAsync(null, raw, bias, flat, defects, refcat, outDir, ct);
-            var oursNative = native is null ? null : await RunOursAsync(native, raw, bias, flat, defects, refcat, outDir + "_native", ct);
+            var ours = new List<Run>();
+            foreach (var build in builds)
+            {
+                ours.Add(await RunOursAsync(build, raw, bias, flat, defects, refcat, outDir + build.OutSuffix, ct));
+            }
             string postIsr = Path.Combine(dir, $"postisr_{v.Visit}.fits");
             WritePostIsr(raw, bias, flat, defects, postIsr, options);
             var refs = ReadRefcat(refcat, v.Band);
@@ -131,7 +153,7 @@ internal static class SextractorBenchCommand
             {
                 Console.WriteLine(F($"  visit {v.Visit} ({v.Band}, sky {v.SkyElectronsPerPixel:F0} e⁻/px): ideal S/N with flat and read noise / sky-only S/N over {shrink.Count} stars: median {shrink[shrink.Count / 2]:F3}, 5–95 % {shrink[shrink.Count / 20]:F3}–{shrink[shrink.Count * 19 / 20]:F3}"));
             }
-            foreach (var run in new[] { ours, oursNative, sex5, sexMatched }.OfType<Run>())
+            foreach (var run in ours.Append(sex5).Append(sexMatched))
             {
                 var m = Evaluate(run, truth, v, options, noise);
                 (results.TryGetValue(run.Name, out var list) ? list : results[run.Name] = []).Add(m);
@@ -149,14 +171,14 @@ internal static class SextractorBenchCommand
     }
 
     /// <summary>
-    /// Ours: <c>drp process-frame</c> (<paramref name="native"/> null: the JIT-compiled command as a user runs it) or the
-    /// native build at <paramref name="native"/>, cold in a process of its own, then in a long-lived one.
+    /// Ours: one build of process-frame (the JIT-compiled <c>drp</c> as a user runs it, the ReadyToRun publish or the
+    /// native build), cold in a process of its own, then in a long-lived one.
     /// </summary>
-    private static async Task<Run> RunOursAsync(string? native, string raw, string bias, string flat, string defects, string refcat, string outDir, CancellationToken ct)
+    private static async Task<Run> RunOursAsync(Build build, string raw, string bias, string flat, string defects, string refcat, string outDir, CancellationToken ct)
     {
-        string file = native ?? "dotnet";
-        string[] prefix = native is null ? [Path.Combine(AppContext.BaseDirectory, "drp.dll")] : [];
-        string name = native is null ? "drp process-frame (ISR→catalog, 1 core)" : "drp-frame process-frame (native build, 1 core)";
+        string file = build.File;
+        string[] prefix = build.Prefix;
+        string name = build.Name;
         // Untimed: no run pays for freeing the outputs an earlier bench left in the work folder (a pipeline worker
         // writes each quantum's outputs to new files); --repeat clears its own between runs.
         foreach (string d in new[] { outDir, outDir + "_long_lived" }.Where(Directory.Exists))
