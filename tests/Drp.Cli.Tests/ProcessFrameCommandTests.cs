@@ -130,7 +130,7 @@ public sealed class ProcessFrameCommandTests : IDisposable
     }
 
     [Fact]
-    public void ToCsv_EveryKindOfValue_IsWrittenAsInvariantTextWithQuotingAndAStringLongerThanTheBuffer()
+    public void WriteCsv_EveryKindOfValue_IsWrittenAsInvariantTextWithQuotingAndAStringLongerThanTheBuffer()
     {
         var table = new CatalogTable("t", [
             new ColumnDef("d", ColumnType.Double, null, "d"), new ColumnDef("f", ColumnType.Float, null, "f"),
@@ -141,7 +141,9 @@ public sealed class ProcessFrameCommandTests : IDisposable
         table.Rows.Add([double.NaN, float.NegativeInfinity, long.MaxValue, false, null]);
         table.Rows.Add([1e-300, 3.4028235E+38f, 0L, true, longText]);
 
-        string csv = ProcessFrameCommand.ToCsv(table);
+        using var bytes = new MemoryStream();
+        ProcessFrameCommand.WriteCsv(bytes, table);
+        string csv = System.Text.Encoding.UTF8.GetString(bytes.ToArray());
 
         Assert.Equal("d,f,l,b,s\n0.1,1.5,-42,true,\"a,\"\"b\"\"\"\nNaN,-Infinity,9223372036854775807,false,\n1E-300,3.4028235E+38,0,true," + longText + "\n", csv);
     }

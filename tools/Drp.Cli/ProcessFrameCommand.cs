@@ -404,13 +404,6 @@ internal static class ProcessFrameCommand
         Flush();
     }
 
-    /// <summary><see cref="WriteCsv"/> as a string.</summary>
-    internal static string ToCsv(CatalogTable table)
-    {
-        using var ms = new MemoryStream();
-        WriteCsv(ms, table);
-        return Encoding.UTF8.GetString(ms.GetBuffer(), 0, (int)ms.Length);
-    }
 }
 
 /// <summary>The JSON this command writes, generated at compile time (no reflection: the native build writes it too).</summary>

@@ -76,14 +76,8 @@ public static class SourceDetector
         // peaks and sub-pixel peaks are found in a ring of three rows, and no full-frame plane is ever allocated.
         var scan = new RowScan((w + b - 1) / b, (h + b - 1) / b, (float)config.ThresholdSigma,
             config.SubPixelPeakMarginSigma > 0 ? (float)(config.ThresholdSigma - config.SubPixelPeakMarginSigma) : null);
-        if (b == 1)
-        {
-            Significance(exposure, config, scan);
-        }
-        else
-        {
-            Significance(new BinnedRows(exposure, b), config with { PsfSigma = config.PsfSigma / b }, scan);
-        }
+        IRowSource rows = b == 1 ? new ExposureRows(exposure) : new BinnedRows(exposure, b);
+        Significance(rows, b == 1 ? config : config with { PsfSigma = config.PsfSigma / b }, scan);
         scan.Finish();
         var footprints = Group(scan, config.MinPixels, (float)config.MinPeakProminence);
         footprints.AddRange(scan.SubPixelFootprints);
@@ -127,23 +121,16 @@ public static class SourceDetector
         Math.Max(1, (int)Math.Ceiling(config.KernelHalfWidthSigmas * config.PsfSigma));
 
     /// <summary>
-    /// Smoothed image over the square root of the smoothed variance. Outside the image and at NO_DATA pixels the
-    /// kernel sees zero signal and zero variance, so the ratio stays a fair signal-to-noise near edges.
+    /// Smoothed image over the square root of the smoothed variance, as a full plane (detection itself scans it a row
+    /// at a time). Outside the image and at NO_DATA pixels the kernel sees zero signal and zero variance, so the ratio
+    /// stays a fair signal-to-noise near edges.
     /// </summary>
     internal static float[] Significance(Exposure exposure, DetectionConfig config)
     {
         var result = new float[exposure.Width * exposure.Height];
-        Significance(exposure, config, result);
+        Significance(new ExposureRows(exposure), config, new PlaneRows(result, exposure.Width));
         return result;
     }
-
-    /// <summary>
-    /// <see cref="Significance(Exposure, DetectionConfig)"/> into <paramref name="result"/> (at least width x height
-    /// values). One pass down the image: each input row is smoothed along x (image and variance) into a ring of
-    /// 2r + 1 rows, and each output row is the kernel-weighted sum of the ring, so only a few rows are ever in flight.
-    /// </summary>
-    internal static void Significance(Exposure exposure, DetectionConfig config, float[] result) =>
-        Significance(exposure, config, new PlaneRows(result, exposure.Width));
 
     /// <summary>Receives the significance image a row at a time, top to bottom.</summary>
     private interface IRowSink
@@ -165,9 +152,10 @@ public static class SourceDetector
         }
     }
 
-    private static void Significance(Exposure exposure, DetectionConfig config, IRowSink sink) =>
-        Significance(new ExposureRows(exposure), config, sink);
-
+    /// <summary>
+    /// One pass down the image: each input row is smoothed along x (image and variance) into a ring of 2r + 1 rows, and
+    /// each output row is the kernel-weighted sum of the ring, so only a few rows are ever in flight.
+    /// </summary>
     private static void Significance(IRowSource rows, DetectionConfig config, IRowSink sink)
     {
         int w = rows.Width, h = rows.Height;
