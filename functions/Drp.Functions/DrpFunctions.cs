@@ -93,7 +93,7 @@ public sealed class DrpFunctions(IServiceProvider services, ILogger<DrpFunctions
             }
             maxJobsPerChunk = max;
         }
-        var pipeline = Workflows.Planning.PipelineDefinitionLoader.LoadDefault();
+        var pipeline = Core.Planning.PipelineDefinitionLoader.LoadDefault();
         if (pipeline.Steps.All(s => s.Name != step))
         {
             var missing = request.CreateResponse(HttpStatusCode.NotFound);

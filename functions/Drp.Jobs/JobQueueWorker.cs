@@ -1,6 +1,6 @@
 using Drp.Jobs.Queues;
 using Drp.Storage.Registry;
-using Drp.Workflows.Planning;
+using Drp.Core.Planning;
 using Microsoft.Extensions.Logging;
 
 namespace Drp.Jobs;

@@ -1,7 +1,7 @@
 using Drp.Storage.Registry;
 using Drp.Workflows;
 using Drp.Workflows.Jobs;
-using Drp.Workflows.Planning;
+using Drp.Core.Planning;
 
 namespace Drp.Jobs;
 

@@ -5,6 +5,7 @@ using Azure.Identity;
 using Azure.Storage.Blobs;
 using Azure.Storage.Queues;
 using Drp.Storage.Caching;
+using Drp.Core.Datasets;
 using Drp.Storage.Datasets;
 using Drp.Storage.Resilience;
 using Microsoft.Extensions.Logging;

@@ -1,5 +1,6 @@
+using Drp.Core.Provenance;
 using Drp.Storage.Provenance;
-using Drp.Workflows.Planning;
+using Drp.Core.Planning;
 
 namespace Drp.Workflows;
 

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Drp.Cli.Tests.Report;
 using Drp.Storage;
+using Drp.Core.Provenance;
 using Drp.Storage.Provenance;
 using Drp.Storage.Registry;
 

@@ -6,7 +6,7 @@ using Drp.Storage;
 using Drp.Storage.Registry;
 using Drp.Workflows;
 using Drp.Workflows.Orchestrators;
-using Drp.Workflows.Planning;
+using Drp.Core.Planning;
 using Microsoft.DurableTask;
 using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.DependencyInjection;

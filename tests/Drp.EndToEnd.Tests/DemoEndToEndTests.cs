@@ -3,6 +3,7 @@ using Drp.Cli;
 using Drp.Pipeline.Catalogs;
 using Drp.Storage;
 using Drp.Storage.Catalogs;
+using Drp.Core.Provenance;
 using Drp.Storage.Provenance;
 using Drp.Storage.Registry;
 using Xunit.Abstractions;

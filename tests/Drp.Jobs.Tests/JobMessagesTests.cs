@@ -1,5 +1,5 @@
 using Drp.Workflows;
-using Drp.Workflows.Planning;
+using Drp.Core.Planning;
 
 namespace Drp.Jobs.Tests;
 

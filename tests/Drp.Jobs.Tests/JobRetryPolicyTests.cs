@@ -1,6 +1,6 @@
 using Drp.Storage.Registry;
 using Drp.Workflows;
-using Drp.Workflows.Planning;
+using Drp.Core.Planning;
 
 namespace Drp.Jobs.Tests;
 

@@ -4,7 +4,7 @@ using Azure.Messaging.ServiceBus;
 using Drp.Jobs.Queues;
 using Drp.Storage.Registry;
 using Drp.Workflows;
-using Drp.Workflows.Planning;
+using Drp.Core.Planning;
 using Microsoft.Extensions.Logging.Abstractions;
 using static Drp.Jobs.Tests.TestJobs;
 

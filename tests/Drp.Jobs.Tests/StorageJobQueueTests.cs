@@ -2,7 +2,7 @@ using Azure.Storage.Queues;
 using Drp.Jobs.Queues;
 using Drp.Storage.Registry;
 using Drp.Workflows;
-using Drp.Workflows.Planning;
+using Drp.Core.Planning;
 using Microsoft.Extensions.Logging.Abstractions;
 using static Drp.Jobs.Tests.TestJobs;
 

@@ -1,4 +1,5 @@
 using Drp.Pipeline.Fits;
+using Drp.Core.Datasets;
 using Drp.Storage.Datasets;
 using Drp.Storage.Registry;
 using Drp.Storage.Resilience;

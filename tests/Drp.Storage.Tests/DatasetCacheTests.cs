@@ -1,4 +1,5 @@
 using Drp.Storage.Caching;
+using Drp.Core.Datasets;
 using Drp.Storage.Datasets;
 
 namespace Drp.Storage.Tests;

@@ -1,4 +1,5 @@
 using Azure;
+using Drp.Core.Datasets;
 using Drp.Storage.Datasets;
 using Drp.Storage.Resilience;
 

@@ -1,4 +1,4 @@
-using Drp.Storage.Datasets;
+using Drp.Core.Datasets;
 
 namespace Drp.Storage.Tests;
 

@@ -1,3 +1,4 @@
+using Drp.Core.Datasets;
 using Drp.Storage.Datasets;
 
 namespace Drp.Storage.Tests;

@@ -1,6 +1,8 @@
 using System.Security.Cryptography;
 using System.Text;
+using Drp.Core.Datasets;
 using Drp.Storage.Datasets;
+using Drp.Core.Provenance;
 using Drp.Storage.Provenance;
 using Drp.Storage.Registry;
 

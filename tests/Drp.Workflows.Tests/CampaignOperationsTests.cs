@@ -112,7 +112,7 @@ public sealed class CampaignOperationsTests(PlanningAzuriteFixture fixture) : IC
     {
         await using var h = await StartAsync();
         await Assert.ThrowsAsync<CampaignNotFoundException>(() => h.Operations.RescueStepAsync(h.Run, "step1"));
-        await h.Operations.StartAsync(Input(h.Run) with { Executor = Drp.Workflows.Planning.JobExecutor.Container, CalibCollection = "calib/v2" });
+        await h.Operations.StartAsync(Input(h.Run) with { Executor = Drp.Core.Planning.JobExecutor.Container, CalibCollection = "calib/v2" });
         await WaitAsync(h, OrchestrationRuntimeStatus.Completed);
 
         var rescue = await h.Operations.RescueStepAsync(h.Run, "step1");
@@ -122,7 +122,7 @@ public sealed class CampaignOperationsTests(PlanningAzuriteFixture fixture) : IC
         Assert.Equal(CampaignOperations.RescueInstanceIdFor(h.Run, "step1"), rescue.InstanceId);
         Assert.StartsWith(h.Id + ":", rescue.InstanceId); // in the campaign's family: terminate and purge reach it
         Assert.Equal(OrchestrationRuntimeStatus.Completed, done.RuntimeStatus);
-        Assert.Equal(new StepInput(h.Run, "LSSTCam-sim", "step1", "calib/v2", Executor: Drp.Workflows.Planning.JobExecutor.Container), done.ReadInputAs<StepInput>());
+        Assert.Equal(new StepInput(h.Run, "LSSTCam-sim", "step1", "calib/v2", Executor: Drp.Core.Planning.JobExecutor.Container), done.ReadInputAs<StepInput>());
         var again = await h.Operations.RescueStepAsync(h.Run, "step1"); // a finished rescue is purged and run anew
         Assert.Equal(rescue.InstanceId, again.InstanceId);
         await Assert.ThrowsAsync<ArgumentException>(() => h.Operations.RescueStepAsync(h.Run, "step3"));

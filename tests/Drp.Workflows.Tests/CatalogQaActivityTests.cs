@@ -3,7 +3,7 @@ using Drp.Pipeline.Catalogs;
 using Drp.Pipeline.SingleFrame;
 using Drp.Storage;
 using Drp.Storage.Catalogs;
-using Drp.Storage.Datasets;
+using Drp.Core.Datasets;
 using Drp.Workflows.Activities;
 using Drp.Workflows.Tests.Planning;
 using Microsoft.Extensions.Logging.Abstractions;

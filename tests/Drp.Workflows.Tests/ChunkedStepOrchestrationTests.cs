@@ -1,11 +1,13 @@
 using Drp.Local;
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
-using Drp.Storage.Datasets;
+using Drp.Core.Datasets;
+using Drp.Core.Provenance;
 using Drp.Storage.Provenance;
 using Drp.Storage.Registry;
 using Drp.Workflows.Activities;
 using Drp.Workflows.Orchestrators;
+using Drp.Core.Planning;
 using Drp.Workflows.Planning;
 using Microsoft.DurableTask;
 using Microsoft.DurableTask.Client;

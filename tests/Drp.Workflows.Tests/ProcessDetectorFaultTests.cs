@@ -1,5 +1,6 @@
 using Drp.Storage;
 using Drp.Storage.Catalogs;
+using Drp.Core.Datasets;
 using Drp.Storage.Datasets;
 using Drp.Storage.Registry;
 using Drp.Storage.Resilience;

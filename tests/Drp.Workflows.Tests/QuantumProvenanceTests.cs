@@ -2,11 +2,12 @@ using System.Text.RegularExpressions;
 using Drp.Pipeline.Simulation;
 using Drp.Storage;
 using Drp.Storage.Catalogs;
+using Drp.Core.Datasets;
 using Drp.Storage.Datasets;
-using Drp.Storage.Provenance;
+using Drp.Core.Provenance;
 using Drp.Storage.Registry;
 using Drp.Workflows.Activities;
-using Drp.Workflows.Planning;
+using Drp.Core.Planning;
 using Drp.Workflows.Tests.Planning;
 using Microsoft.Extensions.Logging.Abstractions;
 

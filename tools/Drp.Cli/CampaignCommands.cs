@@ -1,7 +1,7 @@
 using System.CommandLine;
 using Drp.Local;
 using Drp.Workflows;
-using Drp.Workflows.Planning;
+using Drp.Core.Planning;
 using Drp.Workflows.Operations;
 using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.DependencyInjection;

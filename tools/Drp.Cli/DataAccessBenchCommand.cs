@@ -4,6 +4,7 @@ using Drp.Local;
 using Drp.Pipeline.Fits;
 using Drp.Storage;
 using Drp.Storage.Caching;
+using Drp.Core.Datasets;
 using Drp.Storage.Datasets;
 using Drp.Storage.Resilience;
 

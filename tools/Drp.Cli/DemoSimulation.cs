@@ -1,5 +1,6 @@
 using Drp.Pipeline.Simulation;
 using Drp.Storage;
+using Drp.Core.Datasets;
 using Drp.Storage.Datasets;
 
 namespace Drp.Cli;

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Drp.Storage;
+using Drp.Core.Provenance;
 using Drp.Storage.Provenance;
 using Drp.Storage.Resilience;
 

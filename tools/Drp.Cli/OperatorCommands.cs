@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Drp.Local;
 using Drp.Storage;
+using Drp.Core.Provenance;
 using Drp.Storage.Provenance;
 using Drp.Storage.Registry;
 using Drp.Workflows;

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using Azure.Data.Tables;
+using Drp.Core.Planning;
 using Drp.Workflows.Planning;
 
 namespace Drp.Cli;

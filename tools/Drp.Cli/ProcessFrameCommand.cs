@@ -7,7 +7,6 @@ using Drp.Pipeline.Catalogs;
 using Drp.Pipeline.Fits;
 using Drp.Pipeline.SingleFrame;
 using Drp.Pipeline.Tasks;
-using Drp.Storage.Catalogs;
 
 namespace Drp.Cli;
 

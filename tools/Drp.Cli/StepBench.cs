@@ -3,6 +3,7 @@ using Drp.Storage.Registry;
 using Drp.Workflows;
 using Drp.Workflows.Activities;
 using Drp.Workflows.Orchestrators;
+using Drp.Core.Planning;
 using Drp.Workflows.Planning;
 using Microsoft.DurableTask;
 using Microsoft.DurableTask.Client;

@@ -1,4 +1,4 @@
-using Drp.Workflows.Planning;
+using Drp.Core.Planning;
 
 namespace Drp.Jobs.Queues;
 

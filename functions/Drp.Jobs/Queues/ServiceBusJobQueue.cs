@@ -1,6 +1,6 @@
 using Azure.Messaging.ServiceBus;
 using Azure.Storage.Queues;
-using Drp.Workflows.Planning;
+using Drp.Core.Planning;
 
 namespace Drp.Jobs.Queues;
 

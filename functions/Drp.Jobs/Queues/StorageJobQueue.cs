@@ -1,6 +1,6 @@
 using Azure.Storage.Queues;
 using Azure.Storage.Queues.Models;
-using Drp.Workflows.Planning;
+using Drp.Core.Planning;
 
 namespace Drp.Jobs.Queues;
 

@@ -5,8 +5,9 @@ using Azure.Storage;
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
 using Drp.Storage.Caching;
-using Drp.Storage.Provenance;
+using Drp.Core.Provenance;
 using Drp.Storage.Resilience;
+using Drp.Core.Datasets;
 
 namespace Drp.Storage.Datasets;
 

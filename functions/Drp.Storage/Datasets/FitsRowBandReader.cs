@@ -1,4 +1,5 @@
 using Drp.Pipeline.Fits;
+using Drp.Core.Datasets;
 
 namespace Drp.Storage.Datasets;
 

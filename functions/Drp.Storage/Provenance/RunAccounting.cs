@@ -1,4 +1,5 @@
 using Drp.Storage.Registry;
+using Drp.Core.Provenance;
 
 namespace Drp.Storage.Provenance;
 

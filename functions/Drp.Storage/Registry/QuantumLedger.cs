@@ -1,6 +1,6 @@
 using Azure;
 using Azure.Data.Tables;
-using Drp.Storage.Provenance;
+using Drp.Core.Provenance;
 
 namespace Drp.Storage.Registry;
 

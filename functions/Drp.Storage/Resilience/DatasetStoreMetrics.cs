@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using Drp.Storage.Provenance;
+using Drp.Core.Provenance;
 
 namespace Drp.Storage.Resilience;
 

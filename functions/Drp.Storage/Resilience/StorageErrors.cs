@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net.Sockets;
 using Azure;
+using Drp.Core.Datasets;
 using Drp.Storage.Datasets;
 using Polly.Timeout;
 

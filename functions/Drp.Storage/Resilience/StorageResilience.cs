@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using Azure;
 using Azure.Core;
 using Azure.Core.Pipeline;
-using Drp.Storage.Datasets;
+using Drp.Core.Datasets;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Polly;

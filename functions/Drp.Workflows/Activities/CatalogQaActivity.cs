@@ -4,8 +4,8 @@ using Drp.Pipeline.Catalogs;
 using Drp.Pipeline.SingleFrame;
 using Drp.Storage;
 using Drp.Storage.Catalogs;
-using Drp.Storage.Datasets;
-using Drp.Workflows.Planning;
+using Drp.Core.Datasets;
+using Drp.Core.Planning;
 using Microsoft.DurableTask;
 using Microsoft.Extensions.Logging;
 

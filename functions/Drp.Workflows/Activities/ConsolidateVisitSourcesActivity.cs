@@ -1,7 +1,7 @@
 using Drp.Pipeline.Catalogs;
 using Drp.Storage;
 using Drp.Storage.Catalogs;
-using Drp.Storage.Datasets;
+using Drp.Core.Datasets;
 using Microsoft.DurableTask;
 using Microsoft.Extensions.Logging;
 

@@ -1,8 +1,8 @@
 using Drp.Storage;
-using Drp.Storage.Provenance;
+using Drp.Core.Provenance;
 using Drp.Storage.Registry;
 using Drp.Workflows.Jobs;
-using Drp.Workflows.Planning;
+using Drp.Core.Planning;
 using Microsoft.DurableTask;
 using Microsoft.Extensions.Logging;
 

@@ -1,5 +1,6 @@
 using Drp.Pipeline.Fits;
 using Drp.Storage;
+using Drp.Core.Datasets;
 using Drp.Storage.Datasets;
 using Drp.Storage.Registry;
 using Microsoft.DurableTask;

@@ -1,4 +1,5 @@
 using Drp.Storage;
+using Drp.Core.Planning;
 using Drp.Workflows.Planning;
 using Microsoft.DurableTask;
 using Microsoft.Extensions.Logging;

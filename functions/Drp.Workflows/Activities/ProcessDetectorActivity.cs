@@ -6,10 +6,11 @@ using Drp.Pipeline.SingleFrame;
 using Drp.Pipeline.Tasks;
 using Drp.Storage;
 using Drp.Storage.Catalogs;
+using Drp.Core.Datasets;
 using Drp.Storage.Datasets;
-using Drp.Storage.Provenance;
+using Drp.Core.Provenance;
 using Drp.Storage.Registry;
-using Drp.Workflows.Planning;
+using Drp.Core.Planning;
 using Microsoft.DurableTask;
 using Microsoft.Extensions.Logging;
 

@@ -2,7 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Drp.Storage.Registry;
 using Drp.Workflows.Activities;
-using Drp.Workflows.Planning;
+using Drp.Core.Planning;
 
 namespace Drp.Workflows.Jobs;
 

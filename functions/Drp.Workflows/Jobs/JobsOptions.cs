@@ -1,5 +1,5 @@
 using System.ComponentModel.DataAnnotations;
-using Drp.Workflows.Planning;
+using Drp.Core.Planning;
 
 namespace Drp.Workflows.Jobs;
 

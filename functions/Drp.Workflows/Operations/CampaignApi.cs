@@ -24,7 +24,7 @@ public static class CampaignApi
 
 /// <summary>The body of POST /api/campaigns/{run}: the instrument is required; no steps means every step that can run.</summary>
 public sealed record StartCampaignRequest(string? Instrument, IReadOnlyList<string>? Steps = null, bool? RequireApproval = null, double? MaxFailedFraction = null, string? CalibCollection = null,
-    Planning.JobExecutor? Executor = null)
+    Core.Planning.JobExecutor? Executor = null)
 {
     /// <summary>The campaign input for <paramref name="run"/>, defaults filled in (checked by <see cref="CampaignOperations.Validate"/>).</summary>
     public CampaignInput ToInput(string run) =>

@@ -2,7 +2,7 @@ using System.Text.RegularExpressions;
 using Drp.Storage;
 using Drp.Storage.Registry;
 using Drp.Workflows.Orchestrators;
-using Drp.Workflows.Planning;
+using Drp.Core.Planning;
 using Microsoft.DurableTask.Client;
 
 namespace Drp.Workflows.Operations;

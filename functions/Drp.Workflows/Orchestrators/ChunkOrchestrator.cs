@@ -1,3 +1,4 @@
+using Drp.Core.Provenance;
 using Drp.Storage.Provenance;
 using Microsoft.DurableTask;
 

@@ -1,8 +1,9 @@
+using Drp.Core.Provenance;
 using Drp.Storage.Provenance;
 using Drp.Storage.Registry;
 using Drp.Workflows.Activities;
 using Drp.Workflows.Jobs;
-using Drp.Workflows.Planning;
+using Drp.Core.Planning;
 using Microsoft.DurableTask;
 
 namespace Drp.Workflows.Orchestrators;

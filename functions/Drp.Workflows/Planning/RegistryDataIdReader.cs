@@ -1,7 +1,8 @@
 using System.Runtime.CompilerServices;
 using Azure.Data.Tables;
-using Drp.Storage.Datasets;
+using Drp.Core.Datasets;
 using Drp.Storage.Registry;
+using Drp.Core.Planning;
 
 namespace Drp.Workflows.Planning;
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Drp.Core.Planning;
 
 namespace Drp.Workflows.Planning;
 

@@ -8,6 +8,7 @@ using Drp.Pipeline.Fits;
 using Drp.Pipeline.Wcs;
 using Drp.Storage;
 using Drp.Storage.Catalogs;
+using Drp.Core.Datasets;
 using Drp.Storage.Datasets;
 using Drp.Storage.Registry;
 using Drp.Workflows;

@@ -1,5 +1,5 @@
-using Drp.Storage.Datasets;
-using Drp.Workflows.Planning;
+using Drp.Core.Datasets;
+using Drp.Core.Planning;
 
 namespace Drp.Workflows.Tests.Planning;
 

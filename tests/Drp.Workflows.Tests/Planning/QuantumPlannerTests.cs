@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
-using Drp.Storage.Datasets;
-using Drp.Workflows.Planning;
+using Drp.Core.Datasets;
+using Drp.Core.Planning;
 
 namespace Drp.Workflows.Tests.Planning;
 

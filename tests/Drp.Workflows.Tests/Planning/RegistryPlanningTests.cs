@@ -2,6 +2,7 @@ using Drp.Local;
 using Drp.Storage;
 using Drp.Storage.Registry;
 using Drp.Workflows.Activities;
+using Drp.Core.Planning;
 using Drp.Workflows.Planning;
 using Microsoft.Extensions.Logging.Abstractions;
 

@@ -1,6 +1,6 @@
-using Drp.Storage.Datasets;
+using Drp.Core.Datasets;
 
-namespace Drp.Workflows.Planning;
+namespace Drp.Core.Planning;
 
 /// <summary>One unit of science work: a task applied at a data id.</summary>
 public sealed record PlannedQuantum(string Task, DataId DataId);

@@ -1,7 +1,7 @@
-using Drp.Storage.Datasets;
-using Drp.Storage.Provenance;
+using Drp.Core.Datasets;
+using Drp.Core.Provenance;
 
-namespace Drp.Workflows.Planning;
+namespace Drp.Core.Planning;
 
 /// <summary>
 /// A DRP pipeline as declared in its YAML file (<c>pipelines/drp.yaml</c>): the dataset types that exist before it
@@ -46,8 +46,8 @@ public sealed record TaskDefinition(
     IReadOnlyDictionary<string, string> Config,
     ExecutionSettings Execution)
 {
-    /// <summary>The hash of <see cref="Config"/> (<see cref="Storage.Provenance.ConfigHash"/>).</summary>
-    public string ConfigHash => Storage.Provenance.ConfigHash.Of(Config);
+    /// <summary>The hash of <see cref="Config"/> (<see cref="Provenance.ConfigHash"/>).</summary>
+    public string ConfigHash => Provenance.ConfigHash.Of(Config);
 }
 
 /// <summary>A named input or output of a task and its dataset type (whose dimensions the YAML restates and the loader checks).</summary>

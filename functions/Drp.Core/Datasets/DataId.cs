@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace Drp.Storage.Datasets;
+namespace Drp.Core.Datasets;
 
 /// <summary>
 /// A data id: the dimensions that name one dataset, always in the fixed order instrument, visit, detector, tract,

@@ -1,7 +1,7 @@
 using System.Runtime.CompilerServices;
-using Drp.Storage.Datasets;
+using Drp.Core.Datasets;
 
-namespace Drp.Workflows.Planning;
+namespace Drp.Core.Planning;
 
 /// <summary>
 /// The shape of a simulated survey for planning at scale. <see cref="Dp02"/> is DP0.2's: 19,852 visits, 189 LSSTCam

@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Drp.Storage.Datasets;
+namespace Drp.Core.Datasets;
 
 /// <summary>The one function from (dataset type, data id, collection) to a blob path.</summary>
 public static class DatasetPaths

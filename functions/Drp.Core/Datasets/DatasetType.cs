@@ -1,4 +1,4 @@
-namespace Drp.Storage.Datasets;
+namespace Drp.Core.Datasets;
 
 /// <summary>A kind of dataset: its name (snake_case), the dimensions its data id must carry, and its file format.</summary>
 public sealed record DatasetType(string Name, string Extension, params string[] Dimensions)

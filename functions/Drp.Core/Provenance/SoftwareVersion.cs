@@ -1,6 +1,6 @@
 using System.Reflection;
 
-namespace Drp.Storage.Provenance;
+namespace Drp.Core.Provenance;
 
 /// <summary>
 /// The software a quantum ran: the assembly version and the commit it was built from (embedded at build time by

@@ -1,6 +1,6 @@
-using Drp.Storage.Datasets;
+using Drp.Core.Datasets;
 
-namespace Drp.Workflows.Planning;
+namespace Drp.Core.Planning;
 
 /// <summary>
 /// What the planner asks its input for: the data ids, at a step's finest grain (<see cref="Dimensions"/>), at which the

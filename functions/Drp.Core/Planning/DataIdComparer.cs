@@ -1,6 +1,6 @@
-using Drp.Storage.Datasets;
+using Drp.Core.Datasets;
 
-namespace Drp.Workflows.Planning;
+namespace Drp.Core.Planning;
 
 /// <summary>Orders data ids by the fixed dimension order (instrument, visit, detector, tract, patch, band); an absent dimension sorts first.</summary>
 public sealed class DataIdComparer : IComparer<DataId>

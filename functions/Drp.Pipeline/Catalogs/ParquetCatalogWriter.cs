@@ -3,7 +3,7 @@ using Drp.Pipeline.Catalogs;
 using Parquet;
 using Parquet.Schema;
 
-namespace Drp.Storage.Catalogs;
+namespace Drp.Pipeline.Catalogs;
 
 /// <summary>
 /// Writes a catalog as Parquet for downstream database ingest: one typed column per declared column, with the unit

@@ -1,11 +1,11 @@
 using System.Globalization;
 using System.Reflection;
 using System.Text.RegularExpressions;
-using Drp.Storage.Datasets;
+using Drp.Core.Datasets;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
-namespace Drp.Workflows.Planning;
+namespace Drp.Core.Planning;
 
 /// <summary>
 /// A pipeline definition that does not hold: the message names the file, the line, the step and task, and the field.

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace Drp.Storage.Provenance;
+namespace Drp.Core.Provenance;
 
 /// <summary>What a quantum ran as: its step, task type (the pipeline tasks one unit runs) and config hash.</summary>
 public sealed record QuantumProvenance(string Step, string TaskType, string ConfigHash);

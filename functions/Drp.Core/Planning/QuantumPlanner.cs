@@ -1,7 +1,7 @@
 using System.Runtime.CompilerServices;
-using Drp.Storage.Datasets;
+using Drp.Core.Datasets;
 
-namespace Drp.Workflows.Planning;
+namespace Drp.Core.Planning;
 
 /// <summary>
 /// Builds a step's quantum graph from what exists (an <see cref="IDataIdReader"/>) and the pipeline definition, and

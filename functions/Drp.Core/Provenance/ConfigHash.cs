@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 
-namespace Drp.Storage.Provenance;
+namespace Drp.Core.Provenance;
 
 /// <summary>
 /// The hash of a task's flattened config: SHA-256 of its <c>key=value</c> lines sorted by key (ordinal, UTF-8, each
