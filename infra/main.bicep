@@ -93,6 +93,8 @@ var names = {
   registryTable: 'DrpRegistry'
   ledgerTable: 'DrpQuanta'
   sourceTable: 'DrpSource'
+  ccdVisitTable: 'DrpCcdVisit'
+  visitTable: 'DrpVisit'
 }
 
 // Names and identity ids are computed up front (not taken from module outputs), so what-if predicts every

@@ -1,4 +1,6 @@
+using Drp.Execution.Jobs;
 using System.Net;
+using Drp.Execution;
 using Drp.Storage.Arrivals;
 using Drp.Workflows;
 using Drp.Workflows.Activities;
@@ -43,72 +45,6 @@ public sealed class DrpFunctions(IServiceProvider services, ILogger<DrpFunctions
     }
 
     // ---- operator API ----
-
-    /// <summary>POST /api/runs/{run}/step1?instrument=X: start step 1 for a run collection.</summary>
-    [Function(nameof(StartStep1))]
-    public async Task<HttpResponseData> StartStep1(
-        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "runs/{run}/step1")] HttpRequestData request,
-        string run,
-        [DurableClient] DurableTaskClient client)
-    {
-        var instrument = System.Web.HttpUtility.ParseQueryString(request.Url.Query)["instrument"];
-        if (string.IsNullOrWhiteSpace(instrument))
-        {
-            var bad = request.CreateResponse(HttpStatusCode.BadRequest);
-            await bad.WriteStringAsync("query parameter 'instrument' is required");
-            return bad;
-        }
-        string id = await client.ScheduleNewOrchestrationInstanceAsync(
-            nameof(ProcessStep1Orchestrator), new Step1Input(run, instrument), new StartOrchestrationOptions(Workflows.Orchestrators.ProcessStep1Orchestrator.InstanceIdFor(run)));
-        return await client.CreateCheckStatusResponseAsync(request, id);
-    }
-
-    /// <summary>
-    /// POST /api/runs/{run}/steps/{step}?instrument=X[&amp;maxJobsPerChunk=N]: start a pipeline step, chunked
-    /// (<see cref="Workflows.Orchestrators.StepOrchestrator"/>). An unknown step is a 404 naming the pipeline's steps.
-    /// </summary>
-    [Function(nameof(StartStep))]
-    public async Task<HttpResponseData> StartStep(
-        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "runs/{run}/steps/{step}")] HttpRequestData request,
-        string run,
-        string step,
-        [DurableClient] DurableTaskClient client)
-    {
-        var query = System.Web.HttpUtility.ParseQueryString(request.Url.Query);
-        var instrument = query["instrument"];
-        if (string.IsNullOrWhiteSpace(instrument))
-        {
-            var bad = request.CreateResponse(HttpStatusCode.BadRequest);
-            await bad.WriteStringAsync("query parameter 'instrument' is required");
-            return bad;
-        }
-        int? maxJobsPerChunk = null;
-        if (query["maxJobsPerChunk"] is { } maxText)
-        {
-            if (!int.TryParse(maxText, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int max) || max < 1)
-            {
-                var bad = request.CreateResponse(HttpStatusCode.BadRequest);
-                await bad.WriteStringAsync("query parameter 'maxJobsPerChunk' must be a positive whole number");
-                return bad;
-            }
-            maxJobsPerChunk = max;
-        }
-        var pipeline = Core.Planning.PipelineDefinitionLoader.LoadDefault();
-        if (pipeline.Steps.All(s => s.Name != step))
-        {
-            var missing = request.CreateResponse(HttpStatusCode.NotFound);
-            await missing.WriteStringAsync($"pipeline '{pipeline.Name}' has no step '{step}' (steps: {string.Join(", ", pipeline.Steps.Select(s => s.Name))})");
-            return missing;
-        }
-        string id = await client.ScheduleNewOrchestrationInstanceAsync(
-            nameof(StepOrchestrator),
-            new StepInput(run, instrument, step, MaxJobsPerChunk: maxJobsPerChunk),
-            new StartOrchestrationOptions(Workflows.Orchestrators.StepOrchestrator.InstanceIdFor(run, step)));
-        logger.LogInformation("Started {Step} of run {Run} as {InstanceId}", step, run, id);
-        return await client.CreateCheckStatusResponseAsync(request, id);
-    }
-
-    // ---- campaigns: the operator API over CampaignOperations (the same class drp uses) ----
 
     /// <summary>
     /// POST /api/campaigns/{run} with <see cref="StartCampaignRequest"/> as JSON: start the run's campaign. 202 and the
@@ -210,7 +146,7 @@ public sealed class DrpFunctions(IServiceProvider services, ILogger<DrpFunctions
     public static HttpStatusCode? StatusFor(Exception e) => CampaignApi.StatusFor(e);
 
     private CampaignOperations Operations(DurableTaskClient client) =>
-        new(client, services.GetRequiredService<Drp.Storage.StorageClients>());
+        new(client, services.GetRequiredService<Drp.Storage.StorageClients>(), services.GetRequiredService<Core.Tasks.TaskRegistry>());
 
     private static async Task<HttpResponseData> CampaignCallAsync(HttpRequestData request, Func<Task<HttpResponseData>> call)
     {
@@ -247,14 +183,6 @@ public sealed class DrpFunctions(IServiceProvider services, ILogger<DrpFunctions
     public static Task<IngestRawResult> IngestRawOrchestrator([OrchestrationTrigger] TaskOrchestrationContext context) =>
         new IngestRawOrchestrator().RunAsync(context, context.GetInput<IngestRawInput>()!);
 
-    [Function(nameof(ProcessStep1Orchestrator))]
-    public static Task<StepResult> ProcessStep1Orchestrator([OrchestrationTrigger] TaskOrchestrationContext context) =>
-        new ProcessStep1Orchestrator().RunAsync(context, context.GetInput<Step1Input>()!);
-
-    [Function(nameof(ProcessVisitOrchestrator))]
-    public static Task<VisitResult> ProcessVisitOrchestrator([OrchestrationTrigger] TaskOrchestrationContext context) =>
-        new ProcessVisitOrchestrator().RunAsync(context, context.GetInput<VisitInput>()!);
-
     [Function(nameof(StepOrchestrator))]
     public static Task<StepSummary> StepOrchestrator([OrchestrationTrigger] TaskOrchestrationContext context) =>
         new StepOrchestrator().RunAsync(context, context.GetInput<StepInput>()!);
@@ -277,17 +205,9 @@ public sealed class DrpFunctions(IServiceProvider services, ILogger<DrpFunctions
     public Task<IngestRawResult> IngestRawActivity([ActivityTrigger] IngestRawInput input, CancellationToken cancellationToken) =>
         services.GetRequiredService<IngestRawActivity>().ExecuteAsync(input, cancellationToken);
 
-    [Function(nameof(ListVisitsActivity))]
-    public Task<List<VisitWork>> ListVisitsActivity([ActivityTrigger] Step1Input input, CancellationToken cancellationToken) =>
-        services.GetRequiredService<ListVisitsActivity>().ExecuteAsync(input, cancellationToken);
-
-    [Function(nameof(ProcessDetectorActivity))]
-    public Task<QuantumResult> ProcessDetectorActivity([ActivityTrigger] DetectorQuantum input, CancellationToken cancellationToken) =>
-        services.GetRequiredService<ProcessDetectorActivity>().ExecuteAsync(input, cancellationToken);
-
-    [Function(nameof(ConsolidateVisitSourcesActivity))]
-    public Task<ConsolidateVisitResult> ConsolidateVisitSourcesActivity([ActivityTrigger] ConsolidateVisitInput input, CancellationToken cancellationToken) =>
-        services.GetRequiredService<ConsolidateVisitSourcesActivity>().ExecuteAsync(input, cancellationToken);
+    [Function(nameof(RunQuantumActivity))]
+    public Task<QuantumResult> RunQuantumActivity([ActivityTrigger] QuantumRequest input, CancellationToken cancellationToken) =>
+        services.GetRequiredService<QuantumRunner>().RunAsync(input, cancellationToken);
 
     [Function(nameof(CatalogQaActivity))]
     public Task<StepQaResult> CatalogQaActivity([ActivityTrigger] StepQaInput input, CancellationToken cancellationToken) =>

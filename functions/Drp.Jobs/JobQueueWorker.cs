@@ -92,7 +92,7 @@ public sealed class JobQueueWorker(
         return await SettleAsync(lease, job, memory, result.Quanta, result.ElapsedMs, failure, decision, lost, cancellationToken);
     }
 
-    private async Task<JobCompletion> SettleAsync(IJobLease lease, JobMessage job, MemoryClass memory, IReadOnlyList<Workflows.QuantumResult> quanta,
+    private async Task<JobCompletion> SettleAsync(IJobLease lease, JobMessage job, MemoryClass memory, IReadOnlyList<QuantumResult> quanta,
         double elapsedMs, FailureKind? failure, RetryDecision decision, bool lost, CancellationToken cancellationToken)
     {
         var completion = new JobCompletion(job.JobId, job.Run, memory.Name(), lease.DeliveryCount, quanta, elapsedMs, failure, decision, lost, job.ReplyTo, job.Dispatch);
@@ -101,8 +101,8 @@ public sealed class JobQueueWorker(
             // The row says "escalated" before the next class can see the job: its runner's start then replaces the row,
             // never the other way round. Only the quanta that failed go up a class; the ledger skips the others anyway.
             await ledger.FinishAsync(job.Run, job.JobId, JobState.Escalated, decision.Reason ?? decision.Action.ToString(), _time.GetUtcNow(), cancellationToken);
-            var failed = quanta.Where(q => q.State == QuantumState.Failed).Select(q => (q.Visit, q.Detector)).ToHashSet();
-            await queue.SendAsync(next, job with { Quanta = job.Quanta.Where(q => failed.Contains((q.Visit, q.Detector))).ToList() }, cancellationToken);
+            var failed = quanta.Where(q => q.State == QuantumState.Failed).Select(q => q.Key).ToHashSet(StringComparer.Ordinal);
+            await queue.SendAsync(next, job with { Quanta = job.Quanta.Where(q => failed.Contains(q.Key)).ToList() }, cancellationToken);
         }
         // The completion goes out before the settlement: a runner that dies in between repeats the job, never loses its report.
         await queue.SendCompletionAsync(completion, cancellationToken);
@@ -137,7 +137,7 @@ public sealed class JobQueueWorker(
 
     private static string Describe(JobCompletion c)
     {
-        var failed = c.Quanta.Where(q => q.State == QuantumState.Failed).Select(q => $"visit {q.Visit} detector {q.Detector}: {q.ErrorClass}: {q.Message}").ToList();
+        var failed = c.Quanta.Where(q => q.State == QuantumState.Failed).Select(q => $"{q.Key}: {q.ErrorClass}: {q.Message}").ToList();
         string text = $"job {c.JobId} of run {c.Run} in {c.MemoryClass}, delivery {c.Delivery}: {c.Decision.Reason}"
             + (failed.Count > 0 ? "; failed quanta: " + string.Join("; ", failed) : "");
         return text.Length > 4000 ? text[..4000] : text;

@@ -1,6 +1,4 @@
 using Drp.Storage.Registry;
-using Drp.Workflows;
-using Drp.Workflows.Jobs;
 using Drp.Core.Planning;
 
 namespace Drp.Jobs;
@@ -57,6 +55,6 @@ public sealed record JobRetryPolicy(TimeSpan BaseBackoff, TimeSpan MaxBackoff)
         {
             return FailureKind.OutOfMemory;
         }
-        return failed.All(q => RetryPolicies.IsPermanentErrorType(q.ErrorClass)) ? FailureKind.Unprocessable : FailureKind.Transient;
+        return failed.All(q => PermanentErrors.IsPermanent(q.ErrorClass)) ? FailureKind.Unprocessable : FailureKind.Transient;
     }
 }

@@ -1,15 +1,15 @@
 using System.Diagnostics;
 using Drp.Storage.Registry;
-using Drp.Workflows;
 using Microsoft.Extensions.Logging;
 
 namespace Drp.Jobs;
 
 /// <summary>
-/// Runs the quanta of a job one by one, each independently: a quantum that throws is recorded as failed and the
-/// rest are still attempted (DP0.2 lost whole 315-quantum clusters to one failure).
+/// Runs the quanta of a job one by one, in planned order, each independently through the <see cref="QuantumRunner"/>:
+/// a quantum that throws is recorded as failed and the rest are still attempted (DP0.2 lost whole 315-quantum clusters
+/// to one failure).
 /// </summary>
-public sealed class JobRunner(Func<DetectorQuantum, CancellationToken, Task<QuantumResult>> runQuantum, ILogger<JobRunner> logger)
+public sealed class JobRunner(Func<QuantumRequest, CancellationToken, Task<QuantumResult>> runQuantum, ILogger<JobRunner> logger)
 {
     public async Task<JobResult> RunAsync(JobMessage job, CancellationToken cancellationToken = default)
     {
@@ -20,12 +20,12 @@ public sealed class JobRunner(Func<DetectorQuantum, CancellationToken, Task<Quan
             cancellationToken.ThrowIfCancellationRequested();
             try
             {
-                results.Add(await runQuantum(q, cancellationToken));
+                results.Add(await runQuantum(job.RequestFor(q), cancellationToken));
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
                 logger.LogError(e, "Job {JobId}: quantum {Quantum} failed; carrying on with the rest", job.JobId, q.Key);
-                results.Add(new QuantumResult(q.Visit, q.Detector, QuantumState.Failed, 0, 0, e.GetType().FullName, e.Message, Skipped: false, ElapsedMs: 0));
+                results.Add(QuantumResult.Failed(q, e.GetType().FullName, e.Message));
             }
         }
         logger.LogInformation("Job {JobId}: {Succeeded}/{Total} quanta succeeded in {ElapsedMs:F0} ms",

@@ -3,21 +3,18 @@ using Drp.Jobs;
 using Drp.Jobs.Queues;
 using Drp.Storage;
 using Drp.Storage.Registry;
-using Drp.Workflows;
-using Drp.Workflows.Activities;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 // The container job runner: takes jobs (clusters of quanta) from its memory class's queue until the queue is empty,
-// runs each quantum with the same activity code the Functions app runs, heartbeats, reports each delivery on the
+// runs each quantum through the same QuantumRunner the Functions app's activity calls, heartbeats, reports each delivery on the
 // completions queue and settles it by the retry rules (JobRetryPolicy). Settings: the Drp:Storage keys, and
 // Drp:Jobs (JobsOptions): a Service Bus namespace (Azure, managed identity) or connection string selects Service
 // Bus; otherwise the jobs come from Storage queues of the Drp:Storage account (Azurite locally).
 var builder = Host.CreateApplicationBuilder(args);
-builder.Services.AddDrpServices(builder.Configuration);
-builder.Services.AddOptions<JobsOptions>().Bind(builder.Configuration.GetSection(JobsOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
+builder.Services.AddDrpExecution(builder.Configuration);
 using var host = builder.Build();
 await host.StartAsync(); // runs the options validation (ValidateOnStart) before any job is taken
 var options = host.Services.GetRequiredService<IOptions<JobsOptions>>().Value;
@@ -44,8 +41,8 @@ else
     queue = new StorageJobQueue(storage.Queues, options);
 }
 
-var activity = host.Services.GetRequiredService<ProcessDetectorActivity>();
-var runner = new JobRunner(activity.ExecuteAsync, host.Services.GetRequiredService<ILogger<JobRunner>>());
+var quanta = host.Services.GetRequiredService<QuantumRunner>();
+var runner = new JobRunner(quanta.RunAsync, host.Services.GetRequiredService<ILogger<JobRunner>>());
 var worker = new JobQueueWorker(queue, runner, new JobLedger(storage.Ledger), options, JobRetryPolicy.Default,
     host.Services.GetRequiredService<ILogger<JobQueueWorker>>());
 using var cts = new CancellationTokenSource();

@@ -53,6 +53,14 @@ public sealed class DrpStorageOptions : IValidatableObject
     [Required]
     public string SourceTable { get; set; } = "DrpSource";
 
+    /// <summary>Serving table for CcdVisit rows (partitioned by visitId).</summary>
+    [Required]
+    public string CcdVisitTable { get; set; } = "DrpCcdVisit";
+
+    /// <summary>Serving table for Visit rows (partitioned by band).</summary>
+    [Required]
+    public string VisitTable { get; set; } = "DrpVisit";
+
     /// <inheritdoc />
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {

@@ -117,6 +117,21 @@ public sealed class StorageClients
 
     public TableClient Sources => Tables.GetTableClient(Options.SourceTable);
 
+    /// <summary>The serving table of CcdVisit rows.</summary>
+    public TableClient CcdVisits => Tables.GetTableClient(Options.CcdVisitTable);
+
+    /// <summary>The serving table of Visit rows.</summary>
+    public TableClient Visits => Tables.GetTableClient(Options.VisitTable);
+
+    /// <summary>The serving table of a catalog with one (<see cref="Catalogs.CatalogTableKeys.All"/>), or null.</summary>
+    public TableClient? ServingTable(string catalog) => catalog switch
+    {
+        "Source" => Sources,
+        "CcdVisit" => CcdVisits,
+        "Visit" => Visits,
+        _ => null,
+    };
+
     /// <summary>A dataset store on another container of this account, sharing its resilience pipeline and cache.</summary>
     public DatasetStore StoreFor(string container) => new(Blobs.GetBlobContainerClient(container), Resilience, Cache);
 
@@ -129,5 +144,7 @@ public sealed class StorageClients
         await Registry.CreateIfNotExistsAsync(cancellationToken);
         await Ledger.CreateIfNotExistsAsync(cancellationToken);
         await Sources.CreateIfNotExistsAsync(cancellationToken);
+        await CcdVisits.CreateIfNotExistsAsync(cancellationToken);
+        await Visits.CreateIfNotExistsAsync(cancellationToken);
     }
 }

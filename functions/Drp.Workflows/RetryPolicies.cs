@@ -5,19 +5,6 @@ namespace Drp.Workflows;
 /// <summary>Retry options shared by the orchestrators: transient faults only, bounded attempts, exponential backoff.</summary>
 public static class RetryPolicies
 {
-    /// <summary>Exception types (exact names: a failure carries its concrete type) that mean the input is bad: retrying cannot help.</summary>
-    private static readonly string[] Permanent =
-    [
-        "Drp.Pipeline.Fits.FitsFormatException",
-        "Drp.Pipeline.SingleFrame.IsrInputException",
-        "Drp.Pipeline.Catalogs.ReferenceCatalogException",
-        "Drp.Storage.Datasets.DatasetNotFoundException",
-        "Drp.Storage.Datasets.DatasetConflictException",
-        "Drp.Storage.Catalogs.InvalidTableEntityException",
-        "System.ArgumentException",
-        "System.FormatException",
-        "System.InvalidOperationException",
-    ];
 
     public static TaskOptions Transient { get; } = TaskOptions.FromRetryPolicy(new RetryPolicy(
         maxNumberOfAttempts: 3,
@@ -29,7 +16,7 @@ public static class RetryPolicies
     });
 
     /// <summary>True when an error type (a full type name) says the input itself is bad.</summary>
-    public static bool IsPermanentErrorType(string? errorType) => errorType is not null && Permanent.Contains(errorType, StringComparer.Ordinal);
+    public static bool IsPermanentErrorType(string? errorType) => Execution.PermanentErrors.IsPermanent(errorType);
 
     /// <summary>True when the failure (or one it wraps) is of a type that says the input itself is bad.</summary>
     public static bool IsPermanent(TaskFailureDetails? failure)

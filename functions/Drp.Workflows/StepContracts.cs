@@ -34,15 +34,13 @@ public sealed record ChunkInput(string Run, string Instrument, string CalibColle
 public sealed record JobInput(string Run, string Instrument, string CalibCollection, string Step, string PlanPath, JobExecutor? Executor = null);
 
 /// <summary>
-/// What a job orchestration needs from its plan blob: its id, its planned quanta count and its unit of execution.
-/// Step 1's unit is a visit's detectors (<see cref="Visit"/>): each detector's isr..writeSourceTable quanta run as one
-/// <c>ProcessFrameTask</c> activity. Steps without science code yet have no unit. The job's execution settings come from
-/// the plan: where it runs, its memory class and its heartbeat timeout (a container job silent for longer is lost).
+/// What a job orchestration needs from its plan blob: its id, its quanta (task and data id, in unit order) and its
+/// execution settings: where it runs, its memory class and its heartbeat timeout (a container job silent for longer is lost).
 /// </summary>
-public sealed record JobWork(string Step, string JobId, int Quanta, VisitWork? Visit,
+public sealed record JobWork(string Step, string JobId, IReadOnlyList<PlannedQuantum> Quanta,
     JobExecutor Executor = JobExecutor.Activity, MemoryClass Memory = MemoryClass.Standard, TimeSpan HeartbeatTimeout = default);
 
-/// <summary>Outcome counts of units (step 1: detectors); the planned quanta count alongside.</summary>
+/// <summary>Outcome counts of a step's quanta (each unit of execution at a data id: a step-1 detector, a step-2 visit); the planned count alongside.</summary>
 public sealed record OutcomeCounts(long PlannedQuanta, long Units, long Succeeded, long Failed, long Unprocessable, long Skipped)
 {
     /// <summary>No work.</summary>

@@ -36,6 +36,8 @@ param names {
   registryTable: string
   ledgerTable: string
   sourceTable: string
+  ccdVisitTable: string
+  visitTable: string
 }
 
 @description('Durable task hub name (host.json: %DRP_TASK_HUB%).')
@@ -125,6 +127,8 @@ resource app 'Microsoft.Web/sites@2025-03-01' = {
         { name: 'Drp__Storage__RegistryTable', value: names.registryTable }
         { name: 'Drp__Storage__LedgerTable', value: names.ledgerTable }
         { name: 'Drp__Storage__SourceTable', value: names.sourceTable }
+        { name: 'Drp__Storage__CcdVisitTable', value: names.ccdVisitTable }
+        { name: 'Drp__Storage__VisitTable', value: names.visitTable }
         // JobsOptions (section Drp:Jobs): container jobs go out on Service Bus (managed identity); their completions
         // come back on the Storage completions queue (the OnJobCompletion queue trigger).
         { name: 'Drp__Jobs__ServiceBusNamespace', value: '${serviceBusNamespace}.servicebus.windows.net' }

@@ -62,6 +62,8 @@ param names {
   registryTable: string
   ledgerTable: string
   sourceTable: string
+  ccdVisitTable: string
+  visitTable: string
 }
 
 resource logAnalytics 'Microsoft.OperationalInsights/workspaces@2025-02-01' existing = {
@@ -159,6 +161,8 @@ resource jobs 'Microsoft.App/jobs@2025-01-01' = [
               { name: 'Drp__Storage__RegistryTable', value: names.registryTable }
               { name: 'Drp__Storage__LedgerTable', value: names.ledgerTable }
               { name: 'Drp__Storage__SourceTable', value: names.sourceTable }
+              { name: 'Drp__Storage__CcdVisitTable', value: names.ccdVisitTable }
+              { name: 'Drp__Storage__VisitTable', value: names.visitTable }
               // The class names the queue the runner listens on (drp-jobs-<class>, JobsOptions.QueueName).
               { name: 'Drp__Jobs__MemoryClass', value: c.name }
               { name: 'Drp__Jobs__CompletionsQueue', value: names.completionsQueue }

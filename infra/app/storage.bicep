@@ -28,6 +28,8 @@ param names {
   registryTable: string
   ledgerTable: string
   sourceTable: string
+  ccdVisitTable: string
+  visitTable: string
 }
 
 @description('Durable task hub name: its lease and large-message containers are created here.')
@@ -154,6 +156,16 @@ resource sourceTable 'Microsoft.Storage/storageAccounts/tableServices/tables@202
   name: names.sourceTable
 }
 
+resource ccdVisitTable 'Microsoft.Storage/storageAccounts/tableServices/tables@2025-01-01' = {
+  parent: tableService
+  name: names.ccdVisitTable
+}
+
+resource visitTable 'Microsoft.Storage/storageAccounts/tableServices/tables@2025-01-01' = {
+  parent: tableService
+  name: names.visitTable
+}
+
 // ---- Function App: the host's own storage (AzureWebJobsStorage) and the Durable task hub need the account. ----
 
 resource functionsBlob 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
@@ -231,6 +243,26 @@ resource jobsLedgerWrite 'Microsoft.Authorization/roleAssignments@2022-04-01' = 
 resource jobsSourceWrite 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(sourceTable.id, jobsIdentityId, roles.tableDataContributor)
   scope: sourceTable
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.tableDataContributor)
+    principalId: jobsPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource jobsCcdVisitWrite 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(ccdVisitTable.id, jobsIdentityId, roles.tableDataContributor)
+  scope: ccdVisitTable
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.tableDataContributor)
+    principalId: jobsPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource jobsVisitWrite 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(visitTable.id, jobsIdentityId, roles.tableDataContributor)
+  scope: visitTable
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.tableDataContributor)
     principalId: jobsPrincipalId

@@ -15,10 +15,10 @@ using Xunit.Abstractions;
 namespace Drp.EndToEnd.Tests;
 
 /// <summary>
-/// Step 1 in container jobs with real processes and real science: a <c>drp worker</c> (the local host: engine,
+/// Steps 1, 2 and 7 in container jobs with real processes and real science: a <c>drp worker</c> (the local host: engine,
 /// orchestrations, completions listener) dispatches each visit's job to the Storage queue of its memory class; job
 /// runner processes (the built <c>Drp.Jobs</c>, started one after another like a scale-out of container jobs, each
-/// living until the queue is empty) run the quanta with the same activity code. One runner is SIGKILLed in the middle of
+/// living until the queue is empty) run the quanta through the same quantum runner. One runner is SIGKILLed in the middle of
 /// a job: its lease lapses (5 s visibility), the next runner receives the job again, sees the dead runner's row and
 /// runs it (completed quanta skipped by the ledger). The campaign finishes, every quantum ends exactly once (succeeded,
 /// or unprocessable where a detector has too few reference stars), the quanta that had completed before the kill are
@@ -29,7 +29,7 @@ public sealed partial class ContainerJobsEndToEndTests(ITestOutputHelper output)
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "drp-jobs-" + Guid.NewGuid().ToString("N")[..8]);
 
     [Fact]
-    public async Task Campaign_Step1InContainerJobs_RunnerKilledMidJob_JobRedeliveredAndEveryQuantumEndsOnce()
+    public async Task Campaign_Steps127InContainerJobs_RunnerKilledMidJob_JobRedeliveredAndEveryQuantumEndsOnce()
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(10));
         var ct = timeout.Token;
@@ -42,7 +42,7 @@ public sealed partial class ContainerJobsEndToEndTests(ITestOutputHelper output)
         var (storage, campaign) = await LocalSurvey.SimulateAsync(azurite, settings, output, ct);
         using var worker = ChildProcess.DrpWorker(output, "worker", azurite.ConnectionString, taskHub);
         await LocalSurvey.IngestAsync(storage, campaign, ct);
-        var (clientHost, client, id) = await LocalSurvey.StartCampaignAsync(azurite, taskHub, new CampaignInput(run, campaign.Instrument, ["step1"], Executor: JobExecutor.Container), ct);
+        var (clientHost, client, id) = await LocalSurvey.StartCampaignAsync(azurite, taskHub, new CampaignInput(run, campaign.Instrument, ["step1", "step2", "step7"], Executor: JobExecutor.Container), ct);
         using var disposeClient = clientHost;
 
         using var pool = new RunnerPool(output, azurite.ConnectionString);
@@ -57,7 +57,7 @@ public sealed partial class ContainerJobsEndToEndTests(ITestOutputHelper output)
             await foreach (var row in jobs.QueryAsync<TableEntity>(e => e.PartitionKey == JobLedger.PartitionOf(run), cancellationToken: ct))
             {
                 string visit = VisitOf().Match(row.GetString("JobId")).Groups[1].Value;
-                if (row.GetString("State") == nameof(JobState.Running) && succeeded.Any(k => k.Contains($"|visit={visit}|", StringComparison.Ordinal)))
+                if (row.GetString("State") == nameof(JobState.Running) && succeeded.Any(k => k.Contains($"/visit={visit}/", StringComparison.Ordinal)))
                 {
                     killedJob = row.GetString("JobId");
                     return true;
@@ -76,9 +76,15 @@ public sealed partial class ContainerJobsEndToEndTests(ITestOutputHelper output)
         var result = done.ReadOutputAs<CampaignResult>()!;
         Assert.True(result.Completed, result.Reason);
         // A detector with too few reference stars is unprocessable (an outcome, never retried); none failed.
-        var counts = result.Steps.Single().Counts;
+        var counts = result.Steps.Single(s => s.Step == "step1").Counts;
         Assert.Equal((n, 0L), (counts.Succeeded + counts.Unprocessable, counts.Failed));
-        var after = await ledger.ListAsync(run, ct);
+        // Steps 2 and 7 ran in container jobs too: two quanta per visit, then the two survey-wide tables.
+        Assert.Equal(["step1", "step2", "step7"], result.Steps.Select(s => s.Step));
+        Assert.Equal((2L * settings.Visits, 0L), (result.Steps[1].Counts.Succeeded + result.Steps[1].Counts.Unprocessable, result.Steps[1].Counts.Failed));
+        Assert.Equal((2L, 0L), (result.Steps[2].Counts.Succeeded, result.Steps[2].Counts.Failed));
+        var all = await ledger.ListAsync(run, ct);
+        Assert.Equal(n + 2 * settings.Visits + 2, all.Count);
+        var after = all.Where(r => r.Provenance?.Step == "step1").ToList();
         Assert.Equal(n, after.Count);
         Assert.All(after, r => Assert.Contains(r.State, new[] { QuantumState.Succeeded, QuantumState.Unprocessable }));
         Assert.Equal(counts.Unprocessable, after.Count(r => r.State == QuantumState.Unprocessable));

@@ -12,8 +12,9 @@ namespace Drp.EndToEnd.Tests;
 
 /// <summary>
 /// The first end-to-end run against real Azurite: N raws in (each upload delivering its BlobCreated event, one event
-/// delivered twice) -> N registered -> exactly N detector quanta processed once each -> Source rows in the Azure
-/// Table and in Parquet, none twice. Then the same run again: every quantum skipped, nothing written twice.
+/// delivered twice) -> N registered -> a campaign of steps 1, 2 and 7: exactly N detector quanta processed once each,
+/// each visit consolidated, the CcdVisit and Visit tables -> Source rows in the Azure Table and in Parquet, none twice.
+/// Then the same run again: every quantum skipped, nothing written twice.
 /// </summary>
 [Collection(AzuriteCollection.Name)]
 public sealed class DemoEndToEndTests(AzuriteFixture fixture, ITestOutputHelper output) : IDisposable
@@ -46,9 +47,10 @@ public sealed class DemoEndToEndTests(AzuriteFixture fixture, ITestOutputHelper 
         Assert.Equal(n, first.Raws.Registered);
         Assert.Equal(0, first.Raws.Rejected);
         Assert.Equal(1, first.Raws.DuplicateEvents);
-        Assert.Equal(n, first.Quanta.Total);
-        Assert.Equal(n, first.Quanta.Succeeded);
-        Assert.Equal(0, first.Quanta.Failed);
+        // The campaign: n step-1 quanta (one per detector), two step-2 quanta per visit, two step-7 quanta.
+        int quanta = n + 2 * visits + 2;
+        Assert.Equal((quanta, quanta, 0), (first.Quanta.Total, first.Quanta.Succeeded, first.Quanta.Failed));
+        Assert.Equal([("step1", n), ("step2", 2 * visits), ("step7", 2)], first.Steps.Select(kv => (kv.Key, kv.Value.Succeeded)));
 
         var storage = new StorageClients(new DrpStorageOptions { ConnectionString = fixture.Azurite.ConnectionString });
         var registry = await new RegistryTable(storage.Registry).ListAsync(first.Instrument);
@@ -56,17 +58,21 @@ public sealed class DemoEndToEndTests(AzuriteFixture fixture, ITestOutputHelper 
         Assert.Equal(n, registry.Select(r => (r.Visit, r.Detector)).Distinct().Count());
 
         var ledger = await new QuantumLedger(storage.Ledger).ListAsync(settings.Run);
-        Assert.Equal(n, ledger.Count);
+        Assert.Equal(quanta, ledger.Count);
         Assert.All(ledger, q => Assert.Equal(QuantumState.Succeeded, q.State));
         Assert.All(ledger, q => Assert.Equal(1, q.Attempts));
 
         // Provenance and accounting: every row says which software and config ran it and what it used.
+        var tasks = Drp.Execution.ExecutionServices.DefaultRegistry;
+        var step1 = ledger.Where(q => q.Provenance?.Step == "step1").ToList();
+        Assert.Equal(n, step1.Count);
         Assert.All(ledger, q => Assert.Equal(SoftwareVersion.Current.Label, q.SoftwareVersion));
-        Assert.All(ledger, q => Assert.Equal(Drp.Workflows.Activities.ProcessDetectorActivity.Provenance, q.Provenance));
-        Assert.All(ledger, q => Assert.True(q.Usage is { CpuSeconds: > 0, PeakWorkingSetBytes: > 0, Gets: > 0, BytesRead: > 0 }, $"{q.QuantumKey}: {q.Usage}"));
-        Assert.Equal([new VersionCount(SoftwareVersion.Current.Label, n)], first.SoftwareVersions);
-        var compute = Assert.Single(first.Accounting!.TaskTypes);
-        Assert.Equal((n, ledger.Sum(q => q.Usage!.Gets), ledger.Sum(q => q.Usage!.BytesRead)), (compute.Quanta, compute.Gets, compute.BytesRead));
+        Assert.All(ledger, q => Assert.Equal(tasks.Bind(q.Provenance!.Step, q.Provenance.TaskType).ConfigHash, q.Provenance.ConfigHash));
+        Assert.All(step1, q => Assert.Equal("processFrame", q.Provenance!.TaskType));
+        Assert.All(ledger, q => Assert.True(q.Usage is { CpuSeconds: >= 0, PeakWorkingSetBytes: > 0, Gets: > 0, BytesRead: > 0 }, $"{q.QuantumKey}: {q.Usage}"));
+        Assert.Equal([new VersionCount(SoftwareVersion.Current.Label, quanta)], first.SoftwareVersions);
+        var compute = first.Accounting!.TaskTypes.Single(t => t.TaskType == "processFrame");
+        Assert.Equal((n, step1.Sum(q => q.Usage!.Gets), step1.Sum(q => q.Usage!.BytesRead)), (compute.Quanta, compute.Gets, compute.BytesRead));
 
         var source = first.Tables[SourceSchema.TableName];
         Assert.True(source.ParquetRows > 10 * n, $"expected many sources, got {source.ParquetRows}");
@@ -76,9 +82,16 @@ public sealed class DemoEndToEndTests(AzuriteFixture fixture, ITestOutputHelper 
         long tableRowsBefore = await CountEntitiesAsync(storage.Sources);
         Assert.Equal(source.AzureTableRows, tableRowsBefore);
 
-        // Parquet rows per detector add up to the ledger's rows per quantum.
-        Assert.Equal(ledger.Sum(q => q.OutputRows), source.ParquetRows);
+        // Parquet rows per detector add up to the ledger's rows per step-1 quantum.
+        Assert.Equal(step1.Sum(q => q.OutputRows), source.ParquetRows);
+
+        // Step 7: the CcdVisit and Visit tables, in Parquet and in their serving tables, one row per detector-visit and visit.
+        Assert.Equal(new TableCounts(n, n, n, 0), first.Tables["CcdVisit"]);
+        Assert.Equal(new TableCounts(visits, visits, visits, 0), first.Tables["Visit"]);
+        Assert.All(first.StepQa, qa => Assert.True(qa.Passed, qa.Summary));
+        Assert.Contains("2 Visit rows", first.StepQa.Single(q => q.Step == "step7").Summary);
         Assert.True(File.Exists(Path.Combine(_outDir, "summary.json")));
+        Assert.Equal(visits, first.Outputs.CatalogFiles.Count);
         foreach (var file in first.Outputs.CatalogFiles)
         {
             await using var f = File.OpenRead(file);
@@ -115,9 +128,9 @@ public sealed class DemoEndToEndTests(AzuriteFixture fixture, ITestOutputHelper 
 
         // The same run again (a rescue of a finished run): every quantum is skipped, no row is written twice.
         var second = await new DemoRunner(settings with { DuplicateEvents = 0 }, console).RunAsync();
-        Assert.Equal(n, second.Quanta.Skipped);
-        Assert.Equal([new VersionCount(SoftwareVersion.Current.Label, n)], second.SoftwareVersions); // the version that ran them
-        Assert.Equal(n, second.Quanta.Succeeded);
+        Assert.Equal(quanta, second.Quanta.Skipped);
+        Assert.Equal([new VersionCount(SoftwareVersion.Current.Label, quanta)], second.SoftwareVersions); // the version that ran them
+        Assert.Equal(quanta, second.Quanta.Succeeded);
         Assert.Equal(n, second.Raws.Registered);
         Assert.Equal(tableRowsBefore, await CountEntitiesAsync(storage.Sources));
         var ledgerAfter = await new QuantumLedger(storage.Ledger).ListAsync(settings.Run);

@@ -87,7 +87,7 @@ public static partial class SettingsContract
             .Select(File.ReadAllText);
 
     /// <summary>
-    /// The <see cref="Drp.Workflows.Jobs.JobsOptions"/> settings the dispatching side (the Function App) reads: where
+    /// The <see cref="Drp.Execution.Jobs.JobsOptions"/> settings the dispatching side (the Function App) reads: where
     /// container jobs go (Service Bus) and which Storage queue their completions come back on. The rest are the runner's.
     /// </summary>
     public static readonly string[] JobsDispatchKeys =
@@ -99,13 +99,13 @@ public static partial class SettingsContract
             .Concat(JobsDispatchKeys)
             .Concat(KeysOfFunctionBindings(typeof(Drp.Functions.DrpFunctions)))
             .Concat(KeysOfHostJson(File.ReadAllText(Repo.PathOf("host.json"))))
-            .Concat(KeysOfSources(new[] { "Drp.Functions", "Drp.Workflows", "Drp.Storage" }.SelectMany(p => SourcesOf(Repo.PathOf("functions", p)))))
+            .Concat(KeysOfSources(new[] { "Drp.Functions", "Drp.Workflows", "Drp.Execution", "Drp.Storage" }.SelectMany(p => SourcesOf(Repo.PathOf("functions", p)))))
             .ToHashSet();
 
-    /// <summary>Every setting Drp.Jobs reads: the storage options (AddDrpServices), its <see cref="Drp.Workflows.Jobs.JobsOptions"/>, and its own key reads.</summary>
+    /// <summary>Every setting Drp.Jobs reads: the storage options (AddDrpServices), its <see cref="Drp.Execution.Jobs.JobsOptions"/>, and its own key reads.</summary>
     public static ISet<string> JobsCodeKeys(IEnumerable<string>? jobsSources = null) =>
         KeysOf(typeof(DrpStorageOptions))
-            .Concat(KeysOf(typeof(Drp.Workflows.Jobs.JobsOptions)))
+            .Concat(KeysOf(typeof(Drp.Execution.Jobs.JobsOptions)))
             .Concat(KeysOfSources(jobsSources ?? SourcesOf(Repo.PathOf("functions", "Drp.Jobs"))))
             .ToHashSet();
 

@@ -1,3 +1,4 @@
+using Drp.Workflows.Jobs;
 using System.Collections.Concurrent;
 using Drp.Jobs.Queues;
 using Drp.Local;
@@ -21,7 +22,7 @@ namespace Drp.Jobs.Tests;
 /// host dispatches a step-1 job to the Storage queue of its memory class and awaits its completion event raced against
 /// the heartbeat timer; real <see cref="JobQueueWorker"/>s per memory class run it; <see cref="StorageCompletionPump"/>
 /// relays the completions. The quantum is scripted (the science is not the point) but keeps the ledger the way
-/// <see cref="ProcessDetectorActivity"/> does: a terminal row is skipped, every attempt is counted, one row per quantum.
+/// the <see cref="QuantumRunner"/> does: a terminal row is skipped, every attempt is counted, one row per quantum.
 /// A "killed" runner is one cancelled in the middle of a quantum: it never beats, settles or reports again, and its
 /// message stays invisible (the visibility timeout is longer than the test), exactly what the queue and the ledger see
 /// of a runner whose process was SIGKILLed.
@@ -42,10 +43,9 @@ public sealed class ContainerJobOrchestrationTests(AzuriteFixture azurite)
 
         var summary = await h.RunJobAsync();
 
-        Assert.Equal(new OutcomeCounts(s_detectors.Length * 4, 3, 3, 0, 0, 0), summary.Counts);
+        Assert.Equal(new OutcomeCounts(s_detectors.Length, 3, 3, 0, 0, 0), summary.Counts);
         Assert.Equal([1, 1, 1], s_detectors.Select(runs.Count));
         Assert.All(await h.LedgerAsync(), r => Assert.Equal((QuantumState.Succeeded, 1), (r.State, r.Attempts)));
-        Assert.Equal([0, 1, 2], h.Consolidated);
     }
 
     [Fact]
@@ -53,7 +53,7 @@ public sealed class ContainerJobOrchestrationTests(AzuriteFixture azurite)
     {
         await using var h = await Harness.StartAsync(azurite.Azurite);
         var runs = new Executions();
-        h.StartRunner(MemoryClass.Standard, runs, q => q.Detector == 1 ? Outcome.OutOfMemory : Outcome.Succeed);
+        h.StartRunner(MemoryClass.Standard, runs, q => q.Detector() == 1 ? Outcome.OutOfMemory : Outcome.Succeed);
         h.StartRunner(MemoryClass.Highmem, runs, _ => Outcome.Succeed);
 
         var summary = await h.RunJobAsync();
@@ -63,7 +63,7 @@ public sealed class ContainerJobOrchestrationTests(AzuriteFixture azurite)
         Assert.Equal([MemoryClass.Standard, MemoryClass.Highmem], runs.Classes(1));
         var ledger = await h.LedgerAsync();
         Assert.All(ledger, r => Assert.Equal(QuantumState.Succeeded, r.State));
-        Assert.Equal(2, ledger.Single(r => r.QuantumKey == DetectorQuantum.KeyFor(Harness.Visit, 1)).Attempts);
+        Assert.Equal(2, ledger.Single(r => r.QuantumKey == Harness.Key(1)).Attempts);
         var job = await new JobLedger(h.Storage.Ledger).GetAsync(h.Run, Harness.JobId);
         Assert.Equal(("highmem", JobState.Completed), (job!.MemoryClass, job.State));
     }
@@ -108,13 +108,12 @@ public sealed class ContainerJobOrchestrationTests(AzuriteFixture azurite)
 
         var summary = await h.PendingJob!;
 
-        Assert.Equal(new OutcomeCounts(s_detectors.Length * 4, 3, 0, 3, 0, 0), summary.Counts);
+        Assert.Equal(new OutcomeCounts(s_detectors.Length, 3, 0, 3, 0, 0), summary.Counts);
         Assert.Equal([3, 0, 0], s_detectors.Select(runs.Count)); // each dispatch died in detector 0
         var ledger = await h.LedgerAsync();
         Assert.Equal(3, ledger.Count);
         Assert.All(ledger, r => Assert.Equal((QuantumState.Failed, ProcessJobOrchestrator.JobLostErrorClass), (r.State, r.ErrorClass)));
         Assert.All(ledger, r => Assert.Contains("given up after 3 dispatches", r.Message));
-        Assert.Empty(h.Consolidated);
     }
 
     [Fact]
@@ -123,18 +122,18 @@ public sealed class ContainerJobOrchestrationTests(AzuriteFixture azurite)
         await using var h = await Harness.StartAsync(azurite.Azurite);
         var runs = new Executions();
         h.StartRunner(MemoryClass.Standard, runs, q =>
-            q.Detector == 0 ? Outcome.Unprocessable
-            : q.Detector == 2 && runs.Count(2) == 1 ? Outcome.Transient
+            q.Detector() == 0 ? Outcome.Unprocessable
+            : q.Detector() == 2 && runs.Count(2) == 1 ? Outcome.Transient
             : Outcome.Succeed);
 
         var summary = await h.RunJobAsync();
 
-        Assert.Equal(new OutcomeCounts(s_detectors.Length * 4, 3, 2, 0, 1, 2), summary.Counts); // detectors 0 and 1 skipped on the second delivery
+        Assert.Equal(new OutcomeCounts(s_detectors.Length, 3, 2, 0, 1, 2), summary.Counts); // detectors 0 and 1 skipped on the second delivery
         Assert.Equal([1, 1, 2], s_detectors.Select(runs.Count));
         Assert.Equal([MemoryClass.Standard, MemoryClass.Standard], runs.Classes(2));
         var ledger = (await h.LedgerAsync()).ToDictionary(r => r.QuantumKey);
-        Assert.Equal(QuantumState.Unprocessable, ledger[DetectorQuantum.KeyFor(Harness.Visit, 0)].State);
-        Assert.Equal((QuantumState.Succeeded, 2), (ledger[DetectorQuantum.KeyFor(Harness.Visit, 2)].State, ledger[DetectorQuantum.KeyFor(Harness.Visit, 2)].Attempts));
+        Assert.Equal(QuantumState.Unprocessable, ledger[Harness.Key(0)].State);
+        Assert.Equal((QuantumState.Succeeded, 2), (ledger[Harness.Key(2)].State, ledger[Harness.Key(2)].Attempts));
     }
 
     private enum Outcome
@@ -190,9 +189,8 @@ public sealed class ContainerJobOrchestrationTests(AzuriteFixture azurite)
 
         public string Run { get; } = "run-" + Guid.NewGuid().ToString("N")[..8];
 
-        public ConcurrentBag<int> ConsolidatedBag { get; } = [];
-
-        public IReadOnlyList<int> Consolidated => [.. ConsolidatedBag.Order()];
+        /// <summary>The ledger key of detector <paramref name="detector"/>'s quantum.</summary>
+        public static string Key(int detector) => new PlannedQuantum("processFrame", new DataId("LSSTCam", Visit, detector, Band: "r")).Key;
 
         public Task<JobSummary>? PendingJob { get; set; }
 
@@ -219,14 +217,6 @@ public sealed class ContainerJobOrchestrationTests(AzuriteFixture azurite)
                 tasks.AddActivityFunc<DispatchJobInput, JobDispatched>(nameof(DispatchJobActivity), (_, i) => dispatch.ExecuteAsync(i));
                 tasks.AddActivityFunc<JobCheckInput, JobCheck>(nameof(CheckJobActivity), (_, i) => check.ExecuteAsync(i));
                 tasks.AddActivityFunc<RecordUnfinishedInput, int>(nameof(RecordUnfinishedQuantaActivity), (_, i) => unfinished.ExecuteAsync(i));
-                tasks.AddActivityFunc<ConsolidateVisitInput, ConsolidateVisitResult>(nameof(ConsolidateVisitSourcesActivity), (_, i) =>
-                {
-                    foreach (int d in i.Detectors)
-                    {
-                        h.ConsolidatedBag.Add(d);
-                    }
-                    return new ConsolidateVisitResult($"{i.Run}/sourceTable_visit/{i.Visit}.parquet", i.Detectors.Count);
-                });
             });
             var pump = new StorageCompletionPump(storage.Queues.GetQueueClient(h.Completions), h._host.Client,
                 new JobCompletionRelay(NullLogger<JobCompletionRelay>.Instance), NullLogger<StorageCompletionPump>.Instance);
@@ -237,17 +227,14 @@ public sealed class ContainerJobOrchestrationTests(AzuriteFixture azurite)
         private async Task WritePlanAsync()
         {
             var quanta = new List<PlannedQuantum>();
-            foreach (var task in new[] { "isr", "characterizeImage", "calibrate", "writeSourceTable" })
-            {
-                quanta.AddRange(s_detectors.Select(d => new PlannedQuantum(task, new DataId("LSSTCam", Visit, d, Band: "r"))));
-            }
+            quanta.AddRange(s_detectors.Select(d => new PlannedQuantum("processFrame", new DataId("LSSTCam", Visit, d, Band: "r"))));
             var job = new PlannedJob("step1", JobId, new DataId("LSSTCam", Visit, Band: "r"), quanta, MemoryClass.Standard,
                 TimeSpan.FromMilliseconds(200), s_heartbeatTimeout, JobExecutor.Container);
             await Storage.DataContainer.GetBlobClient(PlanPath).UploadAsync(BinaryData.FromObjectAsJson(job, StepPlanWriter.Json), overwrite: true);
         }
 
         /// <summary>A worker loop on the queue of <paramref name="memory"/> running the scripted quantum.</summary>
-        public Runner StartRunner(MemoryClass memory, Executions executions, Func<DetectorQuantum, Outcome> script, Action? onHang = null)
+        public Runner StartRunner(MemoryClass memory, Executions executions, Func<QuantumRequest, Outcome> script, Action? onHang = null)
         {
             var options = new JobsOptions
             {
@@ -258,16 +245,17 @@ public sealed class ContainerJobOrchestrationTests(AzuriteFixture azurite)
                 MaxDeliveryCount = 3,
             };
             var ledger = new QuantumLedger(Storage.Ledger);
-            var runner = new JobRunner(async (q, ct) =>
+            var runner = new JobRunner(async (r, ct) =>
             {
-                var previous = await ledger.GetAsync(q.Run, q.Key, ct);
+                var q = r.Quantum;
+                var previous = await ledger.GetAsync(r.Run, q.Key, ct);
                 if (previous is { State: QuantumState.Succeeded or QuantumState.Unprocessable })
                 {
-                    return new QuantumResult(q.Visit, q.Detector, previous.State, previous.Attempts, previous.OutputRows, previous.ErrorClass, previous.Message, Skipped: true, 0);
+                    return new QuantumResult(q.Task, q.DataId, previous.State, previous.Attempts, previous.OutputRows, previous.ErrorClass, previous.Message, Skipped: true, 0);
                 }
-                int attempt = await ledger.StartAttemptAsync(q.Run, q.Key, ct);
-                executions.Record(q.Detector, memory);
-                var outcome = script(q);
+                int attempt = await ledger.StartAttemptAsync(r.Run, q.Key, ct);
+                executions.Record(r.Detector(), memory);
+                var outcome = script(r);
                 if (outcome == Outcome.Hang)
                 {
                     onHang?.Invoke();
@@ -276,12 +264,12 @@ public sealed class ContainerJobOrchestrationTests(AzuriteFixture azurite)
                 if (outcome is Outcome.Transient or Outcome.OutOfMemory)
                 {
                     Exception e = outcome == Outcome.Transient ? new IOException("storage went away") : new OutOfMemoryException("needs more than standard");
-                    await ledger.CompleteAsync(new QuantumRecord(q.Run, q.Key, QuantumState.Failed, attempt, e.GetType().FullName, e.Message, 1, 0, null), CancellationToken.None);
+                    await ledger.CompleteAsync(new QuantumRecord(r.Run, q.Key, QuantumState.Failed, attempt, e.GetType().FullName, e.Message, 1, 0, null), CancellationToken.None);
                     throw e;
                 }
                 var state = outcome == Outcome.Unprocessable ? QuantumState.Unprocessable : QuantumState.Succeeded;
-                await ledger.CompleteAsync(new QuantumRecord(q.Run, q.Key, state, attempt, state == QuantumState.Unprocessable ? "Unprocessable" : null, null, 1, 10, null), ct);
-                return new QuantumResult(q.Visit, q.Detector, state, attempt, 10, state == QuantumState.Unprocessable ? "Unprocessable" : null, null, Skipped: false, 1);
+                await ledger.CompleteAsync(new QuantumRecord(r.Run, q.Key, state, attempt, state == QuantumState.Unprocessable ? "Unprocessable" : null, null, 1, 10, null), ct);
+                return new QuantumResult(q.Task, q.DataId, state, attempt, 10, state == QuantumState.Unprocessable ? "Unprocessable" : null, null, Skipped: false, 1);
             }, NullLogger<JobRunner>.Instance);
             var worker = new JobQueueWorker(new StorageJobQueue(Storage.Queues, options), runner, new JobLedger(Storage.Ledger), options,
                 new JobRetryPolicy(TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(100)), NullLogger<JobQueueWorker>.Instance);

@@ -1,4 +1,3 @@
-using Drp.Workflows;
 using Drp.Core.Planning;
 
 namespace Drp.Jobs.Tests;
@@ -22,24 +21,27 @@ public sealed class JobMessagesTests
         var planned = await FirstJobAsync("step1");
         var step = PipelineDefinitionLoader.LoadDefault().Step("step1");
 
-        var (memory, job) = JobMessages.For(new JobInput("run-x", "LSSTCam", "calib/v1", "step1", "plan.json"), planned);
+        var (memory, job) = JobMessages.For("run-x", "LSSTCam", "calib/v1", planned);
 
         Assert.Equal(planned.JobId, job.JobId);
         Assert.Equal(step.Tasks.Min(t => t.Execution.HeartbeatInterval), job.HeartbeatInterval);
         Assert.Equal(step.Tasks.Max(t => t.Execution.HeartbeatTimeout), job.HeartbeatTimeout);
         Assert.Equal(step.Tasks.Max(t => t.Execution.Memory), memory);
-        Assert.Equal(planned.Quanta.Select(q => q.DataId.Detector!.Value).Distinct().Order(), job.Quanta.Select(q => q.Detector));
-        Assert.All(job.Quanta, q => Assert.Equal(("run-x", "calib/v1", planned.Cluster.Visit!.Value), (q.Run, q.CalibCollection, q.Visit)));
+        Assert.Equal(planned.Quanta.Select(q => q.DataId.Detector!.Value).Distinct().Order(), job.Quanta.Select(q => q.Detector()));
+        Assert.All(job.Quanta, q => Assert.Equal(("processFrame", planned.Cluster.Visit!.Value), (q.Task, q.DataId.Visit!.Value)));
+        Assert.Equal(("run-x", "LSSTCam", "calib/v1", "step1"), (job.Run, job.Instrument, job.CalibCollection, job.Step));
     }
 
     [Fact]
-    public async Task For_StepWithoutAnExecutor_IsATypedError()
+    public async Task For_PlannedStep2Job_CarriesTheVisitsQuantaOfBothTasks()
     {
         var planned = await FirstJobAsync("step2");
 
-        var e = Assert.Throws<NotSupportedException>(() => JobMessages.For(new JobInput("r", "LSSTCam", "c", "step2", "p"), planned));
+        var (_, job) = JobMessages.For("r", "LSSTCam", "c", planned);
 
-        Assert.Contains("no executor", e.Message);
+        Assert.Equal(["consolidateSourceTable", "consolidateVisitSummary"], job.Quanta.Select(q => q.Task));
+        Assert.All(job.Quanta, q => Assert.Equal((planned.Cluster.Visit, (int?)null), (q.DataId.Visit, q.DataId.Detector)));
+        Assert.Equal(job.Quanta.Select(q => q.Key), JobMessages.Parse(JobMessages.Serialize(job)).Quanta.Select(q => q.Key));
     }
 
     [Fact]

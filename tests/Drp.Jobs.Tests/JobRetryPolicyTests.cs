@@ -82,7 +82,7 @@ public sealed class JobRetryPolicyTests
     }
 
     private static QuantumResult R(int detector, QuantumState state, string? errorClass = null) =>
-        new(7, detector, state, 1, 0, errorClass, null, false, 0);
+        new("processFrame", new Drp.Core.Datasets.DataId("LSSTCam", 7, detector, Band: "r"), state, 1, 0, errorClass, null, false, 0);
 
     [Fact]
     public void Classify_NothingFailed_IsNoFailureEvenWithUnprocessableQuanta()

@@ -13,7 +13,7 @@ public sealed class JobRunnerTests
 
         var result = await runner.RunAsync(Job("run", "j1", 0, 1, 2, 3));
 
-        Assert.Equal([0, 1, 2, 3], result.Quanta.Select(q => q.Detector));
+        Assert.Equal([0, 1, 2, 3], result.Quanta.Select(q => q.Detector()));
         Assert.Equal(QuantumState.Failed, result.Quanta[1].State);
         Assert.Equal(typeof(IOException).FullName, result.Quanta[1].ErrorClass);
         Assert.Equal(3, result.Quanta.Count(q => q.State == QuantumState.Succeeded));

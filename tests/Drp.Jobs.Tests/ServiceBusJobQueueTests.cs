@@ -48,7 +48,7 @@ public sealed class ServiceBusJobQueueTests(AzuriteFixture azurite)
             Queue = new ServiceBusJobQueue(Receiver, name => Senders.GetOrAdd(name, n => new FakeSender(n)), completions, TimeSpan.FromSeconds(1));
         }
 
-        public JobQueueWorker Worker(Func<DetectorQuantum, CancellationToken, Task<QuantumResult>> run, JobRetryPolicy? policy = null) =>
+        public JobQueueWorker Worker(Func<QuantumRequest, CancellationToken, Task<QuantumResult>> run, JobRetryPolicy? policy = null) =>
             new(Queue, new JobRunner((q, ct) => { Interlocked.Increment(ref QuantaRun); return run(q, ct); }, NullLogger<JobRunner>.Instance),
                 Ledger, Options, policy ?? NoBackoff, NullLogger<JobQueueWorker>.Instance);
 
@@ -137,7 +137,7 @@ public sealed class ServiceBusJobQueueTests(AzuriteFixture azurite)
         Assert.Equal(["abandon:j3@standard#1", "abandon:j3@standard#1", "deadletter:j3@standard#1"], h.Receiver.Settlements);
         var (reason, description) = h.Receiver.DeadLetters.Single();
         Assert.Equal("Transient failure on delivery 3 of 3", reason);
-        Assert.Contains("detector 1: System.TimeoutException: blob read timed out", description);
+        Assert.Contains("processFrame|instrument=LSSTCam/visit=7/detector=1/band=r: System.TimeoutException: blob read timed out", description);
         Assert.Equal([RetryAction.SameClass, RetryAction.SameClass, RetryAction.GiveUp], h.Completions().Select(c => c.Decision.Action));
     }
 
@@ -180,7 +180,7 @@ public sealed class ServiceBusJobQueueTests(AzuriteFixture azurite)
         Assert.Equal(["complete:j5@standard#1"], h.Receiver.Settlements);
         var escalated = Assert.Single(h.Senders["drp-jobs-highmem"].Sent);
         Assert.Equal("highmem", escalated.ApplicationProperties[ServiceBusJobMessages.MemoryClassProperty]);
-        Assert.Equal([1, 2], JobMessages.Parse(escalated.Body).Quanta.Select(q => q.Detector));
+        Assert.Equal([1, 2], JobMessages.Parse(escalated.Body).Quanta.Select(q => q.Detector()));
         var c = Assert.Single(h.Completions());
         Assert.Equal(FailureKind.OutOfMemory, c.Failure);
         Assert.Equal(new RetryDecision(RetryAction.NextClass, MemoryClass.Highmem, TimeSpan.Zero, "out of memory in standard: escalated to highmem"), c.Decision);

@@ -39,7 +39,7 @@ public sealed class StorageJobQueueTests(AzuriteFixture azurite)
         return (queue, await NewLedgerAsync(azurite.ConnectionString), options);
     }
 
-    private static JobQueueWorker Worker(IJobQueue queue, JobLedger ledger, JobsOptions options, Func<DetectorQuantum, CancellationToken, Task<QuantumResult>> run) =>
+    private static JobQueueWorker Worker(IJobQueue queue, JobLedger ledger, JobsOptions options, Func<QuantumRequest, CancellationToken, Task<QuantumResult>> run) =>
         new(queue, new JobRunner(run, NullLogger<JobRunner>.Instance), ledger, options, NoBackoff, NullLogger<JobQueueWorker>.Instance);
 
     private static async Task<List<T>> DrainAsync<T>(QueueClient queue)
@@ -119,7 +119,7 @@ public sealed class StorageJobQueueTests(AzuriteFixture azurite)
         Assert.Equal(2, n);
         var poison = Assert.Single(await DrainAsync<PoisonMessage>(queue.Poison));
         Assert.Equal("Transient failure on delivery 2 of 2", poison.Reason);
-        Assert.Contains("detector 0: System.TimeoutException: table write timed out", poison.Description);
+        Assert.Contains("processFrame|instrument=LSSTCam/visit=7/detector=0/band=r: System.TimeoutException: table write timed out", poison.Description);
         Assert.Equal(2, poison.DeliveryCount);
         Assert.Equal("flaky", JobMessages.Parse(BinaryData.FromString(poison.Body)).JobId);
         Assert.Equal([RetryAction.SameClass, RetryAction.GiveUp], (await DrainAsync<JobCompletion>(queue.Completions)).OrderBy(c => c.Delivery).Select(c => c.Decision.Action));
@@ -138,7 +138,7 @@ public sealed class StorageJobQueueTests(AzuriteFixture azurite)
         var highmem = (await _queues.GetQueueClient("drp-jobs-highmem").ReceiveMessagesAsync(10)).Value;
         var escalated = JobMessages.Parse(Assert.Single(highmem).Body);
         Assert.Equal("big", escalated.JobId);
-        Assert.Equal([0], escalated.Quanta.Select(q => q.Detector));
+        Assert.Equal([0], escalated.Quanta.Select(q => q.Detector()));
         Assert.Empty((await _queues.GetQueueClient(options.Queue).PeekMessagesAsync(10)).Value);
     }
 

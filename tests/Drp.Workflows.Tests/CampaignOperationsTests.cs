@@ -4,7 +4,6 @@ using Drp.Storage.Registry;
 using Drp.Workflows.Activities;
 using Drp.Workflows.Operations;
 using Drp.Workflows.Orchestrators;
-using Drp.Workflows.Tests.Planning;
 using Microsoft.DurableTask;
 using Microsoft.DurableTask.Client;
 using Microsoft.DurableTask.Testing;
@@ -16,7 +15,7 @@ namespace Drp.Workflows.Tests;
 /// over stand-in steps (<c>hold</c>: the step waits for the <see cref="ReleaseEvent"/> event, so the campaign stays
 /// running) and a real ledger in Azurite (own table per test).
 /// </summary>
-public sealed class CampaignOperationsTests(PlanningAzuriteFixture fixture) : IClassFixture<PlanningAzuriteFixture>
+public sealed class CampaignOperationsTests(AzuriteFixture fixture) : IClassFixture<AzuriteFixture>
 {
     private const string ReleaseEvent = "release";
     private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(60);
@@ -81,7 +80,7 @@ public sealed class CampaignOperationsTests(PlanningAzuriteFixture fixture) : IC
     [InlineData("a/b", "LSSTCam", "step1", "not a valid run name")]
     [InlineData("run", " ", "step1", "instrument is required")]
     [InlineData("run", "LSSTCam", "step9", "has no step 'step9'")]
-    [InlineData("run", "LSSTCam", "step2", "has no executor yet")]
+    [InlineData("run", "LSSTCam", "step3", "has no task classes yet")]
     [InlineData("run", "LSSTCam", "step1,step1", "named twice")]
     public async Task Start_BadInput_IsRefusedWithTheReasonAndStartsNothing(string run, string instrument, string steps, string reason)
     {
@@ -97,14 +96,14 @@ public sealed class CampaignOperationsTests(PlanningAzuriteFixture fixture) : IC
     }
 
     [Fact]
-    public async Task Start_NoSteps_RunsTheExecutableSteps()
+    public async Task Start_NoSteps_RunsEveryStepWithTaskClasses()
     {
         await using var h = await StartAsync();
 
         await h.Operations.StartAsync(new CampaignInput(h.Run, "LSSTCam-sim", []));
         var done = await WaitAsync(h, OrchestrationRuntimeStatus.Completed);
 
-        Assert.Equal(ProcessJobOrchestrator.ExecutableSteps, done.ReadOutputAs<CampaignResult>()!.Steps.Select(s => s.Step));
+        Assert.Equal(["step1", "step2", "step7"], done.ReadOutputAs<CampaignResult>()!.Steps.Select(s => s.Step));
     }
 
     [Fact]

@@ -5,7 +5,6 @@ using Drp.Storage;
 using Drp.Storage.Catalogs;
 using Drp.Core.Datasets;
 using Drp.Workflows.Activities;
-using Drp.Workflows.Tests.Planning;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Drp.Workflows.Tests;
@@ -14,7 +13,7 @@ namespace Drp.Workflows.Tests;
 /// The step's catalog QA gate on Azurite: Source Parquet files and CcdVisit summaries written where step 1 writes them
 /// (by the real writers), checked from the schema; a NaN in a user-facing column fails the gate naming table and column.
 /// </summary>
-public sealed class CatalogQaActivityTests(PlanningAzuriteFixture fixture) : IClassFixture<PlanningAzuriteFixture>
+public sealed class CatalogQaActivityTests(AzuriteFixture fixture) : IClassFixture<AzuriteFixture>
 {
     private const string Instrument = "LSSTCam-sim";
     private const double Ra0 = 62.0, Dec0 = -37.0, Size = 0.2; // detector 0.2 deg on a side
@@ -24,7 +23,7 @@ public sealed class CatalogQaActivityTests(PlanningAzuriteFixture fixture) : ICl
         double ra = Ra0 + detector * Size, c = Math.Cos(Dec0 * Math.PI / 180);
         double w = Size / c;
         return new CcdVisitSummary(visit * 1000 + detector, visit, detector, "r", 31.2, 0.003, 0.05, nSources, 40, 25, 3.5, 4.1, 4.0, 0.01,
-            1200, 35, 0.8, 1.7, 0.2, ra, Dec0, ra, Dec0 + Size, ra + w, Dec0 + Size, ra + w, Dec0);
+            1200, 35, 0.8, 1.7, 0.2, ra, Dec0, ra, Dec0 + Size, ra + w, Dec0 + Size, ra + w, Dec0, 30.0, 60000.0 + visit / 1000.0, null);
     }
 
     /// <summary>A Source table of <paramref name="n"/> rows spread over the detector's sky area (or its left half).</summary>
@@ -72,14 +71,14 @@ public sealed class CatalogQaActivityTests(PlanningAzuriteFixture fixture) : ICl
     [Fact]
     public async Task Execute_CleanStep1Catalogs_PassesAndStoresResultsWithCoverage()
     {
-        var (storage, run) = await fixture.NewStorageAsync();
+        var (storage, run) = await fixture.NewRunStorageAsync();
         foreach (int d in new[] { 0, 1 })
         {
             var s = Summary(7, d, 300);
             await WriteAsync(storage, run, s, Sources(s, 300));
         }
 
-        var result = await new CatalogQaActivity(storage, NullLogger<CatalogQaActivity>.Instance).ExecuteAsync(new StepQaInput(run, Instrument, "step1"));
+        var result = await new CatalogQaActivity(storage, Drp.Execution.ExecutionServices.DefaultRegistry, NullLogger<CatalogQaActivity>.Instance).ExecuteAsync(new StepQaInput(run, Instrument, "step1"));
 
         Assert.True(result.Passed, result.Summary);
         Assert.Equal(0, result.CoverageWarnings);
@@ -94,7 +93,7 @@ public sealed class CatalogQaActivityTests(PlanningAzuriteFixture fixture) : ICl
     [Fact]
     public async Task Execute_NaNInAUserFacingColumn_FailsNamingTableColumnAndCount()
     {
-        var (storage, run) = await fixture.NewStorageAsync();
+        var (storage, run) = await fixture.NewRunStorageAsync();
         var s0 = Summary(7, 0, 200);
         var s1 = Summary(7, 1, 200);
         await WriteAsync(storage, run, s0, Sources(s0, 200));
@@ -103,7 +102,7 @@ public sealed class CatalogQaActivityTests(PlanningAzuriteFixture fixture) : ICl
         bad.Rows[18][bad.IndexOf("kronFlux")] = double.NaN; // NaN without kronFlux_flag
         await WriteAsync(storage, run, s1, bad);
 
-        var result = await new CatalogQaActivity(storage, NullLogger<CatalogQaActivity>.Instance).ExecuteAsync(new StepQaInput(run, Instrument, "step1"));
+        var result = await new CatalogQaActivity(storage, Drp.Execution.ExecutionServices.DefaultRegistry, NullLogger<CatalogQaActivity>.Instance).ExecuteAsync(new StepQaInput(run, Instrument, "step1"));
 
         Assert.False(result.Passed);
         Assert.Contains("Source.coord_dec: 1 of 400 rows are NaN or infinite", result.Summary);
@@ -113,13 +112,13 @@ public sealed class CatalogQaActivityTests(PlanningAzuriteFixture fixture) : ICl
     [Fact]
     public async Task Execute_LostRowsAndAHole_FailOnTheCountAndWarnOnCoverage()
     {
-        var (storage, run) = await fixture.NewStorageAsync();
+        var (storage, run) = await fixture.NewRunStorageAsync();
         var s0 = Summary(8, 0, 250);
         await WriteAsync(storage, run, s0, Sources(s0, 240)); // 10 rows lost on the way
         var s1 = Summary(8, 1, 250);
         await WriteAsync(storage, run, s1, Sources(s1, 250, leftHalfOnly: true)); // right half silently empty
 
-        var result = await new CatalogQaActivity(storage, NullLogger<CatalogQaActivity>.Instance).ExecuteAsync(new StepQaInput(run, Instrument, "step1"));
+        var result = await new CatalogQaActivity(storage, Drp.Execution.ExecutionServices.DefaultRegistry, NullLogger<CatalogQaActivity>.Instance).ExecuteAsync(new StepQaInput(run, Instrument, "step1"));
 
         Assert.False(result.Passed);
         Assert.Contains("differ for ccdVisitId 8000: 240 Source rows, CcdVisit.nSources 250", result.Summary);
@@ -133,9 +132,9 @@ public sealed class CatalogQaActivityTests(PlanningAzuriteFixture fixture) : ICl
     [Fact]
     public async Task Execute_StepWithoutCatalogTables_PassesSayingSo()
     {
-        var (storage, run) = await fixture.NewStorageAsync();
+        var (storage, run) = await fixture.NewRunStorageAsync();
 
-        var result = await new CatalogQaActivity(storage, NullLogger<CatalogQaActivity>.Instance).ExecuteAsync(new StepQaInput(run, Instrument, "step3"));
+        var result = await new CatalogQaActivity(storage, Drp.Execution.ExecutionServices.DefaultRegistry, NullLogger<CatalogQaActivity>.Instance).ExecuteAsync(new StepQaInput(run, Instrument, "step3"));
 
         Assert.True(result.Passed);
         Assert.Contains("no catalog tables produced by this step", result.Summary);

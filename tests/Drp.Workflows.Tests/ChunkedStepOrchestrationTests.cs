@@ -45,16 +45,15 @@ public sealed class ChunkedStepOrchestrationTests
         var (plan, blobs) = await PlanAsync(Registry(), maxJobsPerChunk: 2);
 
         Assert.Equal([2, 2, 1], plan.Chunks.Select(c => c.Jobs));
-        Assert.Equal(5 * 3 * 4, plan.Quanta); // 4 step-1 tasks per (visit, detector)
+        Assert.Equal(5 * 3, plan.Quanta); // the 4 step-1 tasks run fused: one processFrame quantum per (visit, detector)
         Assert.Equal(
             ["run/_plans/step1/chunk-00000/job-00000.json", "run/_plans/step1/chunk-00000/job-00001.json",
              "run/_plans/step1/chunk-00001/job-00000.json", "run/_plans/step1/chunk-00001/job-00001.json",
              "run/_plans/step1/chunk-00002/job-00000.json"],
             blobs.Keys.Order(StringComparer.Ordinal));
         var work = LoadJobActivity.ToWork(blobs["run/_plans/step1/chunk-00002/job-00000.json"].ToObjectFromJson<PlannedJob>(StepPlanWriter.Json)!);
-        Assert.Equal((104L, "r"), (work.Visit!.Visit, work.Visit.Band));
-        Assert.Equal([0, 1, 2], work.Visit.Detectors);
-        Assert.Equal(12, work.Quanta);
+        Assert.All(work.Quanta, q => Assert.Equal(("processFrame", 104L, "r"), (q.Task, q.DataId.Visit!.Value, q.DataId.Band)));
+        Assert.Equal([0, 1, 2], work.Quanta.Select(q => q.DataId.Detector!.Value));
     }
 
     [Fact]
@@ -67,12 +66,13 @@ public sealed class ChunkedStepOrchestrationTests
             : q is { Visit: 104, Detector: 0 } ? QuantumState.Unprocessable
             : QuantumState.Succeeded);
 
+
         var id = await host.Client.ScheduleNewOrchestrationInstanceAsync(nameof(StepOrchestrator), new StepInput("run", "LSSTCam", "step1", MaxJobsPerChunk: 2));
         var summary = await WaitAsync<StepSummary>(host.Client, id);
 
         Assert.Equal(15, seen.Count);
         Assert.All(seen, kv => Assert.Equal(kv.Key == (103, 1) ? 3 : 1, kv.Value)); // only the transient failure is retried
-        Assert.Equal(("run", "step1", 3, 5, 0, new OutcomeCounts(60, 15, 13, 1, 1, 0)),
+        Assert.Equal(("run", "step1", 3, 5, 0, new OutcomeCounts(15, 15, 13, 1, 1, 0)),
             (summary.Run, summary.Step, summary.Chunks, summary.Jobs, summary.FailedJobs, summary.Counts));
         // Visits 100-102 ran on one version, 103-104 on another; the quantum that failed as an activity has none.
         Assert.Equal([new VersionCount(OldVersion, 9), new VersionCount(NewVersion, 5)], summary.SoftwareVersions);
@@ -98,36 +98,26 @@ public sealed class ChunkedStepOrchestrationTests
         var id = await host.Client.ScheduleNewOrchestrationInstanceAsync(nameof(ChunkOrchestrator), new ChunkInput("run", "LSSTCam", "calib", "step1", plan.Chunks[0]));
         var summary = await WaitAsync<ChunkSummary>(host.Client, id);
 
-        Assert.Equal((0, 3, 1, new OutcomeCounts(24, 6, 6, 0, 0, 0)), (summary.Index, summary.Jobs, summary.FailedJobs, summary.Counts));
+        Assert.Equal((0, 3, 1, new OutcomeCounts(6, 6, 6, 0, 0, 0)), (summary.Index, summary.Jobs, summary.FailedJobs, summary.Counts));
         Assert.Equal([new VersionCount(OldVersion, 6)], summary.SoftwareVersions);
         Assert.Equal([100, 102], seen.Keys.Select(k => k.Item1).Distinct().Order().Select(v => (int)v));
     }
 
     [Fact]
-    public async Task StepOrchestrator_StepWithoutExecutor_FailsBeforePlanning()
+    public async Task PlanStepActivity_StepWithoutTaskClasses_FailsBeforeReadingTheRegistry()
     {
-        int plans = 0;
-        await using var host = await InProcessTestHosts.StartAsync(tasks =>
-        {
-            tasks.AddOrchestrator<StepOrchestrator>();
-            tasks.AddActivityFunc<StepInput, StepPlan>(nameof(PlanStepActivity), (_, i) =>
-            {
-                Interlocked.Increment(ref plans);
-                return new StepPlan(i.Step, 1, []);
-            });
-        });
+        // No storage call happens before the check: the account need not exist.
+        var storage = new Drp.Storage.StorageClients(new Drp.Storage.DrpStorageOptions { ConnectionString = "UseDevelopmentStorage=true" });
+        var activity = new PlanStepActivity(storage, Drp.Execution.ExecutionServices.DefaultRegistry, Microsoft.Extensions.Logging.Abstractions.NullLogger<PlanStepActivity>.Instance);
 
-        var id = await host.Client.ScheduleNewOrchestrationInstanceAsync(nameof(StepOrchestrator), new StepInput("run", "LSSTCam", "step3"));
-        using var cts = new CancellationTokenSource(s_timeout);
-        var state = await host.Client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, cts.Token);
+        var e = await Assert.ThrowsAsync<ArgumentException>(() => activity.ExecuteAsync(new StepInput("run", "LSSTCam", "step3")));
 
-        Assert.Equal(OrchestrationRuntimeStatus.Failed, state.RuntimeStatus);
-        Assert.Contains("step 'step3' has no executor yet", state.FailureDetails!.ErrorMessage);
-        Assert.Equal(0, plans);
+        Assert.Contains("step 'step3' cannot run: no task class for makeWarp", e.Message);
+        Assert.Contains("runnable: step1, step2, step7", e.Message);
     }
 
     private static Task<DurableTaskTestHost> StartAsync(
-        StepPlan plan, ConcurrentDictionary<string, BinaryData> blobs, ConcurrentDictionary<(long, int), int> seen, Func<DetectorQuantum, QuantumState> outcome) =>
+        StepPlan plan, ConcurrentDictionary<string, BinaryData> blobs, ConcurrentDictionary<(long, int), int> seen, Func<DataId, QuantumState> outcome) =>
         InProcessTestHosts.StartAsync(tasks =>
         {
             tasks.AddOrchestrator<StepOrchestrator>();
@@ -138,12 +128,12 @@ public sealed class ChunkedStepOrchestrationTests
                 blobs.TryGetValue(j.PlanPath, out var data)
                     ? LoadJobActivity.ToWork(data.ToObjectFromJson<PlannedJob>(StepPlanWriter.Json)!)
                     : throw new InvalidOperationException($"no plan blob {j.PlanPath}"));
-            tasks.AddActivityFunc<DetectorQuantum, QuantumResult>(nameof(ProcessDetectorActivity), (_, q) =>
+            tasks.AddActivityFunc<Drp.Execution.QuantumRequest, Drp.Execution.QuantumResult>(nameof(RunQuantumActivity), (_, r) =>
             {
-                seen.AddOrUpdate((q.Visit, q.Detector), 1, (_, n) => n + 1);
-                return new QuantumResult(q.Visit, q.Detector, outcome(q), 1, 1, null, null, false, 1, q.Visit <= 102 ? OldVersion : NewVersion);
+                var id = r.Quantum.DataId;
+                seen.AddOrUpdate((id.Visit!.Value, id.Detector!.Value), 1, (_, n) => n + 1);
+                return new Drp.Execution.QuantumResult(r.Quantum.Task, id, outcome(id), 1, 1, null, null, false, 1, id.Visit <= 102 ? OldVersion : NewVersion);
             });
-            tasks.AddActivityFunc<ConsolidateVisitInput, ConsolidateVisitResult>(nameof(ConsolidateVisitSourcesActivity), (_, i) => new ConsolidateVisitResult("p", i.Detectors.Count));
         });
 
     private static async Task<T> WaitAsync<T>(DurableTaskClient client, string id)

@@ -29,7 +29,7 @@ public sealed class DrpServicesTests
 
         Assert.Same(writer, services.GetRequiredService<TableCatalogWriter>());
         Assert.Equal(5, writer.MaxConcurrentBatches);
-        Assert.NotNull(services.GetRequiredService<ProcessDetectorActivity>());
+        Assert.NotNull(services.GetRequiredService<RunQuantumActivity>());
     }
 
     [Fact]

@@ -6,19 +6,18 @@ using Drp.Core.Datasets;
 using Drp.Storage.Datasets;
 using Drp.Core.Provenance;
 using Drp.Storage.Registry;
-using Drp.Workflows.Activities;
 using Drp.Core.Planning;
-using Drp.Workflows.Tests.Planning;
+using Drp.Execution;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Drp.Workflows.Tests;
 
 /// <summary>
-/// Provenance and accounting of a real step-1 quantum: <see cref="ProcessDetectorActivity"/> on a simulated detector
-/// against Azurite records the software version, the step's config hash and its usage in the ledger row, and its
-/// outputs carry the version and config hash in their blob metadata.
+/// Provenance and accounting of real quanta: the <see cref="QuantumRunner"/> on a simulated detector against Azurite
+/// records the software version, the hash of the config that ran and its usage in the ledger row, and its outputs carry
+/// the version and config hash in their blob metadata. Then the visit's step 2 through the same runner.
 /// </summary>
-public sealed partial class QuantumProvenanceTests(PlanningAzuriteFixture fixture) : IClassFixture<PlanningAzuriteFixture>, IDisposable
+public sealed partial class QuantumProvenanceTests(AzuriteFixture fixture) : IClassFixture<AzuriteFixture>, IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("drp-provenance-").FullName;
 
@@ -27,7 +26,7 @@ public sealed partial class QuantumProvenanceTests(PlanningAzuriteFixture fixtur
     [Fact]
     public async Task Execute_RealQuantum_LedgerRowAndOutputsCarryVersionConfigHashAndUsage()
     {
-        var (storage, run) = await fixture.NewStorageAsync();
+        var (storage, run) = await fixture.NewRunStorageAsync();
         var options = storage.Options;
         var sim = new SurveySimulator(new SimulationOptions
         {
@@ -60,17 +59,23 @@ public sealed partial class QuantumProvenanceTests(PlanningAzuriteFixture fixtur
         await storage.RawContainer.UploadBlobAsync("raw.fits", BinaryData.FromBytes(raw));
         await new RegistryTable(storage.Registry).RegisterAsync(
             new RawRecord(instrument, visit.Visit, 0, visit.Band, visit.ExposureTimeSeconds, visit.Mjd, options.RawContainer, "raw.fits", null));
-        var quantum = new DetectorQuantum(run, instrument, DatasetPaths.CalibCollection, visit.Visit, 0, visit.Band);
+        // A second detector of the visit is registered but never processed: step 2 must say it left it out.
+        await new RegistryTable(storage.Registry).RegisterAsync(
+            new RawRecord(instrument, visit.Visit, 1, visit.Band, visit.ExposureTimeSeconds, visit.Mjd, options.RawContainer, "raw-1.fits", null));
+        var tasks = ExecutionServices.DefaultRegistry;
+        var runner = new QuantumRunner(storage, new TableCatalogWriter(), tasks, NullLogger<QuantumRunner>.Instance);
+        var request = new QuantumRequest(run, instrument, DatasetPaths.CalibCollection, "step1",
+            new PlannedQuantum("processFrame", new DataId(instrument, visit.Visit, 0, Band: visit.Band)));
 
-        var result = await new ProcessDetectorActivity(storage, new TableCatalogWriter(), NullLogger<ProcessDetectorActivity>.Instance).ExecuteAsync(quantum);
+        var result = await runner.RunAsync(request);
 
         Assert.Equal(QuantumState.Succeeded, result.State);
         Assert.Equal(SoftwareVersion.Current.Label, result.SoftwareVersion);
-        var row = await new QuantumLedger(storage.Ledger).GetAsync(quantum.Run, quantum.Key);
+        var row = await new QuantumLedger(storage.Ledger).GetAsync(run, request.Quantum.Key);
         Assert.NotNull(row);
+        Assert.Equal($"processFrame|instrument={instrument}/visit={visit.Visit}/detector=0/band={visit.Band}", row.QuantumKey);
         Assert.Equal(SoftwareVersion.Current.Label, row.SoftwareVersion);
-        var step1 = PipelineDefinitionLoader.LoadDefault().Step("step1");
-        Assert.Equal(new QuantumProvenance("step1", string.Join('+', step1.Tasks.Select(t => t.Name)), step1.UnitProvenance().ConfigHash), row.Provenance);
+        Assert.Equal(new QuantumProvenance("step1", "processFrame", tasks.Bind("step1", "processFrame").ConfigHash), row.Provenance);
         Assert.Matches(HexHash(), row.Provenance!.ConfigHash);
         Assert.NotNull(row.Usage);
         Assert.True(row.Usage.CpuSeconds > 0, $"cpu {row.Usage.CpuSeconds}");
@@ -83,7 +88,7 @@ public sealed partial class QuantumProvenanceTests(PlanningAzuriteFixture fixtur
         var id = new DataId(instrument, visit.Visit, 0);
         foreach (var type in new[] { DatasetType.Calexp, DatasetType.SourceTable, DatasetType.CcdVisitSummary })
         {
-            var props = (await storage.DataContainer.GetBlobClient(DatasetPaths.For(type, id, quantum.Run)).GetPropertiesAsync()).Value;
+            var props = (await storage.DataContainer.GetBlobClient(DatasetPaths.For(type, id, run)).GetPropertiesAsync()).Value;
             Assert.Equal(SoftwareVersion.Current.Label, props.Metadata[DatasetStore.SoftwareVersionMetadataKey]);
             Assert.Equal(row.Provenance.ConfigHash, props.Metadata[DatasetStore.ConfigHashMetadataKey]);
             Assert.Equal(row.Provenance.TaskType, props.Metadata[DatasetStore.TaskTypeMetadataKey]);
@@ -94,9 +99,20 @@ public sealed partial class QuantumProvenanceTests(PlanningAzuriteFixture fixtur
         Assert.False(calib.Metadata.ContainsKey(DatasetStore.ConfigHashMetadataKey));
 
         // Run again: skipped, and the result still says which version processed it.
-        var again = await new ProcessDetectorActivity(storage, new TableCatalogWriter(), NullLogger<ProcessDetectorActivity>.Instance).ExecuteAsync(quantum);
+        var again = await runner.RunAsync(request);
         Assert.True(again.Skipped);
         Assert.Equal(SoftwareVersion.Current.Label, again.SoftwareVersion);
+
+        // Step 2 of the visit through the same runner: detector 0's table and summary consolidated, detector 1 named as left out.
+        var visitId = new DataId(instrument, visit.Visit, Band: visit.Band);
+        var sources = await runner.RunAsync(request with { Step = "step2", Quantum = new PlannedQuantum("consolidateSourceTable", visitId) });
+        var summary = await runner.RunAsync(request with { Step = "step2", Quantum = new PlannedQuantum("consolidateVisitSummary", visitId) });
+        Assert.Equal((QuantumState.Succeeded, result.OutputRows), (sources.State, sources.OutputRows));
+        Assert.Equal((QuantumState.Succeeded, 1L), (summary.State, summary.OutputRows));
+        Assert.Contains($"source_table instrument={instrument}/visit={visit.Visit}/detector=1", sources.Message);
+        var table = (Drp.Pipeline.Catalogs.CatalogTable)await Drp.Pipeline.Catalogs.DatasetFormats.ReadAsync(DatasetType.SourceTableVisit,
+            await storage.Data.ReadAsync(DatasetType.SourceTableVisit, new DataId(instrument, visit.Visit), run), []);
+        Assert.Equal(result.OutputRows, table.Rows.Count);
     }
 
     [Fact]

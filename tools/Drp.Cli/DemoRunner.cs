@@ -14,8 +14,9 @@ using Drp.Storage.Registry;
 using Drp.Storage.Resilience;
 using Drp.Workflows;
 using Drp.Workflows.Activities;
+using Drp.Workflows.Operations;
 using Drp.Workflows.Orchestrators;
-using Microsoft.Extensions.Logging.Abstractions;
+using Drp.Core.Tasks;
 using Microsoft.DurableTask;
 using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.DependencyInjection;
@@ -59,7 +60,7 @@ public sealed class DemoException(string message, Exception? inner = null) : Exc
 
 /// <summary>
 /// The first end-to-end run: simulate, upload raws (each upload delivers a BlobCreated event to the arrivals queue),
-/// let the arrival listener ingest them, run step 1 through the orchestrations, export the catalogs and write
+/// let the arrival listener ingest them, run the campaign (steps 1, 2 and 7 with their gates), export the catalogs and write
 /// <c>summary.json</c>. Restarted after a kill, it resumes: the task hub and the ledger live in storage.
 /// </summary>
 public sealed class DemoRunner(DemoSettings settings, TextWriter console)
@@ -133,15 +134,16 @@ public sealed class DemoRunner(DemoSettings settings, TextWriter console)
                 var registry = new RegistryTable(storage.Registry);
                 await Stage("ingest", timings, () => WaitForIngestAsync(registry, campaign, cancellationToken));
 
-                var step = await Stage("step 1", timings, () => RunStep1Async(client, storage, campaign.Instrument, cancellationToken));
+                var tasks = host.Services.GetRequiredService<TaskRegistry>();
+                var result = await Stage("campaign", timings, () => RunCampaignAsync(client, storage, tasks, campaign.Instrument, cancellationToken));
 
-                var qa = await Stage("catalog qa", timings, () => new CatalogQaActivity(storage, NullLogger<CatalogQaActivity>.Instance)
-                    .ExecuteAsync(new StepQaInput(settings.Run, campaign.Instrument, "step1"), cancellationToken));
-
-                var summary = await Stage("export", timings, () => ExportAsync(storage, registry, campaign, step, duplicates, cancellationToken));
+                // The campaign's gates ran each step's catalog QA; the summary shows what they stored.
+                var qa = await Stage("catalog qa", timings, () => ReadQaAsync(storage, result, campaign.Instrument, cancellationToken));
+                var summary = await Stage("export", timings, () => ExportAsync(storage, registry, campaign, result, duplicates, cancellationToken));
                 summary = summary with
                 {
-                    CatalogQa = qa,
+                    CatalogQa = qa.FirstOrDefault(q => q.Step == "step1"),
+                    StepQa = qa,
                     DatasetAccess = DatasetAccessSummary.From(workerStorage, settings.InjectFaults),
                     StorageLocation = storageLocation,
                     TimingsSeconds = timings,
@@ -189,41 +191,45 @@ public sealed class DemoRunner(DemoSettings settings, TextWriter console)
         }
     }
 
-    private async Task<StepResult> RunStep1Async(DurableTaskClient client, StorageClients storage, string instrument, CancellationToken ct)
+    /// <summary>
+    /// The run's campaign over every step that can run (steps 1, 2 and 7 today), through the same operations as
+    /// <c>drp campaign start</c>: a campaign still running (a demo killed and started again) is waited for; a finished
+    /// one is purged and started again, and the ledger skips every quantum already done.
+    /// </summary>
+    private async Task<CampaignResult> RunCampaignAsync(DurableTaskClient client, StorageClients storage, TaskRegistry tasks, string instrument, CancellationToken ct)
     {
-        string instanceId = ProcessStep1Orchestrator.InstanceIdFor(settings.Run);
+        var ops = new CampaignOperations(client, storage, tasks);
+        string instanceId = CampaignOrchestrator.InstanceIdFor(settings.Run);
         var existing = await client.GetInstanceAsync(instanceId, getInputsAndOutputs: false, ct);
         if (existing is { IsRunning: true } || existing?.RuntimeStatus == OrchestrationRuntimeStatus.Pending)
         {
-            Say($"resuming step 1 ({instanceId}, {existing.RuntimeStatus})");
+            Say($"resuming the campaign ({instanceId}, {existing.RuntimeStatus})");
         }
         else
         {
             if (existing is not null)
             {
-                // A finished earlier run: start it again; the ledger skips every quantum that already succeeded.
-                await client.PurgeInstanceAsync(instanceId, cancellation: ct);
+                await ops.PurgeAsync(settings.Run, ct);
             }
-            await client.ScheduleNewOrchestrationInstanceAsync(nameof(ProcessStep1Orchestrator),
-                new Step1Input(settings.Run, instrument), new StartOrchestrationOptions(instanceId), ct);
+            await ops.StartAsync(new CampaignInput(settings.Run, instrument, tasks.RunnableSteps), ct);
         }
         var deadline = Stopwatch.StartNew();
         while (true)
         {
             var state = await client.GetInstanceAsync(instanceId, getInputsAndOutputs: true, ct)
                 ?? throw new DemoException($"orchestration {instanceId} vanished");
-            if (state.ReadCustomStatusAs<StepProgress>() is { } p)
+            if (state.ReadCustomStatusAs<CampaignProgress>() is { Step: { } step } p)
             {
-                // Visits from the orchestration's custom status; quanta as they finish, from the ledger.
-                var ledger = await new QuantumLedger(storage.Ledger).ListAsync(settings.Run, ct);
-                Progress($"step 1: visits {p.VisitsDone}/{p.VisitsTotal}, quanta {ledger.Count(q => q.State != QuantumState.Running)}/{p.QuantaTotal} done"
-                    + $" ({ledger.Count(q => q.State == QuantumState.Running)} running, {ledger.Count(q => q.State == QuantumState.Failed)} failed, {ledger.Count(q => q.State == QuantumState.Unprocessable)} unprocessable)");
+                var counts = CampaignOperations.CountByStep(await new QuantumLedger(storage.Ledger).ListAsync(settings.Run, ct));
+                Progress($"campaign: {p.Phase} {step} ({p.StepsDone}/{p.StepsTotal} steps done); quanta "
+                    + string.Join(", ", counts.Select(c => $"{c.Step} {c.Total - c.Running}/{c.Total} done, {c.Failed} failed, {c.Unprocessable} unprocessable")));
             }
             switch (state.RuntimeStatus)
             {
                 case OrchestrationRuntimeStatus.Completed:
                     EndProgress();
-                    return state.ReadOutputAs<StepResult>() ?? throw new DemoException($"{instanceId} completed without a result");
+                    var result = state.ReadOutputAs<CampaignResult>() ?? throw new DemoException($"{instanceId} completed without a result");
+                    return result.Completed ? result : throw new DemoException($"the campaign stopped after {result.StoppedAfter}: {result.Reason}");
                 case OrchestrationRuntimeStatus.Failed:
                 case OrchestrationRuntimeStatus.Terminated:
                     EndProgress();
@@ -232,13 +238,13 @@ public sealed class DemoRunner(DemoSettings settings, TextWriter console)
             if (deadline.Elapsed > settings.Timeout)
             {
                 EndProgress();
-                throw new DemoException($"step 1 did not finish within {settings.Timeout}");
+                throw new DemoException($"the campaign did not finish within {settings.Timeout}");
             }
             await Task.Delay(500, ct);
         }
     }
 
-    private async Task<DemoSummary> ExportAsync(StorageClients storage, RegistryTable registry, DemoCampaign campaign, StepResult step, int duplicates, CancellationToken ct)
+    private async Task<DemoSummary> ExportAsync(StorageClients storage, RegistryTable registry, DemoCampaign campaign, CampaignResult result, int duplicates, CancellationToken ct)
     {
         var data = new DatasetStore(storage.DataContainer);
         var catalogDir = Path.Combine(settings.OutDir, "catalogs");
@@ -248,10 +254,10 @@ public sealed class DemoRunner(DemoSettings settings, TextWriter console)
         var ccdVisitIds = new HashSet<long>();
         var sourceIds = new HashSet<long>();
         long duplicateSourceIds = 0;
-        foreach (var visit in step.Visits.Where(v => v.SourceTableVisitPath is not null))
+        foreach (var path in await data.ListAsync(DatasetType.SourceTableVisit, settings.Run, ct))
         {
-            var bytes = await data.ReadAllAsync(visit.SourceTableVisitPath!, ct);
-            var local = Path.Combine(catalogDir, $"source_visit_{visit.Visit}.parquet");
+            var bytes = await data.ReadAllAsync(path, ct);
+            var local = Path.Combine(catalogDir, "source_visit_" + Path.GetFileNameWithoutExtension(path).Split('_')[^1] + ".parquet");
             await File.WriteAllBytesAsync(local, bytes, ct);
             files.Add(local);
             using var ms = new MemoryStream(bytes);
@@ -276,34 +282,72 @@ public sealed class DemoRunner(DemoSettings settings, TextWriter console)
                 tableRows++;
             }
         }
+        var tables = new Dictionary<string, TableCounts>
+        {
+            [SourceSchema.TableName] = new(tableRows, parquetRows, sourceIds.Count, duplicateSourceIds),
+        };
+        // The survey-wide tables of step 7: the Parquet file (copied beside the Source files) against the serving table.
+        foreach (var (type, keys, serving) in new[] { (DatasetType.CcdVisitTable, CatalogTableKeys.CcdVisit, storage.CcdVisits), (DatasetType.VisitTable, CatalogTableKeys.Visit, storage.Visits) })
+        {
+            var id = new DataId(campaign.Instrument);
+            if (!await data.ExistsAsync(type, id, settings.Run, ct))
+            {
+                continue;
+            }
+            var bytes = await data.ReadAsync(type, id, settings.Run, ct);
+            var local = Path.Combine(catalogDir, type.Name + ".parquet");
+            await File.WriteAllBytesAsync(local, bytes, ct);
+            var table = (CatalogTable)await DatasetFormats.ReadAsync(type, bytes, [], ct);
+            var ids = table.Rows.Select(r => r[table.IndexOf(keys.RowKeyColumn)]).ToList();
+            long served = 0;
+            await foreach (var _ in serving.QueryAsync<TableEntity>(select: ["PartitionKey"], cancellationToken: ct))
+            {
+                served++;
+            }
+            tables[keys.Catalog] = new(served, table.Rows.Count, ids.Distinct().Count(), ids.Count - ids.Distinct().Count());
+        }
         var blobNames = campaign.Raws.Select(r => r.BlobName).ToHashSet(StringComparer.Ordinal);
         var registered = (await registry.ListAsync(campaign.Instrument, ct)).Count(r => blobNames.Contains(r.BlobName));
         var rejected = (await registry.ListRejectedAsync(ct)).Where(r => blobNames.Contains(r.BlobName)).ToList();
-        var quanta = step.Visits.SelectMany(v => v.Quanta).ToList();
         var ledger = await new QuantumLedger(storage.Ledger).ListAsync(settings.Run, ct);
+        static QuantumCounts CountsOf(OutcomeCounts c) => new((int)c.Units, (int)c.Succeeded, (int)c.Unprocessable, (int)c.Failed, (int)c.Skipped);
+        var all = result.Steps.Aggregate(OutcomeCounts.Zero, (sum, s) => sum.Add(s.Counts));
         return new DemoSummary
         {
-            SoftwareVersions = VersionCount.Count(quanta.Select(q => q.SoftwareVersion)),
+            SoftwareVersions = VersionCount.Merge(result.Steps.SelectMany(s => s.SoftwareVersions)),
             Accounting = RunAccountingReport.From(settings.Run, ledger),
             Run = settings.Run,
             Instrument = campaign.Instrument,
             Raws = new RawCounts(campaign.Raws.Count, registered, rejected.Count, duplicates),
-            Quanta = new QuantumCounts(
-                quanta.Count,
-                quanta.Count(q => q.State == QuantumState.Succeeded),
-                quanta.Count(q => q.State == QuantumState.Unprocessable),
-                quanta.Count(q => q.State == QuantumState.Failed),
-                quanta.Count(q => q.Skipped)),
-            Failures = quanta.Where(q => q.State != QuantumState.Succeeded)
-                .Select(q => $"visit {q.Visit} detector {q.Detector}: {q.State}: {q.Message}")
+            Quanta = CountsOf(all),
+            Steps = result.Steps.ToDictionary(s => s.Step, s => CountsOf(s.Counts)),
+            Failures = ledger.Where(q => q.State is QuantumState.Failed or QuantumState.Unprocessable)
+                .Select(q => $"{q.QuantumKey}: {q.State}: {q.Message}")
                 .Concat(rejected.Select(r => $"{r.BlobName}: rejected: {r.ErrorClass}: {r.Reason}"))
                 .ToList(),
-            Tables = new Dictionary<string, TableCounts>
-            {
-                [SourceSchema.TableName] = new(tableRows, parquetRows, sourceIds.Count, duplicateSourceIds),
-            },
+            Tables = tables,
             Outputs = new OutputLocations(settings.OutDir, catalogDir, files, storage.Options.DataContainer, $"{settings.Run}/"),
         };
+    }
+
+    /// <summary>Each step's catalog QA as its gate stored it (a step with no catalog tables stores none).</summary>
+    private static async Task<List<StepQaResult>> ReadQaAsync(StorageClients storage, CampaignResult result, string instrument, CancellationToken ct)
+    {
+        var list = new List<StepQaResult>();
+        foreach (var step in result.Steps.Select(s => s.Step))
+        {
+            var type = DatasetType.CatalogQaOf(step);
+            if (!await storage.Data.ExistsAsync(type, new DataId(instrument), result.Run, ct))
+            {
+                list.Add(new StepQaResult(step, true, $"{step}: no catalog tables produced by this step", null, [], 0));
+                continue;
+            }
+            var doc = JsonSerializer.Deserialize<StepQaDocument>(await storage.Data.ReadAsync(type, new DataId(instrument), result.Run, ct))
+                ?? throw new DemoException($"{step}: empty QA results");
+            list.Add(new StepQaResult(step, doc.Passed, doc.Summary, DatasetPaths.For(type, new DataId(instrument), result.Run),
+                doc.Reports.Select(r => new TableQaSummary(r.Table, r.Rows, r.ChecksRun, r.Findings.Count)).ToList(), doc.Warnings.Count));
+        }
+        return list;
     }
 
     private void PrintSummary(DemoSummary s, string path)
@@ -312,6 +356,10 @@ public sealed class DemoRunner(DemoSettings settings, TextWriter console)
         console.WriteLine($"run {s.Run} ({s.Instrument}) finished in {s.ElapsedSeconds:F1} s");
         console.WriteLine($"  raws:   {s.Raws.Uploaded} uploaded, {s.Raws.Registered} registered, {s.Raws.Rejected} rejected, {s.Raws.DuplicateEvents} duplicate events ignored");
         console.WriteLine($"  quanta: {s.Quanta.Total} total: {s.Quanta.Succeeded} succeeded, {s.Quanta.Unprocessable} unprocessable, {s.Quanta.Failed} failed ({s.Quanta.Skipped} skipped as already done)");
+        foreach (var (step, q) in s.Steps)
+        {
+            console.WriteLine($"    {step}: {q.Total}: {q.Succeeded} succeeded, {q.Unprocessable} unprocessable, {q.Failed} failed ({q.Skipped} skipped)");
+        }
         foreach (var (name, t) in s.Tables)
         {
             console.WriteLine($"  {name}: {t.AzureTableRows} rows in the Azure Table, {t.ParquetRows} in Parquet ({t.DuplicateIds} duplicate ids)");
@@ -321,9 +369,9 @@ public sealed class DemoRunner(DemoSettings settings, TextWriter console)
         {
             console.WriteLine($"  compute: {t.Step} {t.TaskType}: {t.Quanta} quanta, {t.CoreSeconds:F1} core-s, {t.WallSeconds:F1} wall-s, peak {t.PeakWorkingSetBytes / 1048576.0:F0} MiB, {t.Gets} GETs, {t.BytesRead / 1e6:F1} MB read");
         }
-        if (s.CatalogQa is { } qa)
+        foreach (var qa in s.StepQa)
         {
-            console.WriteLine($"  catalog QA: {(qa.Passed ? "passed" : "FAILED")}: {qa.Summary} (results in {qa.ResultsPath})");
+            console.WriteLine($"  catalog QA: {(qa.Passed ? "passed" : "FAILED")}: {qa.Summary}{(qa.ResultsPath is null ? "" : $" (results in {qa.ResultsPath})")}");
         }
         foreach (var f in s.Failures)
         {

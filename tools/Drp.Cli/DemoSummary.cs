@@ -22,20 +22,27 @@ public sealed record DemoSummary
     public required string Run { get; init; }
     public required string Instrument { get; init; }
     public required RawCounts Raws { get; init; }
+    /// <summary>Every quantum of the campaign; <see cref="Steps"/> has them per step.</summary>
     public required QuantumCounts Quanta { get; init; }
+
+    /// <summary>Quanta per step of the campaign.</summary>
+    public Dictionary<string, QuantumCounts> Steps { get; init; } = [];
     public required IReadOnlyList<string> Failures { get; init; }
     public required Dictionary<string, TableCounts> Tables { get; init; }
     public required OutputLocations Outputs { get; init; }
     public DatasetAccessSummary? DatasetAccess { get; init; }
 
-    /// <summary>Which software versions processed the step's quanta (a skipped quantum counts for the version that ran it).</summary>
+    /// <summary>Which software versions processed the campaign's quanta (a skipped quantum counts for the version that ran it).</summary>
     public IReadOnlyList<VersionCount> SoftwareVersions { get; init; } = [];
 
     /// <summary>The run's compute per task type, from the ledger (what <c>drp accounting</c> prints).</summary>
     public RunAccountingReport? Accounting { get; init; }
 
-    /// <summary>The step's catalog QA (every column from the schema, row counts, coverage maps).</summary>
+    /// <summary>Step 1's catalog QA (every column from the schema, row counts, coverage maps).</summary>
     public Drp.Workflows.Activities.StepQaResult? CatalogQa { get; init; }
+
+    /// <summary>Every step's catalog QA, as the campaign's gates ran it.</summary>
+    public IReadOnlyList<Drp.Workflows.Activities.StepQaResult> StepQa { get; init; } = [];
     public string StorageLocation { get; init; } = "";
     public Dictionary<string, double> TimingsSeconds { get; init; } = [];
     public double ElapsedSeconds { get; init; }

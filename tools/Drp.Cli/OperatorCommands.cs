@@ -37,7 +37,7 @@ internal static class OperatorCommands
     {
         var watch = new Option<bool>("--watch") { Description = "Redraw every --interval seconds while the campaign runs." };
         var interval = new Option<double>("--interval") { Description = "Seconds between redraws with --watch.", DefaultValueFactory = _ => 2 };
-        var status = new Command("status", "The run's campaign (phase, step, progress bars), its quanta per step and state in the ledger, and its step-1 orchestration.")
+        var status = new Command("status", "The run's campaign (phase, step, progress bars) and its quanta per step and state in the ledger.")
         {
             s_run, s_out, s_taskHub, watch, interval,
         };
@@ -66,11 +66,6 @@ internal static class OperatorCommands
                     var lines = new List<string>();
                     var campaign = await ops.GetStatusAsync(run, ct);
                     lines.AddRange(campaign is null ? [$"run {run}: no campaign and no quanta in the ledger"] : CampaignView.Render(campaign));
-                    var step1 = await ops.Client.GetInstanceAsync(ProcessStep1Orchestrator.InstanceIdFor(run), getInputsAndOutputs: true, ct);
-                    if (step1 is not null)
-                    {
-                        lines.Add($"step 1 orchestration {step1.InstanceId}: {step1.RuntimeStatus}, last updated {step1.LastUpdatedAt:u}; {step1.SerializedCustomStatus}");
-                    }
                     if (drawn > 0 && !Console.IsOutputRedirected)
                     {
                         // Redraw in place: up over the previous block, clear to the end of the screen.
@@ -118,45 +113,29 @@ internal static class OperatorCommands
             });
         });
 
-        var instrument = new Option<string>("--instrument") { Description = "Instrument of the raws.", DefaultValueFactory = _ => "LSSTCam-sim" };
-        var rescueStep = new Option<string?>("--step") { Description = "Rescue this step of the run's stopped campaign (with the campaign's input) instead of the demo's step-1 orchestration." };
-        var rescue = new Command("rescue", "Run step 1 of a run again: quanta the ledger has as succeeded or unprocessable are skipped, the rest run again. Needs a worker (drp worker) on the task hub.") { s_run, s_out, s_taskHub, instrument, rescueStep };
+        var rescueStep = new Option<string>("--step") { Description = "The step of the run's stopped campaign to run again, with the campaign's input.", DefaultValueFactory = _ => "step1" };
+        var rescue = new Command("rescue", "Run a step of a run's stopped campaign again: quanta the ledger has as succeeded or unprocessable are skipped, the rest run again. Needs a worker (drp worker) on the task hub.") { s_run, s_out, s_taskHub, rescueStep };
         rescue.SetAction((parse, ct) => WithStorageAsync(parse, ct, async (storage, connection) =>
         {
             string run = parse.GetValue(s_run)!;
             using var host = LocalPlatform.BuildClientHost(connection, parse.GetValue(s_taskHub)!);
             await host.StartAsync(ct);
             var client = host.Services.GetRequiredService<DurableTaskClient>();
-            if (parse.GetValue(rescueStep) is { } stepName)
+            try
             {
-                try
-                {
-                    var started = await new CampaignOperations(client, storage).RescueStepAsync(run, stepName, ct);
-                    Console.WriteLine($"started {started.InstanceId}; follow it with: drp status --run {run}");
-                    return 0;
-                }
-                catch (Exception e) when (e is ArgumentException or CampaignNotFoundException or CampaignStateException)
-                {
-                    Console.Error.WriteLine($"drp rescue: {e.Message}");
-                    return e switch { ArgumentException => 2, CampaignNotFoundException => 3, _ => 4 };
-                }
+                var started = await new CampaignOperations(client, storage).RescueStepAsync(run, parse.GetValue(rescueStep)!, ct);
+                Console.WriteLine($"started {started.InstanceId}; follow it with: drp status --run {run}");
+                return 0;
             }
-            string id = ProcessStep1Orchestrator.InstanceIdFor(run);
-            var existing = await client.GetInstanceAsync(id, getInputsAndOutputs: false, ct);
-            if (existing is { IsRunning: true } || existing?.RuntimeStatus == OrchestrationRuntimeStatus.Pending)
+            catch (Exception e) when (e is ArgumentException or CampaignNotFoundException or CampaignStateException)
             {
-                Console.Error.WriteLine($"drp rescue: {id} is still {existing.RuntimeStatus}; wait for it or terminate it first");
-                return 2;
+                Console.Error.WriteLine($"drp rescue: {e.Message}");
+                return e switch { ArgumentException => 2, CampaignNotFoundException => 3, _ => 4 };
             }
-            if (existing is not null)
+            finally
             {
-                await client.PurgeInstanceAsync(id, cancellation: ct);
+                await host.StopAsync(CancellationToken.None);
             }
-            await client.ScheduleNewOrchestrationInstanceAsync(nameof(ProcessStep1Orchestrator),
-                new Step1Input(run, parse.GetValue(instrument)!), new StartOrchestrationOptions(id), ct);
-            Console.WriteLine($"started {id}; follow it with: drp status --run {run}");
-            await host.StopAsync(CancellationToken.None);
-            return 0;
         }));
         var step = new Option<string?>("--step") { Description = "Only this step's quanta (e.g. step1)." };
         var json = new Option<bool>("--json") { Description = "Print the report as JSON (exact sums, bytes) instead of a table." };

@@ -3,6 +3,8 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Drp.Core.Planning;
+using Drp.Core.Tasks;
 using Drp.Pipeline.Catalogs;
 using Drp.Pipeline.Fits;
 using Drp.Pipeline.SingleFrame;
@@ -54,6 +56,7 @@ internal static class ProcessFrameCommand
         var visit = new Option<long?>("--visit") { Description = "Visit id (default: the raw's VISIT keyword, else 0)." };
         var detector = new Option<int?>("--detector") { Description = "Detector id (default: the raw's DETECTOR keyword, else 0)." };
         var band = new Option<string?>("--band") { Description = "Band (default: the raw's BAND keyword)." };
+        var pipeline = new Option<FileInfo?>("--pipeline") { Description = "Pipeline YAML whose step-1 config runs (default: the built-in pipelines/drp.yaml)." };
         var timings = new Option<bool>("--timings") { Description = "Print the wall time, CPU time and resident memory of each stage (reading, ISR, ..., writing) to stderr." };
         var repeat = new Option<int>("--repeat")
         {
@@ -66,7 +69,7 @@ internal static class ProcessFrameCommand
             "Single-frame processing (ISR, background, PSF, detection, measurement, calibration) of one raw, with no Azure. "
             + "Exit codes: 0 processed, 1 internal error, 2 usage, 3 invalid input, 4 unprocessable.")
         {
-            raw, bias, flat, defects, refcat, outDir, visit, detector, band, timings, repeat,
+            raw, bias, flat, defects, refcat, outDir, visit, detector, band, pipeline, timings, repeat,
         };
         cmd.SetAction(async (parse, ct) =>
         {
@@ -84,6 +87,7 @@ internal static class ProcessFrameCommand
             {
                 Timings = parse.GetValue(timings),
                 Repeat = parse.GetValue(repeat),
+                Pipeline = parse.GetValue(pipeline),
             };
             if (request.Repeat < 1)
             {
@@ -104,6 +108,21 @@ internal static class ProcessFrameCommand
 
         /// <summary>Process the same inputs this many times in one process (benchmarking a long-lived worker).</summary>
         public int Repeat { get; init; } = 1;
+
+        /// <summary>The pipeline whose step-1 config runs; null: the built-in one.</summary>
+        public FileInfo? Pipeline { get; init; }
+    }
+
+    /// <summary>
+    /// Step 1's config as the pipeline gives it: the <c>processFrame</c> group bound to <see cref="ProcessFrameTask"/>,
+    /// exactly as the quantum runner binds it, so both run the same config and record the same hash.
+    /// </summary>
+    internal static BoundTask BindConfig(FileInfo? pipeline)
+    {
+        var definition = pipeline is null ? PipelineDefinitionLoader.LoadDefault() : PipelineDefinitionLoader.Load(pipeline.FullName);
+        var unit = definition.Steps.SelectMany(s => s.Units).FirstOrDefault(u => u.Name == ProcessFrameTask.TaskName)
+            ?? throw new PipelineDefinitionException(definition.Source, 1, "pipeline", $"no task or fused group '{ProcessFrameTask.TaskName}'");
+        return TaskConfigBinder.Bind(new ProcessFrameTask(), unit);
     }
 
     internal static async Task<int> RunAsync(Request r, TextWriter stdout, TextWriter stderr, CancellationToken ct)
@@ -115,6 +134,21 @@ internal static class ProcessFrameCommand
                 await stderr.WriteLineAsync($"drp process-frame: {option}: no such file '{file.FullName}'");
                 return ExitCodes.Usage;
             }
+        }
+        if (r.Pipeline is { Exists: false })
+        {
+            await stderr.WriteLineAsync($"drp process-frame: --pipeline: no such file '{r.Pipeline.FullName}'");
+            return ExitCodes.Usage;
+        }
+        SingleFrameConfig config;
+        try
+        {
+            config = ((ProcessFrameConfig)BindConfig(r.Pipeline).Config).ToSingleFrame();
+        }
+        catch (PipelineDefinitionException e)
+        {
+            await stderr.WriteLineAsync($"drp process-frame: invalid pipeline: {e.Message}");
+            return ExitCodes.Usage;
         }
         for (int run = 1; run <= r.Repeat; run++)
         {
@@ -129,7 +163,7 @@ internal static class ProcessFrameCommand
                 DeleteOutputs(r.OutDir);
             }
             var timings = r.Timings ? new StageTimings() : null;
-            int exit = await RunOnceAsync(r, timings, stdout, stderr, ct);
+            int exit = await RunOnceAsync(r, config, timings, stdout, stderr, ct);
             if (timings is not null)
             {
                 if (r.Repeat > 1)
@@ -147,7 +181,7 @@ internal static class ProcessFrameCommand
     }
 
     /// <summary>Reads the inputs, processes them and writes the outputs once.</summary>
-    private static async Task<int> RunOnceAsync(Request r, StageTimings? timings, TextWriter stdout, TextWriter stderr, CancellationToken ct)
+    private static async Task<int> RunOnceAsync(Request r, SingleFrameConfig config, StageTimings? timings, TextWriter stdout, TextWriter stderr, CancellationToken ct)
     {
         ProcessFrameInputs inputs;
         FitsImageReader rawFile;
@@ -167,7 +201,7 @@ internal static class ProcessFrameCommand
         {
             using (rawFile)
             {
-                outputs = ProcessFrameTask.Run(inputs, timings: timings);
+                outputs = ProcessFrameTask.Run(inputs, config, timings);
             }
         }
         catch (Exception e) when (IsInvalidInput(e))

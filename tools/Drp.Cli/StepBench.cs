@@ -1,3 +1,4 @@
+using Drp.Execution;
 using System.Collections.Concurrent;
 using Drp.Storage.Registry;
 using Drp.Workflows;
@@ -48,15 +49,10 @@ internal static class StepBench
                 ? LoadJobActivity.ToWork(data.ToObjectFromJson<PlannedJob>(StepPlanWriter.Json)!)
                 : throw new InvalidOperationException($"no plan blob {j.PlanPath}");
         });
-        tasks.AddActivityFunc<DetectorQuantum, QuantumResult>(nameof(ProcessDetectorActivity), (_, q) =>
+        tasks.AddActivityFunc<QuantumRequest, QuantumResult>(nameof(RunQuantumActivity), (_, r) =>
         {
-            Interlocked.Increment(ref counters.ProcessDetector);
-            return new QuantumResult(q.Visit, q.Detector, QuantumState.Succeeded, 1, 0, null, null, false, 0);
-        });
-        tasks.AddActivityFunc<ConsolidateVisitInput, ConsolidateVisitResult>(nameof(ConsolidateVisitSourcesActivity), (_, i) =>
-        {
-            Interlocked.Increment(ref counters.Consolidate);
-            return new ConsolidateVisitResult("(stand-in)", 0);
+            Interlocked.Increment(ref counters.RunQuantum);
+            return new QuantumResult(r.Quantum.Task, r.Quantum.DataId, QuantumState.Succeeded, 1, 0, null, null, false, 0);
         });
     }
 
@@ -115,8 +111,7 @@ internal sealed record StepBenchPlan(StepPlan Plan, IReadOnlyDictionary<string, 
 internal sealed class StepBenchCounters
 {
     public long LoadJob;
-    public long ProcessDetector;
-    public long Consolidate;
+    public long RunQuantum;
 
-    public long Activities => Interlocked.Read(ref LoadJob) + Interlocked.Read(ref ProcessDetector) + Interlocked.Read(ref Consolidate);
+    public long Activities => Interlocked.Read(ref LoadJob) + Interlocked.Read(ref RunQuantum);
 }

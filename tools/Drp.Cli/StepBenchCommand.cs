@@ -116,7 +116,7 @@ internal static class StepBenchCommand
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"drp bench step: {jobs:N0} step-1 jobs (one visit x one detector each), MaxJobsPerChunk {maxJobsPerChunk:N0}, engine {engine}; "
             + $"{cores} cores (.NET sees {Environment.ProcessorCount})"));
         Console.WriteLine("  real StepOrchestrator -> ChunkOrchestrator -> ProcessJobOrchestrator; the activities are stand-ins that do no science and no I/O "
-            + "(LoadJob parses the in-memory plan blob, ProcessDetector and ConsolidateVisitSources return at once)");
+            + "(LoadJob parses the in-memory plan blob, RunQuantum returns at once)");
         var clock = Stopwatch.StartNew();
         var plan = await StepBench.PlanAsync(jobs, maxJobsPerChunk, ct);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  planned {plan.Jobs:N0} jobs, {plan.Plan.Quanta:N0} quanta, {plan.Plan.Chunks.Count} chunks (largest {plan.Plan.Chunks.Max(c => c.Jobs):N0}) in {clock.Elapsed.TotalSeconds:F1} s"));

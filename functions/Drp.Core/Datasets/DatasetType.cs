@@ -3,11 +3,14 @@ namespace Drp.Core.Datasets;
 /// <summary>A kind of dataset: its name (snake_case), the dimensions its data id must carry, and its file format.</summary>
 public sealed record DatasetType(string Name, string Extension, params string[] Dimensions)
 {
+    /// <summary>The catalog whose serving table (Azure Tables) this dataset's rows also go to, if any.</summary>
+    public string? ServingCatalog { get; init; }
+
     /// <summary>Assembled, calibrated exposure (image, mask, variance HDUs).</summary>
     public static readonly DatasetType Calexp = new("calexp", "fits", "instrument", "visit", "detector");
 
     /// <summary>The Source catalog of one detector (Parquet).</summary>
-    public static readonly DatasetType SourceTable = new("source_table", "parquet", "instrument", "visit", "detector");
+    public static readonly DatasetType SourceTable = new("source_table", "parquet", "instrument", "visit", "detector") { ServingCatalog = "Source" };
 
     /// <summary>The Source catalog of one visit, all detectors (Parquet; DP0.2 sourceTable_visit).</summary>
     public static readonly DatasetType SourceTableVisit = new("source_table_visit", "parquet", "instrument", "visit");
@@ -84,8 +87,8 @@ public sealed record DatasetType(string Name, string Extension, params string[] 
     public static readonly DatasetType ForcedSourceTable = new("forced_source_table", "parquet", "instrument", "visit", "detector", "tract");
 
     /// <summary>The CcdVisit table of an instrument (DP0.2 ccdVisitTable).</summary>
-    public static readonly DatasetType CcdVisitTable = new("ccd_visit_table", "parquet", "instrument");
+    public static readonly DatasetType CcdVisitTable = new("ccd_visit_table", "parquet", "instrument") { ServingCatalog = "CcdVisit" };
 
     /// <summary>The Visit table of an instrument (DP0.2 visitTable).</summary>
-    public static readonly DatasetType VisitTable = new("visit_table", "parquet", "instrument");
+    public static readonly DatasetType VisitTable = new("visit_table", "parquet", "instrument") { ServingCatalog = "Visit" };
 }

@@ -18,37 +18,74 @@ public sealed record PipelineDefinition(string Name, string? Description, IReadO
 /// <summary>
 /// One DRP step: its tasks in execution order, the dimensions that make one job (<see cref="Cluster"/>: every task's
 /// quanta with the same values of these dimensions run in one job), and the most jobs one chunk sub-orchestration fans out.
+/// <see cref="Units"/> is what executes: each fused group as one unit, every other task alone.
 /// </summary>
 public sealed record StepDefinition(string Name, string? Description, IReadOnlyList<string> Cluster, int MaxJobsPerChunk, IReadOnlyList<TaskDefinition> Tasks)
 {
     /// <summary>The union of the tasks' quantum dimensions, in the fixed order: the grain the planner reads its input at.</summary>
     public IReadOnlyList<string> FinestDimensions { get; } = Dimensions.Union(Tasks.Select(t => t.Dimensions));
 
-    /// <summary>
-    /// The provenance of a unit that runs every task of the step at one data id (step 1's <c>ProcessFrameTask</c>):
-    /// task type = the task names joined by '+', config hash over every task's config keyed <c>{task}.{key}</c>.
-    /// </summary>
-    public QuantumProvenance UnitProvenance() => new(
-        Name,
-        string.Join('+', Tasks.Select(t => t.Name)),
-        ConfigHash.Of(Tasks.SelectMany(t => t.Config.Select(kv => KeyValuePair.Create($"{t.Name}.{kv.Key}", kv.Value)))));
+    /// <summary>The groups of tasks the YAML's <c>fuse:</c> runs in one process, intermediates in memory.</summary>
+    public IReadOnlyList<FusedGroup> Groups { get; init; } = [];
+
+    /// <summary>The units of execution in task order (set by the loader).</summary>
+    public IReadOnlyList<ExecutionUnit> Units { get; init; } = [];
+
+    /// <summary>The unit of that name; throws <see cref="KeyNotFoundException"/> naming the known units.</summary>
+    public ExecutionUnit Unit(string name) =>
+        Units.FirstOrDefault(u => u.Name == name)
+        ?? throw new KeyNotFoundException($"step '{Name}' has no task or fused group '{name}' (units: {string.Join(", ", Units.Select(u => u.Name))})");
+}
+
+/// <summary>Tasks of one step with the same dimensions that run as one quantum in one process (the YAML's <c>fuse:</c>).</summary>
+public sealed record FusedGroup(string Name, IReadOnlyList<TaskDefinition> Tasks);
+
+/// <summary>
+/// What runs as one quantum: a task alone, or a fused group of tasks. Its inputs are read by the runner, its outputs
+/// written: the connections that cross its boundary (a fused group's intermediates stay in memory). The task class
+/// registered under <see cref="Name"/> implements it.
+/// </summary>
+public sealed record ExecutionUnit(string Name, IReadOnlyList<TaskDefinition> Tasks, bool IsFused, IReadOnlyList<ConnectionDefinition> Inputs, IReadOnlyList<ConnectionDefinition> Outputs)
+{
+    /// <summary>The quantum's dimensions (every member task's).</summary>
+    public IReadOnlyList<string> Dimensions => Tasks[0].Dimensions;
+
+    /// <summary>The execution settings of the unit: the largest memory class, shortest interval and longest timeout of its tasks.</summary>
+    public ExecutionSettings Execution => new(
+        Tasks.Max(t => t.Execution.Memory), Tasks.Min(t => t.Execution.HeartbeatInterval), Tasks.Max(t => t.Execution.HeartbeatTimeout), Tasks.Max(t => t.Execution.Executor));
 }
 
 /// <summary>
 /// A task of a step: its quantum dimensions, its connections (the dataset types it reads and writes), its config
-/// (flattened to dotted keys, values as written) and its execution settings.
+/// entries (dotted keys, values as written, with their lines) and its execution settings.
 /// </summary>
 public sealed record TaskDefinition(
     string Name,
     IReadOnlyList<string> Dimensions,
     IReadOnlyList<ConnectionDefinition> Inputs,
     IReadOnlyList<ConnectionDefinition> Outputs,
-    IReadOnlyDictionary<string, string> Config,
+    IReadOnlyList<ConfigEntry> Config,
     ExecutionSettings Execution)
 {
-    /// <summary>The hash of <see cref="Config"/> (<see cref="Provenance.ConfigHash"/>).</summary>
-    public string ConfigHash => Provenance.ConfigHash.Of(Config);
+    /// <summary>The file the task was read from.</summary>
+    public string Source { get; init; } = "";
+
+    /// <summary>The task's line in <see cref="Source"/>.</summary>
+    public int Line { get; init; }
+
+    /// <summary>Where in the definition, for messages: <c>step 'step1' task 'isr'</c>.</summary>
+    public string Where { get; init; } = "";
 }
+
+/// <summary>A config key as written (dotted for nested fields) with its value or list of values and its line.</summary>
+public sealed record ConfigEntry(string Key, IReadOnlyList<ConfigValue> Values, int Line)
+{
+    /// <summary>True for a YAML list, false for a single value.</summary>
+    public bool IsList { get; init; } = true;
+}
+
+/// <summary>A YAML scalar: its text, and whether it was plain (typed by its text: number, true/false, null) rather than quoted.</summary>
+public sealed record ConfigValue(string Text, bool Plain);
 
 /// <summary>A named input or output of a task and its dataset type (whose dimensions the YAML restates and the loader checks).</summary>
 public sealed record ConnectionDefinition(string Name, DatasetType DatasetType);

@@ -119,7 +119,8 @@ public static partial class PipelineDefinitionLoader
     private sealed class Reader(string source)
     {
         private static readonly string[] s_pipelineKeys = ["name", "description", "inputs", "steps"];
-        private static readonly string[] s_stepKeys = ["name", "description", "cluster", "maxJobsPerChunk", "tasks"];
+        private static readonly string[] s_stepKeys = ["name", "description", "cluster", "maxJobsPerChunk", "fuse", "tasks"];
+        private static readonly string[] s_fuseKeys = ["name", "tasks"];
         private static readonly string[] s_taskKeys = ["name", "dimensions", "inputs", "outputs", "config", "execution"];
         private static readonly string[] s_connectionKeys = ["connection", "datasetType", "dimensions"];
         private static readonly string[] s_executionKeys = ["memory", "heartbeatInterval", "heartbeatTimeout", "executor"];
@@ -155,7 +156,7 @@ public static partial class PipelineDefinitionLoader
             {
                 throw Error(map, where, "no steps");
             }
-            return new PipelineDefinition(name, description, inputs, steps, source);
+            return new PipelineDefinition(name, description, inputs, steps.Select(s => s with { Units = Units(s, steps) }).ToList(), source);
         }
 
         private StepDefinition ReadStep(YamlNode node, List<StepDefinition> earlier, HashSet<string> taskNames, Dictionary<string, string> produced)
@@ -193,7 +194,76 @@ public static partial class PipelineDefinitionLoader
             {
                 throw Error(map, $"{where} tasks", "a step needs at least one task");
             }
-            return new StepDefinition(name, description, cluster, maxJobs, tasks);
+            var groups = map.Children.TryGetValue(new YamlScalarNode("fuse"), out var fuseNode) ? ReadFuse(fuseNode, $"{where} fuse", tasks, taskNames) : [];
+            return new StepDefinition(name, description, cluster, maxJobs, tasks) { Groups = groups.Select(g => new FusedGroup(g.Name, g.Tasks)).ToList() };
+        }
+
+        /// <summary>The step's fused groups: each names tasks of the step with the same dimensions, each task in one group at most.</summary>
+        private List<(string Name, List<TaskDefinition> Tasks)> ReadFuse(YamlNode node, string where, List<TaskDefinition> tasks, HashSet<string> taskNames)
+        {
+            var groups = new List<(string, List<TaskDefinition>)>();
+            var fused = new HashSet<string>();
+            int i = 0;
+            foreach (var item in Sequence(node, where))
+            {
+                string w = $"{where}[{i++}]";
+                var map = Mapping(item, w, s_fuseKeys);
+                string name = RequiredScalar(map, "name", w);
+                if (!taskNames.Add(name))
+                {
+                    throw Error(map.Children[new YamlScalarNode("name")], w, $"'{name}' is already the name of a task or a fused group");
+                }
+                var members = new List<TaskDefinition>();
+                foreach (var t in Sequence(Required(map, "tasks", w), $"{w}.tasks"))
+                {
+                    string tn = Scalar(t, $"{w}.tasks");
+                    var task = tasks.FirstOrDefault(x => x.Name == tn) ?? throw Error(t, $"{w}.tasks", $"no task '{tn}' in this step");
+                    if (!fused.Add(tn))
+                    {
+                        throw Error(t, $"{w}.tasks", $"task '{tn}' is in two fused groups");
+                    }
+                    if (members.Count > 0 && !members[0].Dimensions.SequenceEqual(task.Dimensions))
+                    {
+                        throw Error(t, $"{w}.tasks", $"task '{tn}' has dimensions [{string.Join(", ", task.Dimensions)}], not the group's [{string.Join(", ", members[0].Dimensions)}]: fused tasks share one quantum");
+                    }
+                    members.Add(task);
+                }
+                if (members.Count < 2)
+                {
+                    throw Error(map, w, "a fused group needs at least two tasks");
+                }
+                groups.Add((name, members));
+            }
+            return groups;
+        }
+
+        /// <summary>
+        /// The step's units of execution in task order: each fused group where its first task stands, every other task alone.
+        /// A group's inputs are its tasks' inputs that no task of the group produces; its outputs are those some reader
+        /// outside the group needs (a later task or step) or that no one reads inside it: an intermediate read only
+        /// inside the group stays in memory.
+        /// </summary>
+        private static List<ExecutionUnit> Units(StepDefinition step, IReadOnlyList<StepDefinition> all)
+        {
+            var units = new List<ExecutionUnit>();
+            var done = new HashSet<string>();
+            foreach (var task in step.Tasks)
+            {
+                if (done.Contains(task.Name))
+                {
+                    continue;
+                }
+                var group = step.Groups.FirstOrDefault(g => g.Tasks.Contains(task));
+                IReadOnlyList<TaskDefinition> members = group?.Tasks ?? [task];
+                done.UnionWith(members.Select(m => m.Name));
+                var produced = members.SelectMany(m => m.Outputs).Select(o => o.DatasetType.Name).ToHashSet();
+                var readInside = members.SelectMany(m => m.Inputs).Select(i => i.DatasetType.Name).ToHashSet();
+                var readOutside = all.SelectMany(s => s.Tasks).Where(t => !members.Contains(t)).SelectMany(t => t.Inputs).Select(i => i.DatasetType.Name).ToHashSet();
+                var inputs = members.SelectMany(m => m.Inputs).Where(i => !produced.Contains(i.DatasetType.Name)).DistinctBy(i => i.DatasetType.Name).ToList();
+                var outputs = members.SelectMany(m => m.Outputs).Where(o => readOutside.Contains(o.DatasetType.Name) || !readInside.Contains(o.DatasetType.Name)).ToList();
+                units.Add(new ExecutionUnit(group?.Name ?? task.Name, members, group is not null, inputs, outputs));
+            }
+            return units;
         }
 
         private TaskDefinition ReadTask(YamlNode node, string stepWhere, HashSet<string> taskNames, Dictionary<string, string> produced)
@@ -234,13 +304,18 @@ public static partial class PipelineDefinitionLoader
                 produced[connection.DatasetType.Name] = $"task '{name}'";
             }
 
-            var config = new Dictionary<string, string>(StringComparer.Ordinal);
+            var config = new List<ConfigEntry>();
             if (map.Children.TryGetValue(new YamlScalarNode("config"), out var configNode))
             {
                 Flatten(configNode, "", config, $"{where} config");
             }
             var execution = ReadExecution(Required(map, "execution", where), $"{where} execution");
-            return new TaskDefinition(name, dimensions, inputs.Select(c => c.Connection).ToList(), outputs.Select(c => c.Connection).ToList(), config, execution);
+            return new TaskDefinition(name, dimensions, inputs.Select(c => c.Connection).ToList(), outputs.Select(c => c.Connection).ToList(), config, execution)
+            {
+                Source = source,
+                Line = (int)map.Start.Line,
+                Where = where,
+            };
         }
 
         private List<(ConnectionDefinition Connection, YamlNode Node, int Index)> Connections(YamlNode node, string where)
@@ -333,7 +408,7 @@ public static partial class PipelineDefinitionLoader
             return dims;
         }
 
-        private void Flatten(YamlNode node, string prefix, Dictionary<string, string> into, string where)
+        private void Flatten(YamlNode node, string prefix, List<ConfigEntry> into, string where)
         {
             switch (node)
             {
@@ -341,18 +416,27 @@ public static partial class PipelineDefinitionLoader
                     foreach (var (k, v) in m.Children)
                     {
                         string key = Scalar(k, where);
-                        Flatten(v, prefix.Length == 0 ? key : prefix + "." + key, into, where);
+                        string path = prefix.Length == 0 ? key : prefix + "." + key;
+                        if (into.Any(e => e.Key == path))
+                        {
+                            throw Error(k, where, $"config key '{path}' is given twice");
+                        }
+                        Flatten(v, path, into, where);
                     }
                     break;
                 case YamlSequenceNode s:
-                    into[prefix] = string.Join(",", s.Children.Select(c => Scalar(c, $"{where}.{prefix}")));
+                    into.Add(new ConfigEntry(prefix, s.Children.Select(c => Value(c, $"{where}.{prefix}")).ToList(), (int)node.Start.Line));
                     break;
-                case YamlScalarNode sc:
+                case YamlScalarNode:
                     if (prefix.Length == 0) throw Error(node, where, "config must be a mapping of names to values");
-                    into[prefix] = sc.Value ?? "";
+                    into.Add(new ConfigEntry(prefix, [Value(node, $"{where}.{prefix}")], (int)node.Start.Line) { IsList = false });
                     break;
             }
         }
+
+        private ConfigValue Value(YamlNode node, string where) => node is YamlScalarNode sc
+            ? new ConfigValue(sc.Value ?? "", sc.Style is ScalarStyle.Plain or ScalarStyle.Any)
+            : throw Error(node, where, "expected a value (a list may hold values only)");
 
         private DatasetType KnownType(string name, YamlNode node, string where) =>
             KnownDatasetTypes.TryGetValue(name, out var type)

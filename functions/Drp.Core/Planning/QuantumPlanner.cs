@@ -7,7 +7,7 @@ namespace Drp.Core.Planning;
 /// Builds a step's quantum graph from what exists (an <see cref="IDataIdReader"/>) and the pipeline definition, and
 /// clusters it into jobs, streaming: it holds one cluster's data ids at a time (a visit's detectors, a patch's
 /// visit overlaps), never the step. DP0.2's graph builds ran out of memory at 12 GB holding the whole graph (RTN-041).
-/// Output is deterministic: jobs in ascending cluster order, quanta in task order, then data id order.
+/// Output is deterministic: jobs in ascending cluster order, quanta in unit order (a fused group is one unit), then data id order.
 /// </summary>
 public sealed class QuantumPlanner(PipelineDefinition pipeline)
 {
@@ -80,7 +80,7 @@ public sealed class QuantumPlanner(PipelineDefinition pipeline)
     private static PlannedJob BuildJob(StepDefinition step, DataId cluster, List<DataId> group, MemoryClass memory, TimeSpan interval, TimeSpan timeout, JobExecutor executor)
     {
         var quanta = new List<PlannedQuantum>();
-        foreach (var task in step.Tasks)
+        foreach (var task in step.Units)
         {
             var ids = new HashSet<DataId>();
             foreach (var id in group)

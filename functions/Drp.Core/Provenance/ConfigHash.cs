@@ -4,9 +4,8 @@ using System.Text;
 namespace Drp.Core.Provenance;
 
 /// <summary>
-/// The hash of a task's flattened config: SHA-256 of its <c>key=value</c> lines sorted by key (ordinal, UTF-8, each
-/// line ending in <c>\n</c>), first 16 hex digits, lower case. Two quanta with the same hash ran the same config; the
-/// order keys were written in does not matter.
+/// The hash of a config: SHA-256 of its canonical text (the bound config as JSON, or <c>key=value</c> lines sorted by
+/// key), first 16 hex digits, lower case. Two quanta with the same hash ran the same config.
 /// </summary>
 public static class ConfigHash
 {
@@ -26,6 +25,9 @@ public static class ConfigHash
             }
             text.Append(key).Append('=').Append(value).Append('\n');
         }
-        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())))[..Length];
+        return OfText(text.ToString());
     }
+
+    /// <summary>The hash of a config's canonical text (a bound config record written as JSON, every default included).</summary>
+    public static string OfText(string canonical) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(canonical)))[..Length];
 }

@@ -34,3 +34,17 @@ public static class CcdVisitSchema
 
     public static CatalogTable ToTable(IEnumerable<CcdVisitSummary> summaries) => s_mapper.Value.ToTable(summaries);
 }
+
+/// <summary>The Visit table (<c>schema/catalogs.yaml</c>), rows mapped from <see cref="Tasks.VisitRecord"/>.</summary>
+public static class VisitSchema
+{
+    public const string TableName = "Visit";
+
+    private static readonly Lazy<RecordMapper<Tasks.VisitRecord>> s_mapper = new(() => new RecordMapper<Tasks.VisitRecord>(CatalogSchema.Default.Table(TableName)));
+
+    public static TableSchema Table => s_mapper.Value.Table;
+
+    public static IReadOnlyList<ColumnDef> Columns => Table.Columns;
+
+    public static CatalogTable ToTable(IEnumerable<Tasks.VisitRecord> visits) => s_mapper.Value.ToTable(visits);
+}

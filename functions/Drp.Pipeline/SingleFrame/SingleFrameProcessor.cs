@@ -181,6 +181,8 @@ public static class SingleFrameProcessor
         }
         double? psfSigma = psf.StarCount > 0 ? psf.Sigma : EstimatePsfSigma(measured, config.SeeingMinSignalToNoise);
         var c = sky.Corners;
+        var header = inputs.Raw.PrimaryHeader;
+        double expTime = header.GetDouble("EXPTIME"), mjdObs = header.GetDouble("MJD-OBS");
         var summary = new CcdVisitSummary(
             ccdVisitId, inputs.Visit, inputs.Detector, inputs.Band,
             calib.ZeroPoint, calib.ZeroPointErr, calib.NanojanskyPerElectron,
@@ -188,7 +190,8 @@ public static class SingleFrameProcessor
             psf.StarCount, psf.Beta, psf.Ixx, psf.Iyy, psf.Ixy,
             background.Level, skyNoise,
             psfSigma * 2.0 * Math.Sqrt(2.0 * Math.Log(2.0)) * sky.PixelScaleArcsec, psfSigma, sky.PixelScaleArcsec,
-            c[0].Ra, c[0].Dec, c[3].Ra, c[3].Dec, c[2].Ra, c[2].Dec, c[1].Ra, c[1].Dec);
+            c[0].Ra, c[0].Dec, c[3].Ra, c[3].Dec, c[2].Ra, c[2].Dec, c[1].Ra, c[1].Dec,
+            expTime, mjdObs + expTime / 2 / 86400.0, header.TryGetDouble("AIRMASS", out double airmass) ? airmass : null);
         timings?.Lap("source records");
         return new SingleFrameResult.Processed(exposure, background, sources, summary) { Astrometry = astrometry };
     }

@@ -108,7 +108,10 @@ public sealed record CcdVisitSummary(
     [property: JsonPropertyName("urcra")] double Urcra,
     [property: JsonPropertyName("urcdec")] double Urcdec,
     [property: JsonPropertyName("lrcra")] double Lrcra,
-    [property: JsonPropertyName("lrcdec")] double Lrcdec)
+    [property: JsonPropertyName("lrcdec")] double Lrcdec,
+    [property: JsonPropertyName("expTime")] double ExpTime,
+    [property: JsonPropertyName("expMidptMJD")] double ExpMidptMjd,
+    [property: JsonPropertyName("airmass")] double? Airmass)
 {
     public static IReadOnlyList<string> ColumnNames { get; } = CatalogColumns.Of<CcdVisitSummary>();
 }

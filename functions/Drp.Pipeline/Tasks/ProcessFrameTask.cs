@@ -1,3 +1,6 @@
+using System.Text.Json.Serialization.Metadata;
+using Drp.Core.Datasets;
+using Drp.Core.Tasks;
 using Drp.Pipeline.Catalogs;
 using Drp.Pipeline.Fits;
 using Drp.Pipeline.SingleFrame;
@@ -28,12 +31,45 @@ public sealed record ProcessFrameOutputs(
     string? Unprocessable);
 
 /// <summary>
-/// The step-1 quantum as a pure function (the same code runs in the activity, the container job and
-/// <c>drp process-frame</c>): WCS from the raw's header, <see cref="SingleFrameProcessor"/>, then the calexp as FITS
-/// HDUs (image, mask, variance; WCS and zero point in the headers) and the Source table.
+/// Step 1's fused group <c>processFrame</c> (isr, characterizeImage, calibrate, writeSourceTable) as a pure function,
+/// the same code in the quantum runner and <c>drp process-frame</c>: WCS from the raw's header,
+/// <see cref="SingleFrameProcessor"/>, then the calexp as FITS HDUs (image, mask, variance; WCS and zero point in the
+/// headers), the Source table and the CcdVisit summary.
 /// </summary>
-public static class ProcessFrameTask
+public sealed class ProcessFrameTask : PipelineTask<ProcessFrameConfig>
 {
+    /// <summary>The fused group's name in <c>pipelines/drp.yaml</c>.</summary>
+    public const string TaskName = "processFrame";
+
+    public override string Name => TaskName;
+
+    public override IReadOnlyList<TaskConnection> Inputs { get; } =
+    [
+        new("ccdExposure", DatasetType.Raw), new("bias", DatasetType.Bias), new("flat", DatasetType.Flat),
+        new("defects", DatasetType.Defects, Optional: true), new("refCat", DatasetType.RefCat),
+    ];
+
+    public override IReadOnlyList<TaskConnection> Outputs { get; } =
+        [new("calexp", DatasetType.Calexp), new("sourceTable", DatasetType.SourceTable), new("summary", DatasetType.CcdVisitSummary)];
+
+    public override JsonTypeInfo<ProcessFrameConfig> Config => TaskConfigJson.Default.ProcessFrameConfig;
+
+    /// <summary>One (visit, detector): the raw, its calibrations (defects optional) and the reference catalog in the visit's band.</summary>
+    public override TaskResult Run(DataId dataId, TaskInputs inputs, ProcessFrameConfig config)
+    {
+        string band = dataId.Band ?? throw new ArgumentException($"{dataId}: a step-1 quantum carries its visit's band", nameof(dataId));
+        var result = Run(new ProcessFrameInputs(
+            inputs.Single<RawFrame>("ccdExposure"),
+            SingleImage(inputs.Single<IReadOnlyList<FitsImage>>("bias"), "bias"),
+            SingleImage(inputs.Single<IReadOnlyList<FitsImage>>("flat"), "flat"),
+            inputs.Optional<DefectMap>("defects"),
+            ReferenceCatalog.ParseCsv(inputs.Single<string>("refCat"), band),
+            dataId.Visit!.Value, dataId.Detector!.Value, band) { ConsumeCalibrations = true }, config.ToSingleFrame());
+        return result.Unprocessable is { } reason
+            ? new TaskResult.Unprocessable(reason)
+            : Produced(("calexp", dataId, result.Calexp!), ("sourceTable", dataId, result.Sources!), ("summary", dataId, result.Summary!));
+    }
+
     public static ProcessFrameOutputs Run(ProcessFrameInputs inputs, SingleFrameConfig? config = null, StageTimings? timings = null)
     {
         var (result, wcs) = RunProcessed(inputs, config, timings);

@@ -37,8 +37,12 @@ public sealed record CatalogTableKeys(string Catalog, IReadOnlyList<string> Part
         return new CatalogTableKeys(t.Name, t.PartitionKey, t.PrimaryKey, accessPattern);
     }
 
+    public static CatalogTableKeys CcdVisit { get; } = FromSchema(CcdVisitSchema.TableName, "every detector of one visit (a visit's image quality and calibration)");
+
+    public static CatalogTableKeys Visit { get; } = FromSchema(VisitSchema.TableName, "every visit in one band");
+
     /// <summary>Every catalog with a serving table.</summary>
-    public static IReadOnlyList<CatalogTableKeys> All { get; } = [Source, Object];
+    public static IReadOnlyList<CatalogTableKeys> All { get; } = [Source, Object, CcdVisit, Visit];
 
     /// <summary>The keys of the catalog named <paramref name="catalog"/>.</summary>
     public static CatalogTableKeys For(string catalog) =>

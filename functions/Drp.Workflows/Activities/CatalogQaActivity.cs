@@ -6,6 +6,7 @@ using Drp.Storage;
 using Drp.Storage.Catalogs;
 using Drp.Core.Datasets;
 using Drp.Core.Planning;
+using Drp.Core.Tasks;
 using Microsoft.DurableTask;
 using Microsoft.Extensions.Logging;
 
@@ -37,7 +38,7 @@ public sealed record StepQaDocument(
 /// failing check fails the step's gate with a message naming the table, the column and the count.
 /// Steps whose tables are not produced yet (coadd, forced photometry) pass with "no catalog tables": said, not hidden.
 /// </summary>
-public sealed class CatalogQaActivity(StorageClients storage, ILogger<CatalogQaActivity> logger) : TaskActivity<StepQaInput, StepQaResult>
+public sealed class CatalogQaActivity(StorageClients storage, TaskRegistry tasks, ILogger<CatalogQaActivity> logger) : TaskActivity<StepQaInput, StepQaResult>
 {
     /// <summary>The coverage map's cells per side on each detector.</summary>
     public const int CoverageGrid = 4;
@@ -46,8 +47,12 @@ public sealed class CatalogQaActivity(StorageClients storage, ILogger<CatalogQaA
 
     public async Task<StepQaResult> ExecuteAsync(StepQaInput input, CancellationToken ct = default)
     {
-        var step = PipelineDefinitionLoader.LoadDefault().Step(input.Step);
+        var step = tasks.Pipeline.Step(input.Step);
         var outputs = step.Tasks.SelectMany(t => t.Outputs).Select(o => o.DatasetType.Name).ToHashSet(StringComparer.Ordinal);
+        if (outputs.Contains(DatasetType.CcdVisitTable.Name) && outputs.Contains(DatasetType.VisitTable.Name))
+        {
+            return await VisitTablesAsync(input, ct);
+        }
         if (!outputs.Contains(DatasetType.SourceTable.Name) || !outputs.Contains(DatasetType.CcdVisitSummary.Name))
         {
             return new StepQaResult(input.Step, true, $"{input.Step}: no catalog tables produced by this step", null, [], 0);
@@ -58,8 +63,7 @@ public sealed class CatalogQaActivity(StorageClients storage, ILogger<CatalogQaA
         foreach (var path in await data.ListAsync(DatasetType.CcdVisitSummary, input.Run, ct))
         {
             var bytes = await data.ReadAllAsync(path, DatasetType.CcdVisitSummary.Name, ct);
-            summaries.Add(JsonSerializer.Deserialize<CcdVisitSummary>(bytes)
-                ?? throw new InvalidDataException($"{path}: empty CcdVisit summary"));
+            summaries.Add((CcdVisitSummary)await DatasetFormats.ReadAsync(DatasetType.CcdVisitSummary, bytes, [], ct));
         }
         var ccd = CcdVisitSchema.ToTable(summaries);
         var ccdReport = CatalogQa.Check(ccd, CcdVisitSchema.Table);
@@ -137,12 +141,63 @@ public sealed class CatalogQaActivity(StorageClients storage, ILogger<CatalogQaA
             : passed
                 ? string.Create(CultureInfo.InvariantCulture, $"{input.Step}: catalog QA passed: {sourceReport.Rows:N0} Source rows ({sourceReport.ChecksRun} checks per file), {ccd.Rows.Count:N0} CcdVisit rows; {warnings.Count} coverage warnings")
                 : $"{input.Step}: catalog QA failed: {string.Join("; ", failures.Select(f => f.Message))}";
-        var doc = new StepQaDocument(input.Run, input.Step, passed, summary, reports, tableFindings, coverage, warnings);
-        string resultsPath = await data.WriteAsync(DatasetType.CatalogQaOf(input.Step), new DataId(input.Instrument), input.Run,
+        return await StoreAsync(new StepQaDocument(input.Run, input.Step, passed, summary, reports, tableFindings, coverage, warnings), input, ct);
+    }
+
+    /// <summary>
+    /// Step 7's tables: every column of CcdVisit and Visit from the schema, then across them: ids unique, every CcdVisit
+    /// row's visit in Visit and every Visit with its CcdVisit rows, and each Visit's nDetectors equal to them.
+    /// </summary>
+    private async Task<StepQaResult> VisitTablesAsync(StepQaInput input, CancellationToken ct)
+    {
+        var id = new DataId(input.Instrument);
+        async Task<CatalogTable> Read(DatasetType type) =>
+            (CatalogTable)await DatasetFormats.ReadAsync(type, await storage.Data.ReadAsync(type, id, input.Run, ct), [], ct);
+        var ccd = await Read(DatasetType.CcdVisitTable);
+        var visits = await Read(DatasetType.VisitTable);
+        int visitCol = visits.IndexOf("visit"), nCol = visits.IndexOf("nDetectors"), ccdVisitCol = ccd.IndexOf("visitId"), ccdIdCol = ccd.IndexOf("ccdVisitId");
+        var visitIds = visits.Rows.Select(r => (object)(long)r[visitCol]!).ToHashSet();
+        var reports = new List<QaReport>
+        {
+            CatalogQa.Check(ccd, CcdVisitSchema.Table, new Dictionary<string, IReadOnlySet<object>> { [$"{VisitSchema.TableName}.visit"] = visitIds }),
+            CatalogQa.Check(visits, VisitSchema.Table),
+        };
+        var findings = new List<QaFinding>();
+        long Repeats(CatalogTable t, int col) => t.Rows.Count - t.Rows.Select(r => r[col]).Distinct().Count();
+        if (Repeats(ccd, ccdIdCol) is > 0 and var dupCcd)
+        {
+            findings.Add(CatalogQa.Finding(CcdVisitSchema.TableName, "ccdVisitId", "unique", dupCcd, ccd.Rows.Count, "repeat a ccdVisitId"));
+        }
+        if (Repeats(visits, visitCol) is > 0 and var dupVisit)
+        {
+            findings.Add(CatalogQa.Finding(VisitSchema.TableName, "visit", "unique", dupVisit, visits.Rows.Count, "repeat a visit"));
+        }
+        var perVisit = ccd.Rows.GroupBy(r => (long)r[ccdVisitCol]!).ToDictionary(g => g.Key, g => g.Count());
+        foreach (var row in visits.Rows)
+        {
+            long visit = (long)row[visitCol]!;
+            int rows = perVisit.GetValueOrDefault(visit);
+            if (rows != (int)row[nCol]!)
+            {
+                findings.Add(CatalogQa.Finding(VisitSchema.TableName, "nDetectors", "row-count", Math.Abs(rows - (int)row[nCol]!), visits.Rows.Count,
+                    string.Create(CultureInfo.InvariantCulture, $"differ for visit {visit}: nDetectors {row[nCol]}, {rows} CcdVisit rows")));
+            }
+        }
+        var failures = reports.SelectMany(r => r.Findings).Concat(findings).ToList();
+        bool passed = failures.Count == 0 && visits.Rows.Count > 0;
+        string summary = passed
+            ? string.Create(CultureInfo.InvariantCulture, $"{input.Step}: catalog QA passed: {ccd.Rows.Count:N0} CcdVisit rows, {visits.Rows.Count:N0} Visit rows ({reports[0].ChecksRun + reports[1].ChecksRun} checks)")
+            : visits.Rows.Count == 0 ? $"{input.Step}: no Visit rows in run {input.Run}" : $"{input.Step}: catalog QA failed: {string.Join("; ", failures.Select(f => f.Message))}";
+        return await StoreAsync(new StepQaDocument(input.Run, input.Step, passed, summary, reports, findings, [], []), input, ct);
+    }
+
+    private async Task<StepQaResult> StoreAsync(StepQaDocument doc, StepQaInput input, CancellationToken ct)
+    {
+        string resultsPath = await storage.Data.WriteAsync(DatasetType.CatalogQaOf(input.Step), new DataId(input.Instrument), input.Run,
             JsonSerializer.SerializeToUtf8Bytes(doc, new JsonSerializerOptions { WriteIndented = true }),
             producer: $"{input.Run}/qa/{input.Step}", "application/json", ct);
-        logger.LogInformation("{Summary} (results in {Path})", summary, resultsPath);
-        return new StepQaResult(input.Step, passed, summary, resultsPath,
-            reports.Select(r => new TableQaSummary(r.Table, r.Rows, r.ChecksRun, r.Findings.Count)).ToList(), warnings.Count);
+        logger.LogInformation("{Summary} (results in {Path})", doc.Summary, resultsPath);
+        return new StepQaResult(input.Step, doc.Passed, doc.Summary, resultsPath,
+            doc.Reports.Select(r => new TableQaSummary(r.Table, r.Rows, r.ChecksRun, r.Findings.Count)).ToList(), doc.Warnings.Count);
     }
 }

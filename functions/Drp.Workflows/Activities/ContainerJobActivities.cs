@@ -1,7 +1,7 @@
 using Drp.Storage;
 using Drp.Core.Provenance;
 using Drp.Storage.Registry;
-using Drp.Workflows.Jobs;
+using Drp.Execution.Jobs;
 using Drp.Core.Planning;
 using Microsoft.DurableTask;
 using Microsoft.Extensions.Logging;
@@ -24,10 +24,7 @@ public sealed record JobCheckInput(string Run, string JobId, int Dispatch, TimeS
 public sealed record JobCheck(bool Lost, string Phase, int Delivery, DateTimeOffset? HeartbeatAt, string? Runner);
 
 /// <summary>Record quanta a container job never finished as failed, with the reason (only where the ledger has no terminal outcome).</summary>
-public sealed record RecordUnfinishedInput(string Run, IReadOnlyList<DetectorQuantumRef> Quanta, string ErrorClass, string Reason);
-
-/// <summary>A step-1 quantum by its visit and detector.</summary>
-public sealed record DetectorQuantumRef(long Visit, int Detector);
+public sealed record RecordUnfinishedInput(string Run, string Step, IReadOnlyList<PlannedQuantum> Quanta, string ErrorClass, string Reason);
 
 /// <summary>
 /// Sends a container job: reads its plan blob, builds the <see cref="JobMessage"/> (its quanta, heartbeat settings,
@@ -40,7 +37,7 @@ public sealed class DispatchJobActivity(StorageClients storage, IJobDispatcher d
     public async Task<JobDispatched> ExecuteAsync(DispatchJobInput input, CancellationToken cancellationToken = default)
     {
         var planned = await LoadJobActivity.ReadPlanAsync(storage, input.Job.PlanPath, cancellationToken);
-        var (_, job) = JobMessages.For(input.Job, planned, input.ReplyTo, input.Dispatch);
+        var (_, job) = JobMessages.For(input.Job.Run, input.Job.Instrument, input.Job.CalibCollection, planned, input.ReplyTo, input.Dispatch);
         await dispatcher.SendAsync(input.Memory, job, cancellationToken);
         string queue = JobsOptions.QueueName(input.Memory);
         logger.LogInformation("Job {JobId} (dispatch {Dispatch}, {Quanta} quanta) sent to {Queue} for {Instance}",
@@ -82,14 +79,14 @@ public sealed class RecordUnfinishedQuantaActivity(StorageClients storage) : Tas
         int written = 0;
         foreach (var q in input.Quanta)
         {
-            string key = DetectorQuantum.KeyFor(q.Visit, q.Detector);
+            string key = q.Key;
             var row = await ledger.GetAsync(input.Run, key, cancellationToken);
             if (row is { State: QuantumState.Succeeded or QuantumState.Unprocessable or QuantumState.Failed })
             {
                 continue;
             }
             await ledger.CompleteAsync(new QuantumRecord(input.Run, key, QuantumState.Failed, row?.Attempts ?? 0, input.ErrorClass, input.Reason, 0, 0, null,
-                SoftwareVersion.Current.Label), cancellationToken);
+                SoftwareVersion.Current.Label, row?.Provenance ?? new QuantumProvenance(input.Step, q.Task, "")), cancellationToken);
             written++;
         }
         return written;

@@ -1,5 +1,5 @@
-using Drp.Storage;
 using Drp.Core.Planning;
+using Drp.Storage;
 using Drp.Workflows.Planning;
 using Microsoft.DurableTask;
 
@@ -23,19 +23,6 @@ public sealed class LoadJobActivity(StorageClients storage) : TaskActivity<JobIn
             ?? throw new InvalidOperationException($"plan blob {planPath} is empty");
     }
 
-    /// <summary>Step 1: the visit and its detectors (each detector's quanta run as one unit); other steps: no unit yet.</summary>
-    public static JobWork ToWork(PlannedJob job)
-    {
-        VisitWork? visit = null;
-        if (job.Step == "step1")
-        {
-            var ids = job.Quanta.Select(q => q.DataId).ToList();
-            var first = ids[0];
-            visit = new VisitWork(
-                first.Visit ?? throw new InvalidOperationException($"step-1 job {job.JobId} has no visit"),
-                first.Band ?? throw new InvalidOperationException($"step-1 job {job.JobId} has no band"),
-                ids.Select(i => i.Detector!.Value).Distinct().Order().ToList());
-        }
-        return new JobWork(job.Step, job.JobId, job.Quanta.Count, visit, job.Executor, job.Memory, job.HeartbeatTimeout);
-    }
+    /// <summary>The job's quanta and execution settings, as planned.</summary>
+    public static JobWork ToWork(PlannedJob job) => new(job.Step, job.JobId, job.Quanta, job.Executor, job.Memory, job.HeartbeatTimeout);
 }

@@ -1,3 +1,4 @@
+using Drp.Core.Tasks;
 using Drp.Storage;
 using Drp.Core.Planning;
 using Drp.Workflows.Planning;
@@ -7,20 +8,23 @@ using Microsoft.Extensions.Logging;
 namespace Drp.Workflows.Activities;
 
 /// <summary>
-/// Plans a step from the Registry and the pipeline (<c>pipelines/drp.yaml</c>, embedded): streams its jobs into plan
+/// Plans a step from the Registry and the pipeline the task registry runs: streams its jobs into plan
 /// blobs in the run's collection, chunk by chunk, and returns the chunks' references.
 /// </summary>
-public sealed class PlanStepActivity(StorageClients storage, ILogger<PlanStepActivity> logger) : TaskActivity<StepInput, StepPlan>
+public sealed class PlanStepActivity(StorageClients storage, TaskRegistry tasks, ILogger<PlanStepActivity> logger) : TaskActivity<StepInput, StepPlan>
 {
-    private static readonly Lazy<PipelineDefinition> s_pipeline = new(PipelineDefinitionLoader.LoadDefault);
-
     /// <inheritdoc />
     public override Task<StepPlan> RunAsync(TaskActivityContext context, StepInput input) => ExecuteAsync(input);
 
     /// <summary>Plans the step; the same input gives the same blobs.</summary>
     public async Task<StepPlan> ExecuteAsync(StepInput input, CancellationToken cancellationToken = default)
     {
-        var pipeline = s_pipeline.Value;
+        var pipeline = tasks.Pipeline;
+        if (!tasks.CanRun(input.Step))
+        {
+            throw new ArgumentException($"step '{input.Step}' cannot run: no task class for {string.Join(", ", pipeline.Step(input.Step).Units.Select(u => u.Name))} "
+                + $"(runnable: {string.Join(", ", tasks.RunnableSteps)})");
+        }
         int max = input.MaxJobsPerChunk ?? pipeline.Step(input.Step).MaxJobsPerChunk;
         var container = storage.DataContainer;
         var plan = await StepPlanWriter.WriteAsync(

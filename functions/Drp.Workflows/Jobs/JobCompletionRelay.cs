@@ -1,3 +1,4 @@
+using Drp.Execution.Jobs;
 using Azure.Storage.Queues;
 using Azure.Storage.Queues.Specialized;
 using Microsoft.DurableTask.Client;

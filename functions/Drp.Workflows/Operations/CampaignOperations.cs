@@ -1,3 +1,5 @@
+using Drp.Core.Tasks;
+using Drp.Execution;
 using System.Text.RegularExpressions;
 using Drp.Storage;
 using Drp.Storage.Registry;
@@ -13,15 +15,17 @@ namespace Drp.Workflows.Operations;
 /// <see cref="ArgumentException"/>, no campaign <see cref="CampaignNotFoundException"/>, wrong state
 /// <see cref="CampaignStateException"/>).
 /// </summary>
-public sealed partial class CampaignOperations(DurableTaskClient client, QuantumLedger ledger)
+public sealed partial class CampaignOperations(DurableTaskClient client, QuantumLedger ledger, TaskRegistry? tasks = null)
 {
     /// <summary>Operations on the task hub of <paramref name="client"/> and the ledger of <paramref name="storage"/>.</summary>
-    public CampaignOperations(DurableTaskClient client, StorageClients storage)
-        : this(client, new QuantumLedger(storage.Ledger))
+    public CampaignOperations(DurableTaskClient client, StorageClients storage, TaskRegistry? tasks = null)
+        : this(client, new QuantumLedger(storage.Ledger), tasks)
     {
     }
 
-    /// <summary>The task hub's client (for what is not a campaign's, e.g. the demo's step-1 orchestration).</summary>
+    private readonly TaskRegistry _tasks = tasks ?? ExecutionServices.DefaultRegistry;
+
+    /// <summary>The task hub's client.</summary>
     public DurableTaskClient Client => client;
 
     /// <summary>
@@ -173,9 +177,9 @@ public sealed partial class CampaignOperations(DurableTaskClient client, Quantum
     public async Task<CampaignStart> RescueStepAsync(string run, string step, CancellationToken cancellationToken = default)
     {
         ValidateRun(run);
-        if (!ProcessJobOrchestrator.ExecutableSteps.Contains(step))
+        if (!_tasks.RunnableSteps.Contains(step))
         {
-            throw new ArgumentException($"step '{step}' cannot be rescued: it has no executor (executable: {string.Join(", ", ProcessJobOrchestrator.ExecutableSteps)})", nameof(step));
+            throw new ArgumentException($"step '{step}' cannot be rescued: it has no task classes (runnable: {string.Join(", ", _tasks.RunnableSteps)})", nameof(step));
         }
         string campaignId = CampaignOrchestrator.InstanceIdFor(run);
         var campaign = await client.GetInstanceAsync(campaignId, getInputsAndOutputs: true, cancellationToken)
@@ -239,8 +243,9 @@ public sealed partial class CampaignOperations(DurableTaskClient client, Quantum
     /// Checks a campaign's input (run name, instrument, steps, failed fraction) and returns it with its steps filled
     /// in (empty: every step that can run today); an <see cref="ArgumentException"/> names what is wrong.
     /// </summary>
-    public static CampaignInput Validate(CampaignInput input)
+    public static CampaignInput Validate(CampaignInput input, TaskRegistry? tasks = null)
     {
+        tasks ??= ExecutionServices.DefaultRegistry;
         ArgumentNullException.ThrowIfNull(input);
         ValidateRun(input.Run);
         if (string.IsNullOrWhiteSpace(input.Instrument))
@@ -251,8 +256,8 @@ public sealed partial class CampaignOperations(DurableTaskClient client, Quantum
         {
             throw new ArgumentException($"maxFailedFraction must be between 0 and 1, not {input.MaxFailedFraction}", nameof(input));
         }
-        var steps = input.Steps is { Count: > 0 } ? input.Steps : ProcessJobOrchestrator.ExecutableSteps;
-        ValidateSteps(steps);
+        var steps = input.Steps is { Count: > 0 } ? input.Steps : tasks.RunnableSteps;
+        ValidateSteps(steps, tasks);
         return input with { Steps = [.. steps] };
     }
 
@@ -272,9 +277,10 @@ public sealed partial class CampaignOperations(DurableTaskClient client, Quantum
     }
 
     /// <summary>The steps must be in the pipeline, once each, in its order, and runnable today.</summary>
-    public static void ValidateSteps(IReadOnlyList<string> steps)
+    public static void ValidateSteps(IReadOnlyList<string> steps, TaskRegistry? tasks = null)
     {
-        var pipeline = PipelineDefinitionLoader.LoadDefault();
+        tasks ??= ExecutionServices.DefaultRegistry;
+        var pipeline = tasks.Pipeline;
         var order = pipeline.Steps.Select(s => s.Name).ToList();
         foreach (var step in steps)
         {
@@ -282,9 +288,9 @@ public sealed partial class CampaignOperations(DurableTaskClient client, Quantum
             {
                 throw new ArgumentException($"pipeline '{pipeline.Name}' has no step '{step}' (steps: {string.Join(", ", order)})", nameof(steps));
             }
-            if (!ProcessJobOrchestrator.ExecutableSteps.Contains(step))
+            if (!tasks.CanRun(step))
             {
-                throw new ArgumentException($"step '{step}' has no executor yet (executable: {string.Join(", ", ProcessJobOrchestrator.ExecutableSteps)})", nameof(steps));
+                throw new ArgumentException($"step '{step}' has no task classes yet (runnable: {string.Join(", ", tasks.RunnableSteps)})", nameof(steps));
             }
         }
         if (steps.Distinct().Count() != steps.Count)
@@ -298,10 +304,10 @@ public sealed partial class CampaignOperations(DurableTaskClient client, Quantum
         }
     }
 
-    /// <summary>Quanta per step (a ledger key begins with its step, <c>step1|visit=...</c>) and state.</summary>
+    /// <summary>Quanta per step (the step the ledger row's provenance names) and state.</summary>
     public static IReadOnlyList<StepQuantumCounts> CountByStep(IEnumerable<QuantumRecord> quanta) =>
         [.. quanta
-            .GroupBy(q => q.QuantumKey.Split('|', 2)[0])
+            .GroupBy(q => q.Provenance?.Step is { Length: > 0 } step ? step : q.QuantumKey.Split('|', 2)[0]) // rows from before provenance: keys began with the step
             .OrderBy(g => g.Key, StringComparer.Ordinal)
             .Select(g => new StepQuantumCounts(
                 g.Key,

@@ -2,6 +2,8 @@ using Drp.Core.Provenance;
 using Drp.Storage.Provenance;
 using Drp.Storage.Registry;
 using Drp.Workflows.Activities;
+using Drp.Execution;
+using Drp.Execution.Jobs;
 using Drp.Workflows.Jobs;
 using Drp.Core.Planning;
 using Microsoft.DurableTask;
@@ -9,22 +11,19 @@ using Microsoft.DurableTask;
 namespace Drp.Workflows.Orchestrators;
 
 /// <summary>
-/// One planned job: loads its plan blob (<see cref="LoadJobActivity"/>) and runs its quanta, each independently, where
-/// the plan (or the step's override) says. As activities: step 1's visit detectors through
-/// <see cref="ProcessVisitOrchestrator.RunVisitAsync"/>. In a container job: sent to the queue of its memory class
-/// (<see cref="DispatchJobActivity"/>) and awaited as the <see cref="JobCompletionRelay.EventName"/> event raced against
-/// a durable timer of the job's heartbeat timeout; when the timer wins, the job ledger is read
-/// (<see cref="CheckJobActivity"/>): a runner still beating (or a job still queued) is waited for again, a silent one is
-/// declared lost and the job sent again (at most <see cref="MaxDispatches"/> times). Retries and memory-class
-/// escalation happen at the runner and arrive as non-final completions. Quanta left without an outcome get a failed
-/// ledger row with the reason. Then the visit's Source table. Returns counts of unit outcomes; succeeded and
-/// unprocessable include the skipped ones. The custom status says where the job is (queue, dispatch, phase).
+/// One planned job of any step: loads its plan blob (<see cref="LoadJobActivity"/>) and runs its quanta, each
+/// independently, where the plan (or the step's override) says. As activities: <see cref="RunQuantumActivity"/> per
+/// quantum, a unit at a time in the step's unit order (a later unit may read an earlier one's outputs), the quanta of a
+/// unit in parallel. In a container job: sent to the queue of its memory class (<see cref="DispatchJobActivity"/>) and
+/// awaited as the <see cref="JobCompletionRelay.EventName"/> event raced against a durable timer of the job's heartbeat
+/// timeout; when the timer wins, the job ledger is read (<see cref="CheckJobActivity"/>): a runner still beating (or a
+/// job still queued) is waited for again, a silent one is declared lost and the job sent again (at most
+/// <see cref="MaxDispatches"/> times). Retries and memory-class escalation happen at the runner and arrive as
+/// non-final completions. Quanta left without an outcome get a failed ledger row with the reason. Returns counts of
+/// quantum outcomes; succeeded and unprocessable include the skipped ones. The custom status says where the job is.
 /// </summary>
 public sealed class ProcessJobOrchestrator : TaskOrchestrator<JobInput, JobSummary>
 {
-    /// <summary>Steps whose jobs this orchestrator can run (the others have no science code yet).</summary>
-    public static readonly IReadOnlyList<string> ExecutableSteps = ["step1"];
-
     /// <summary>Sends of a container job before a job lost every time is given up.</summary>
     public const int MaxDispatches = 3;
 
@@ -38,17 +37,11 @@ public sealed class ProcessJobOrchestrator : TaskOrchestrator<JobInput, JobSumma
     public override async Task<JobSummary> RunAsync(TaskOrchestrationContext context, JobInput input)
     {
         var work = await context.CallActivityAsync<JobWork>(nameof(LoadJobActivity), input, RetryPolicies.Transient);
-        if (work.Visit is null)
-        {
-            throw new InvalidOperationException($"job {work.JobId} of {work.Step}: no executor for this step");
-        }
-        var visit = new VisitInput(input.Run, input.Instrument, input.CalibCollection, work.Visit);
-        var result = (input.Executor ?? work.Executor) == JobExecutor.Container
-            ? await ProcessVisitOrchestrator.ConsolidateAsync(context, visit, await RunInContainerAsync(context, input, work))
-            : await ProcessVisitOrchestrator.RunVisitAsync(context, visit);
-        var q = result.Quanta;
+        var q = (input.Executor ?? work.Executor) == JobExecutor.Container
+            ? await RunInContainerAsync(context, input, work)
+            : await RunAsActivitiesAsync(context, input, work);
         return new JobSummary(work.JobId, new OutcomeCounts(
-            work.Quanta,
+            work.Quanta.Count,
             q.Count,
             q.Count(r => r.State == QuantumState.Succeeded),
             q.Count(r => r.State == QuantumState.Failed),
@@ -57,12 +50,34 @@ public sealed class ProcessJobOrchestrator : TaskOrchestrator<JobInput, JobSumma
             VersionCount.Count(q.Select(r => r.SoftwareVersion)));
     }
 
-    /// <summary>The job in a container: every detector's latest outcome, one per detector.</summary>
+    /// <summary>Each unit's quanta in parallel, unit after unit; a quantum that still fails after its retries is recorded as failed and its siblings carry on.</summary>
+    private static async Task<IReadOnlyList<QuantumResult>> RunAsActivitiesAsync(TaskOrchestrationContext context, JobInput input, JobWork work)
+    {
+        var results = new List<QuantumResult>(work.Quanta.Count);
+        foreach (var unit in work.Quanta.GroupBy(q => q.Task))
+        {
+            results.AddRange(await Task.WhenAll(unit.Select(q => RunQuantumAsync(context, new QuantumRequest(input.Run, input.Instrument, input.CalibCollection, work.Step, q)))));
+        }
+        return results;
+    }
+
+    private static async Task<QuantumResult> RunQuantumAsync(TaskOrchestrationContext context, QuantumRequest request)
+    {
+        try
+        {
+            return await context.CallActivityAsync<QuantumResult>(nameof(RunQuantumActivity), request, RetryPolicies.Transient);
+        }
+        catch (TaskFailedException e)
+        {
+            return QuantumResult.Failed(request.Quantum, e.FailureDetails.ErrorType, e.FailureDetails.ErrorMessage);
+        }
+    }
+
+    /// <summary>The job in a container: every quantum's latest outcome, one per quantum.</summary>
     private static async Task<IReadOnlyList<QuantumResult>> RunInContainerAsync(TaskOrchestrationContext context, JobInput input, JobWork work)
     {
-        var visit = work.Visit!;
         var timeout = work.HeartbeatTimeout > TimeSpan.Zero ? work.HeartbeatTimeout : DefaultHeartbeatTimeout;
-        var latest = new Dictionary<int, QuantumResult>();
+        var latest = new Dictionary<string, QuantumResult>(StringComparer.Ordinal);
         var memory = work.Memory;
         int dispatch = 1;
         var sent = await context.CallActivityAsync<JobDispatched>(nameof(DispatchJobActivity),
@@ -85,7 +100,7 @@ public sealed class ProcessJobOrchestrator : TaskOrchestrator<JobInput, JobSumma
                 completed = null;
                 foreach (var r in c.Quanta)
                 {
-                    latest[r.Detector] = r;
+                    latest[r.Key] = r;
                 }
                 if (c.Decision is { Action: RetryAction.NextClass, MemoryClass: { } next })
                 {
@@ -118,23 +133,22 @@ public sealed class ProcessJobOrchestrator : TaskOrchestrator<JobInput, JobSumma
             status = new ContainerJobStatus(work.JobId, sent.Queue, dispatch, "queued", null, lost);
         }
 
-        var results = new List<QuantumResult>(visit.Detectors.Count);
-        var unfinished = new List<DetectorQuantumRef>();
-        foreach (int d in visit.Detectors)
+        var results = new List<QuantumResult>(work.Quanta.Count);
+        var unfinished = new List<PlannedQuantum>();
+        foreach (var quantum in work.Quanta)
         {
-            if (latest.TryGetValue(d, out var r) && r.State != QuantumState.Running)
+            if (latest.TryGetValue(quantum.Key, out var r) && r.State != QuantumState.Running)
             {
                 results.Add(r);
                 continue;
             }
-            unfinished.Add(new DetectorQuantumRef(visit.Visit, d));
-            results.Add(new QuantumResult(visit.Visit, d, QuantumState.Failed, 0, 0, JobLostErrorClass,
-                giveUpReason ?? "the container job ended without an outcome for this quantum", Skipped: false, ElapsedMs: 0));
+            unfinished.Add(quantum);
+            results.Add(QuantumResult.Failed(quantum, JobLostErrorClass, giveUpReason ?? "the container job ended without an outcome for this quantum"));
         }
         if (unfinished.Count > 0)
         {
             await context.CallActivityAsync<int>(nameof(RecordUnfinishedQuantaActivity),
-                new RecordUnfinishedInput(input.Run, unfinished, JobLostErrorClass, giveUpReason ?? "the container job ended without an outcome"), RetryPolicies.Transient);
+                new RecordUnfinishedInput(input.Run, work.Step, unfinished, JobLostErrorClass, giveUpReason ?? "the container job ended without an outcome"), RetryPolicies.Transient);
         }
         context.SetCustomStatus(status with { Phase = "completed" });
         return results;

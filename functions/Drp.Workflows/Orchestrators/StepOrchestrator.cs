@@ -22,10 +22,6 @@ public sealed class StepOrchestrator : TaskOrchestrator<StepInput, StepSummary>
     /// <inheritdoc />
     public override async Task<StepSummary> RunAsync(TaskOrchestrationContext context, StepInput input)
     {
-        if (!ProcessJobOrchestrator.ExecutableSteps.Contains(input.Step))
-        {
-            throw new ArgumentException($"step '{input.Step}' has no executor yet (executable: {string.Join(", ", ProcessJobOrchestrator.ExecutableSteps)})");
-        }
         var plan = await context.CallActivityAsync<StepPlan>(nameof(PlanStepActivity), input, RetryPolicies.Transient);
         var done = new List<ChunkSummary>(plan.Chunks.Count);
         var inFlight = new List<Task<ChunkSummary>>();

@@ -1,3 +1,4 @@
+using Drp.Core.Planning;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -90,7 +91,7 @@ public sealed class RunReportGathererTests(ReportAzuriteFixture fixture) : IClas
         await File.WriteAllTextAsync(truth, csv.ToString());
         string page = Path.Combine(_dir, "out", "report.html");
 
-        var (exit, stdout, stderr) = await DrpProcess.RunDrpWithEnvironmentAsync(Env(), "report", "--run", "cli-run", "--out", page, "--truth", truth);
+        var (exit, stdout, stderr) = await DrpProcess.RunDrpWithEnvironmentAsync(Env(), "report", "--run", "cli-run", "--page", page, "--truth", truth);
 
         Assert.True(exit == 0, $"exit {exit}: {stderr}");
         Assert.Contains($"wrote {page}", stdout);
@@ -108,7 +109,7 @@ public sealed class RunReportGathererTests(ReportAzuriteFixture fixture) : IClas
         await NewStorageAsync(unique: false);
         string page = Path.Combine(_dir, "none.html");
 
-        var (exit, _, stderr) = await DrpProcess.RunDrpWithEnvironmentAsync(Env(), "report", "--run", "never-ran", "--out", page);
+        var (exit, _, stderr) = await DrpProcess.RunDrpWithEnvironmentAsync(Env(), "report", "--run", "never-ran", "--page", page);
 
         Assert.Equal(3, exit);
         Assert.Contains("drp report: run never-ran has no quanta in the ledger", stderr);
@@ -149,10 +150,10 @@ public sealed class RunReportGathererTests(ReportAzuriteFixture fixture) : IClas
             part.Rows.AddRange(sources.Rows.Where(r => (int)r[detectorColumn]! == summary.Detector));
             using var parquet = new MemoryStream();
             await ParquetCatalogWriter.WriteAsync(parquet, part);
-            string producer = $"{run}/{DetectorQuantum.KeyFor(summary.Visit, summary.Detector)}";
+            string producer = $"{run}/{new PlannedQuantum("processFrame", new DataId(Instrument, summary.Visit, summary.Detector, Band: "r")).Key}";
             await storage.Data.WriteAsync(DatasetType.SourceTable, id, run, parquet.ToArray(), producer, "application/vnd.apache.parquet");
             await storage.Data.WriteAsync(DatasetType.CcdVisitSummary, id, run, JsonSerializer.SerializeToUtf8Bytes(summary), producer, "application/json");
-            await ledger.CompleteAsync(new QuantumRecord(run, DetectorQuantum.KeyFor(summary.Visit, summary.Detector), QuantumState.Succeeded, 1, null, null, 10, part.Rows.Count, null));
+            await ledger.CompleteAsync(new QuantumRecord(run, new PlannedQuantum("processFrame", new DataId(Instrument, summary.Visit, summary.Detector, Band: "r")).Key, QuantumState.Succeeded, 1, null, null, 10, part.Rows.Count, null));
         }
 
         var wcs = new TanWcs(SimulatedRun.Ra0, SimulatedRun.Dec0, 1, 1, -0.2 / 3600, 0, 0, 0.2 / 3600);
@@ -165,9 +166,9 @@ public sealed class RunReportGathererTests(ReportAzuriteFixture fixture) : IClas
             await storage.RawContainer.GetBlobClient(blob).UploadAsync(fits, overwrite: true);
         }
         await new RegistryTable(storage.Registry).RegisterAsync(new RawRecord(Instrument, 1001, 0, "i", 30, 60000, storage.Options.RawContainer, blob, null));
-        await ledger.CompleteAsync(new QuantumRecord(run, DetectorQuantum.KeyFor(1001, 0), QuantumState.Failed, 3, "System.IO.IOException", "disk on fire", 10, 0, null));
-        await ledger.CompleteAsync(new QuantumRecord(run, DetectorQuantum.KeyFor(1001, 1), QuantumState.Succeeded, 1, null, null, 10, 0, null));
-        await ledger.CompleteAsync(new QuantumRecord(run, DetectorQuantum.KeyFor(1002, 0), QuantumState.Unprocessable, 1, "Unprocessable", "no reference objects", 10, 0, null));
+        await ledger.CompleteAsync(new QuantumRecord(run, new PlannedQuantum("processFrame", new DataId(Instrument, 1001, 0, Band: "r")).Key, QuantumState.Failed, 3, "System.IO.IOException", "disk on fire", 10, 0, null));
+        await ledger.CompleteAsync(new QuantumRecord(run, new PlannedQuantum("processFrame", new DataId(Instrument, 1001, 1, Band: "r")).Key, QuantumState.Succeeded, 1, null, null, 10, 0, null));
+        await ledger.CompleteAsync(new QuantumRecord(run, new PlannedQuantum("processFrame", new DataId(Instrument, 1002, 0, Band: "r")).Key, QuantumState.Unprocessable, 1, "Unprocessable", "no reference objects", 10, 0, null));
         return new SeededRun(sources.Rows.Count, wcs.PixelToSky(0.5 * 399, 0.5 * 299), sim.Input.Truth!["r"]);
     }
 }

@@ -111,7 +111,7 @@ internal sealed class SimulatedRun
 
     public static CcdVisitSummary Summary(long visit, int detector, string band, double zeroPoint, double raLo, double raHi, double decLo, double decHi) =>
         new(CcdVisitId.Pack(visit, detector), visit, detector, band, zeroPoint, 0.003, 1.0, 100, 40, 20, 3, 2, 2, 0, 500, 22, 0.8, 1.5, 0.2,
-            raHi, decLo, raHi, decHi, raLo, decHi, raLo, decLo);
+            raHi, decLo, raHi, decHi, raLo, decHi, raLo, decLo, 30.0, 60000.0 + visit / 1000.0, null);
 
     private static double Gauss(Random rng) => Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());
 }

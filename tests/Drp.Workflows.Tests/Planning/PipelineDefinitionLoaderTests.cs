@@ -61,8 +61,9 @@ public sealed class PipelineDefinitionLoaderTests
         Assert.Same(DatasetType.Raw, isr.Inputs[0].DatasetType);
         Assert.Equal("ccdExposure", isr.Inputs[0].Name);
         Assert.Same(DatasetType.PostIsrExposure, isr.Outputs[0].DatasetType);
-        Assert.Equal("true", isr.Config["doBias"]);
-        Assert.Equal("MEDIAN_PER_ROW", isr.Config["overscan.fitType"]);
+        Assert.Equal(new ConfigValue("true", Plain: true), isr.Config.Single(e => e.Key == "doBias").Values.Single());
+        Assert.Equal((new ConfigValue("MEDIAN_PER_ROW", true), 17), (isr.Config.Single(e => e.Key == "overscan.fitType").Values.Single(), isr.Config.Single(e => e.Key == "overscan.fitType").Line));
+        Assert.Equal(["isr", "calibrate"], step1.Units.Select(u => u.Name)); // no fuse: each task is its own unit
         Assert.Equal(new ExecutionSettings(MemoryClass.Standard, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(90)), isr.Execution);
         Assert.Equal(TimeSpan.FromSeconds(30), step1.Tasks[1].Execution.HeartbeatInterval);
         Assert.Equal(MemoryClass.ExtraHighmem, p.Step("step2").Tasks[0].Execution.Memory);

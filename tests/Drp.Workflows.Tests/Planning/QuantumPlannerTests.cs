@@ -81,7 +81,7 @@ public sealed class QuantumPlannerTests
         await using var jobs = new QuantumPlanner(s_drp).PlanAsync("step1", "LSSTCam", counting).GetAsyncEnumerator();
         Assert.True(await jobs.MoveNextAsync());
 
-        Assert.Equal(SmallSurvey.DetectorsPerVisit * 4, jobs.Current.Quanta.Count);
+        Assert.Equal(SmallSurvey.DetectorsPerVisit, jobs.Current.Quanta.Count); // one fused processFrame quantum per detector
         Assert.Equal(SmallSurvey.DetectorsPerVisit + 1, counting.Read); // the second visit's first id closes the first cluster
     }
 
@@ -118,7 +118,7 @@ public sealed class QuantumPlannerTests
         var jobs = await ToListAsync(new QuantumPlanner(s_drp).PlanAsync("step1", "LSSTCam", reader));
 
         Assert.Equal(survey.Visits, jobs.Count);
-        Assert.All(jobs, j => Assert.Equal(survey.DetectorsPerVisit * 4, j.Quanta.Count));
+        Assert.All(jobs, j => Assert.Equal(survey.DetectorsPerVisit, j.Quanta.Count)); // one fused processFrame quantum per detector
         Assert.All(jobs, j => Assert.All(j.Quanta, q => Assert.InRange(q.DataId.Detector!.Value, 0, survey.Detectors - 1)));
         Assert.NotEqual( // windows differ between visits
             jobs[0].Quanta.Select(q => q.DataId.Detector),

@@ -8,31 +8,8 @@ using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Drp.Workflows.Tests.Planning;
 
-/// <summary>One in-memory Azurite for the planning tests that need real Table and Blob storage.</summary>
-public sealed class PlanningAzuriteFixture : IAsyncLifetime
-{
-    /// <summary>The running emulator.</summary>
-    public AzuriteHost Azurite { get; private set; } = null!;
-
-    /// <inheritdoc />
-    public async Task InitializeAsync() => Azurite = await AzuriteHost.StartAsync();
-
-    /// <inheritdoc />
-    public async Task DisposeAsync() => await Azurite.DisposeAsync();
-
-    /// <summary>
-    /// Storage of one test's own (every container, queue and table named with a fresh suffix), created, and a run
-    /// name with the same suffix: tests sharing this Azurite never see each other's data.
-    /// </summary>
-    public async Task<(StorageClients Storage, string Run)> NewStorageAsync()
-    {
-        var (storage, suffix) = await Azurite.NewIsolatedStorageAsync();
-        return (storage, "run" + suffix);
-    }
-}
-
 /// <summary>The planner from the Registry table, and plan blobs written and read back, against Azurite (own table and container per test).</summary>
-public sealed class RegistryPlanningTests(PlanningAzuriteFixture fixture) : IClassFixture<PlanningAzuriteFixture>
+public sealed class RegistryPlanningTests(AzuriteFixture fixture) : IClassFixture<AzuriteFixture>
 {
     private async Task<StorageClients> StorageAsync()
     {
@@ -99,7 +76,7 @@ public sealed class RegistryPlanningTests(PlanningAzuriteFixture fixture) : ICla
         var storage = await StorageAsync();
         await RegisterAsync(storage, (11, 0, "r"), (11, 1, "r"), (12, 0, "g"), (13, 0, "i"), (13, 2, "i"));
 
-        var plan = await new PlanStepActivity(storage, NullLogger<PlanStepActivity>.Instance)
+        var plan = await new PlanStepActivity(storage, Drp.Execution.ExecutionServices.DefaultRegistry, NullLogger<PlanStepActivity>.Instance)
             .ExecuteAsync(new StepInput("run", "TestCam", "step1", MaxJobsPerChunk: 2));
         var jobs = new List<JobWork>();
         foreach (var chunk in plan.Chunks)
@@ -111,10 +88,10 @@ public sealed class RegistryPlanningTests(PlanningAzuriteFixture fixture) : ICla
         }
 
         Assert.Equal([2, 1], plan.Chunks.Select(c => c.Jobs));
-        Assert.Equal(5 * 4, plan.Quanta);
-        Assert.Equal([11L, 12L, 13L], jobs.Select(j => j.Visit!.Visit));
-        Assert.Equal(["r", "g", "i"], jobs.Select(j => j.Visit!.Band));
-        Assert.Equal([0, 2], jobs[2].Visit!.Detectors);
+        Assert.Equal(5, plan.Quanta); // one fused processFrame quantum per (visit, detector)
+        Assert.Equal([11L, 12L, 13L], jobs.Select(j => j.Quanta[0].DataId.Visit!.Value));
+        Assert.Equal(["r", "g", "i"], jobs.Select(j => j.Quanta[0].DataId.Band));
+        Assert.Equal([0, 2], jobs[2].Quanta.Select(q => q.DataId.Detector!.Value));
         Assert.Equal("step1/instrument=TestCam/visit=13/band=i", jobs[2].JobId);
     }
 }

@@ -13,10 +13,11 @@ internal static class ReportCommand
     public static Command Create()
     {
         var run = new Option<string>("--run") { Description = "Run collection.", DefaultValueFactory = _ => "demo" };
-        var output = new Option<string>("--out") { Description = "The HTML file to write.", DefaultValueFactory = _ => "report.html" };
-        var demoOut = new Option<string>("--demo-out") { Description = "A demo output folder whose Azurite data to open (when Drp__Storage__ConnectionString is not set), and whose sim/truth.csv is the default truth.", DefaultValueFactory = _ => "drp-out" };
+        var output = new Option<string>("--page") { Description = "The HTML file to write.", DefaultValueFactory = _ => "report.html" };
+        // --out names the demo folder, as in every other command.
+        var demoOut = new Option<string>("--out") { Description = "A demo output folder whose Azurite data to open (when Drp__Storage__ConnectionString is not set), and whose sim/truth.csv is the default truth.", DefaultValueFactory = _ => "drp-out" };
         var instrument = new Option<string>("--instrument") { Description = "Instrument of the run's raws.", DefaultValueFactory = _ => "LSSTCam-sim" };
-        var truth = new Option<string?>("--truth") { Description = "Truth catalog CSV (ra, dec, {band}_flux in nJy; the simulator's truth.csv). Default: {demo-out}/sim/truth.csv if it exists." };
+        var truth = new Option<string?>("--truth") { Description = "Truth catalog CSV (ra, dec, {band}_flux in nJy; the simulator's truth.csv). Default: {out}/sim/truth.csv if it exists." };
         var radius = new Option<double>("--match-radius") { Description = "Match radius against the truth, arcsec.", DefaultValueFactory = _ => 0.5 };
         var cmd = new Command("report", "Write a run's report: one static HTML page with plots (source density, NaN fraction per column, zero points, photometry against the truth, failures on the sky) and the QA findings.")
         {

@@ -1,3 +1,4 @@
+using Drp.Core.Planning;
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text.Json;
@@ -55,7 +56,10 @@ public sealed class RunReportGatherer(StorageClients storage)
         var registry = new RegistryTable(storage.Registry);
         await Parallel.ForEachAsync(ledger, new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = cancellationToken }, async (q, ct) =>
         {
-            bool parsed = DetectorQuantum.TryParseKey(q.QuantumKey, out long visit, out int detector);
+            // Step 1's quanta are per (visit, detector); the report's maps and tables are drawn from them.
+            bool parsed = PlannedQuantum.TryParseKey(q.QuantumKey, out var quantum) && quantum.DataId is { Visit: not null, Detector: not null };
+            long visit = parsed ? quantum!.DataId.Visit!.Value : 0;
+            int detector = parsed ? quantum!.DataId.Detector!.Value : 0;
             switch (q.State)
             {
                 case QuantumState.Succeeded when parsed:

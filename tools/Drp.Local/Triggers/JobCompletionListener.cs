@@ -1,3 +1,4 @@
+using Drp.Execution.Jobs;
 using Drp.Storage;
 using Drp.Workflows.Jobs;
 using Microsoft.DurableTask.Client;

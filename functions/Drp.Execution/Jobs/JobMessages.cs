@@ -1,23 +1,22 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using Drp.Storage.Registry;
-using Drp.Workflows.Activities;
 using Drp.Core.Planning;
+using Drp.Storage.Registry;
 
-namespace Drp.Workflows.Jobs;
+namespace Drp.Execution.Jobs;
 
 /// <summary>
-/// A job: a cluster of quanta sent to a container job (e.g. the detectors of one visit), with the heartbeat interval
-/// and timeout of its task types (from the pipeline definition; the runner's option when absent). <see cref="ReplyTo"/>
-/// is the instance id of the orchestration awaiting the job (its completions are raised there as events);
-/// <see cref="Dispatch"/> counts the orchestration's sends of the job (a job declared lost is sent again).
+/// A job: a cluster of planned quanta of any step sent to a container job (e.g. the detectors of one visit), in the
+/// run and collections they read and write, with the heartbeat interval and timeout of its task types (from the
+/// pipeline definition; the runner's option when absent). <see cref="ReplyTo"/> is the instance id of the orchestration
+/// awaiting the job (its completions are raised there as events); <see cref="Dispatch"/> counts the orchestration's
+/// sends of the job (a job declared lost is sent again).
 /// </summary>
-public sealed record JobMessage(string JobId, IReadOnlyList<DetectorQuantum> Quanta, TimeSpan? HeartbeatInterval = null, TimeSpan? HeartbeatTimeout = null,
-    string? ReplyTo = null, int Dispatch = 1)
+public sealed record JobMessage(string JobId, string Run, string Instrument, string CalibCollection, string Step, IReadOnlyList<PlannedQuantum> Quanta,
+    TimeSpan? HeartbeatInterval = null, TimeSpan? HeartbeatTimeout = null, string? ReplyTo = null, int Dispatch = 1)
 {
-    /// <summary>The run the job belongs to (its quanta's).</summary>
-    [JsonIgnore]
-    public string Run => Quanta.Count > 0 ? Quanta[0].Run : "";
+    /// <summary>The request the runner executes for one of the job's quanta.</summary>
+    public QuantumRequest RequestFor(PlannedQuantum quantum) => new(Run, Instrument, CalibCollection, Step, quantum);
 }
 
 /// <summary>What a job did: one result per quantum, every quantum attempted.</summary>
@@ -63,22 +62,17 @@ public static class JobMessages
     public static BinaryData Serialize<T>(T value) => BinaryData.FromObjectAsJson(value, Json);
 
     /// <summary>
-    /// The job message of a planned job, and the memory class whose queue it goes to: its quanta as the runner executes
-    /// them (step 1: the visit's detectors), with the heartbeat interval and timeout the planner took from the pipeline
-    /// definition (the shortest interval and longest timeout of the step's tasks), addressed to the orchestration
-    /// <paramref name="replyTo"/> awaiting it.
+    /// The job message of a planned job, and the memory class whose queue it goes to: its quanta, with the heartbeat
+    /// interval and timeout the planner took from the pipeline definition (the shortest interval and longest timeout of
+    /// the step's tasks), addressed to the orchestration <paramref name="replyTo"/> awaiting it.
     /// </summary>
-    public static (MemoryClass Memory, JobMessage Job) For(JobInput input, PlannedJob job, string? replyTo = null, int dispatch = 1)
-    {
-        var visit = LoadJobActivity.ToWork(job).Visit
-            ?? throw new NotSupportedException($"job {job.JobId} of {job.Step}: the job runner has no executor for this step");
-        var quanta = visit.Detectors.Select(d => new DetectorQuantum(input.Run, input.Instrument, input.CalibCollection, visit.Visit, d, visit.Band)).ToList();
-        return (job.Memory, new JobMessage(job.JobId, quanta, job.HeartbeatInterval, job.HeartbeatTimeout, replyTo, dispatch));
-    }
+    public static (MemoryClass Memory, JobMessage Job) For(string run, string instrument, string calibCollection, PlannedJob job, string? replyTo = null, int dispatch = 1) =>
+        (job.Memory, new JobMessage(job.JobId, run, instrument, calibCollection, job.Step, job.Quanta, job.HeartbeatInterval, job.HeartbeatTimeout, replyTo, dispatch));
 
     /// <summary>Parses a job; throws <see cref="JobMessageFormatException"/> for anything that is not one.</summary>
     public static JobMessage Parse(BinaryData body) =>
-        Parse<JobMessage>(body, "a job", j => !string.IsNullOrWhiteSpace(j.JobId) && j.Quanta is { Count: > 0 }, "empty, or without an id or quanta");
+        Parse<JobMessage>(body, "a job", j => !string.IsNullOrWhiteSpace(j.JobId) && !string.IsNullOrWhiteSpace(j.Run) && !string.IsNullOrWhiteSpace(j.Step) && j.Quanta is { Count: > 0 },
+            "empty, or without an id, run, step or quanta");
 
     /// <summary>Parses a completion; throws <see cref="JobMessageFormatException"/> for anything that is not one.</summary>
     public static JobCompletion ParseCompletion(BinaryData body) =>

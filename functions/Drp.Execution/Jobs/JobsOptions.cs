@@ -1,7 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using Drp.Core.Planning;
 
-namespace Drp.Workflows.Jobs;
+namespace Drp.Execution.Jobs;
 
 /// <summary>
 /// The settings of container jobs, bound from <c>Drp:Jobs</c>, read by the dispatcher (the orchestrations' host) and

@@ -2,7 +2,7 @@ using Azure.Messaging.ServiceBus;
 using Azure.Storage.Queues;
 using Drp.Core.Planning;
 
-namespace Drp.Workflows.Jobs;
+namespace Drp.Execution.Jobs;
 
 /// <summary>
 /// Sends container jobs to the queue of their memory class (<see cref="JobsOptions.QueueName"/>). Two implementations,

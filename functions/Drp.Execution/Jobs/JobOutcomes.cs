@@ -1,6 +1,6 @@
 using Drp.Core.Planning;
 
-namespace Drp.Workflows.Jobs;
+namespace Drp.Execution.Jobs;
 
 /// <summary>Why a delivery of a job did not finish all its quanta.</summary>
 public enum FailureKind
