@@ -72,6 +72,15 @@ param jobsImage string = 'mcr.microsoft.com/k8se/quickstart-jobs:latest'
 @maxLength(45)
 param taskHubName string = 'drp'
 
+@description('Run collection that raws process themselves into as they arrive (steps 1 and 2); empty: arrivals are only ingested.')
+param arrivalRun string
+
+@description('Detectors a visit of the instrument has (LSSTCam: 189): a visit\'s step 2 runs once this many have a step-1 outcome; 0 waits for the quiet time only.')
+param expectedDetectors int = 189
+
+@description('A visit\'s step 2 also runs after this long with no new arrival of it (a TimeSpan, e.g. 00:10:00).')
+param visitQuietTime string = '00:10:00'
+
 @description('Object id of an operator (user or group) allowed to upload raws and read catalogs; empty for none.')
 param operatorPrincipalId string = ''
 
@@ -238,6 +247,9 @@ module functions 'app/functions.bicep' = {
     instanceMemoryMB: functionInstanceMemoryMB
     durableAlwaysReadyInstances: durableAlwaysReadyInstances
     serviceBusNamespace: serviceBusName
+    arrivalRun: arrivalRun
+    expectedDetectors: expectedDetectors
+    visitQuietTime: visitQuietTime
   }
 }
 

@@ -5,8 +5,14 @@ using Drp.Storage.Registry;
 
 namespace Drp.Execution;
 
-/// <summary>One quantum to run: the run it writes, the instrument and calibration collection it reads, its step and the quantum.</summary>
-public sealed record QuantumRequest(string Run, string Instrument, string CalibCollection, string Step, PlannedQuantum Quantum);
+/// <summary>
+/// One quantum to run: the run it writes, the instrument and calibration collection it reads, its step and the quantum.
+/// <see cref="Rerun"/> runs it even when the ledger has it done (a visit's step 2 after a late detector), replacing its outputs.
+/// </summary>
+public sealed record QuantumRequest(string Run, string Instrument, string CalibCollection, string Step, PlannedQuantum Quantum)
+{
+    public bool Rerun { get; init; }
+}
 
 /// <summary>
 /// The outcome of one quantum; <see cref="Skipped"/> when the ledger already had it succeeded or unprocessable.

@@ -34,7 +34,7 @@ public sealed class QuantumRunner(StorageClients storage, TableCatalogWriter tab
         var ledger = new QuantumLedger(storage.Ledger);
         string key = q.Key;
         var previous = await ledger.GetAsync(request.Run, key, cancellationToken);
-        if (previous is { State: QuantumState.Succeeded or QuantumState.Unprocessable })
+        if (previous is { State: QuantumState.Succeeded or QuantumState.Unprocessable } && !request.Rerun)
         {
             logger.LogInformation("Quantum {Quantum} of run {Run} already {State}: skipped", key, request.Run, previous.State);
             return new QuantumResult(q.Task, q.DataId, previous.State, previous.Attempts, previous.OutputRows, previous.ErrorClass, previous.Message, Skipped: true,

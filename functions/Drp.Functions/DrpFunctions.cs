@@ -34,7 +34,8 @@ public sealed class DrpFunctions(IServiceProvider services, ILogger<DrpFunctions
     {
         try
         {
-            var handler = new RawArrivalHandler(client, services.GetRequiredService<ILogger<RawArrivalHandler>>());
+            var handler = new RawArrivalHandler(client, services.GetRequiredService<Microsoft.Extensions.Options.IOptions<ProcessingOptions>>().Value,
+                services.GetRequiredService<ILogger<RawArrivalHandler>>());
             await handler.HandleAsync(message, cancellationToken);
         }
         catch (InvalidArrivalException e)
@@ -208,6 +209,14 @@ public sealed class DrpFunctions(IServiceProvider services, ILogger<DrpFunctions
     [Function(nameof(RunQuantumActivity))]
     public Task<QuantumResult> RunQuantumActivity([ActivityTrigger] QuantumRequest input, CancellationToken cancellationToken) =>
         services.GetRequiredService<QuantumRunner>().RunAsync(input, cancellationToken);
+
+    [Function(nameof(PlanArrivalActivity))]
+    public ArrivalPlan PlanArrivalActivity([ActivityTrigger] PlanArrivalInput input) =>
+        services.GetRequiredService<PlanArrivalActivity>().Plan(input);
+
+    [Function(nameof(CheckVisitActivity))]
+    public Task<VisitCheck> CheckVisitActivity([ActivityTrigger] VisitCheckInput input, CancellationToken cancellationToken) =>
+        services.GetRequiredService<CheckVisitActivity>().ExecuteAsync(input, cancellationToken);
 
     [Function(nameof(CatalogQaActivity))]
     public Task<StepQaResult> CatalogQaActivity([ActivityTrigger] StepQaInput input, CancellationToken cancellationToken) =>

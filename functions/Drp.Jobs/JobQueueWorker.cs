@@ -76,7 +76,7 @@ public sealed class JobQueueWorker(
         JobResult result;
         using (var beating = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
         {
-            var heartbeat = HeartbeatAsync(lease, job, interval, beating.Token);
+            var heartbeat = HeartbeatAsync(lease, job, interval, beating.Token, cancellationToken);
             try
             {
                 result = await runner.RunAsync(job, cancellationToken);
@@ -144,16 +144,18 @@ public sealed class JobQueueWorker(
     }
 
     /// <summary>
-    /// Until the job ends: renews the lease and writes the heartbeat, every interval (and at least twice per lock
-    /// duration, so the lock never lapses while the runner lives). A failed beat is logged, not fatal: the next may pass.
+    /// Until the job ends (<paramref name="stop"/>): renews the lease and writes the heartbeat, every interval (and at least
+    /// twice per lock duration, so the lock never lapses while the runner lives). A failed beat is logged, not fatal: the
+    /// next may pass. A beat in flight when the job ends is finished, not cancelled: a renewal the service applied but
+    /// the runner never heard of would leave the lease with a stale receipt, and its settlement would fail.
     /// </summary>
-    private async Task HeartbeatAsync(IJobLease lease, JobMessage job, TimeSpan interval, CancellationToken cancellationToken)
+    private async Task HeartbeatAsync(IJobLease lease, JobMessage job, TimeSpan interval, CancellationToken stop, CancellationToken cancellationToken)
     {
         var period = interval < lease.LockDuration / 2 ? interval : lease.LockDuration / 2;
         using var timer = new PeriodicTimer(period > TimeSpan.Zero ? period : TimeSpan.FromMilliseconds(1), _time);
         try
         {
-            while (await timer.WaitForNextTickAsync(cancellationToken))
+            while (await timer.WaitForNextTickAsync(stop))
             {
                 try
                 {
@@ -166,7 +168,7 @@ public sealed class JobQueueWorker(
                 }
             }
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
             // The job ended.
         }

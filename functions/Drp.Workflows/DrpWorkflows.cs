@@ -25,7 +25,10 @@ public static class DrpWorkflows
         services.AddSingleton<PlanStepActivity>();
         services.AddSingleton<CatalogQaActivity>();
         services.AddSingleton<LoadJobActivity>();
-        services.AddSingleton<RawArrivalHandler>();
+        services.AddSingleton<PlanArrivalActivity>();
+        services.AddSingleton<CheckVisitActivity>(sp => new CheckVisitActivity(sp.GetRequiredService<StorageClients>()));
+        services.AddSingleton(sp => new RawArrivalHandler(sp.GetRequiredService<Microsoft.DurableTask.Client.DurableTaskClient>(),
+            sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<ProcessingOptions>>().Value, sp.GetRequiredService<ILogger<RawArrivalHandler>>()));
         services.AddSingleton<JobCompletionRelay>();
         services.AddSingleton<DispatchJobActivity>();
         services.AddSingleton<CheckJobActivity>(sp => new CheckJobActivity(sp.GetRequiredService<StorageClients>()));
@@ -43,6 +46,8 @@ public static class DrpWorkflows
         registry.AddOrchestrator<CampaignOrchestrator>();
         registry.AddActivity<IngestRawActivity>();
         registry.AddActivity<RunQuantumActivity>();
+        registry.AddActivity<PlanArrivalActivity>();
+        registry.AddActivity<CheckVisitActivity>();
         registry.AddActivity<PlanStepActivity>();
         registry.AddActivity<CatalogQaActivity>();
         registry.AddActivity<LoadJobActivity>();
@@ -56,7 +61,7 @@ public static class DrpWorkflows
     public static readonly Type[] Orchestrators = [typeof(IngestRawOrchestrator),
         typeof(StepOrchestrator), typeof(ChunkOrchestrator), typeof(ProcessJobOrchestrator), typeof(CampaignOrchestrator)];
 
-    public static readonly Type[] Activities = [typeof(IngestRawActivity), typeof(RunQuantumActivity),
+    public static readonly Type[] Activities = [typeof(IngestRawActivity), typeof(RunQuantumActivity), typeof(PlanArrivalActivity), typeof(CheckVisitActivity),
         typeof(PlanStepActivity), typeof(LoadJobActivity), typeof(CatalogQaActivity), typeof(DispatchJobActivity), typeof(CheckJobActivity),
         typeof(RecordUnfinishedQuantaActivity)];
 }

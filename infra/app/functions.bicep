@@ -55,6 +55,15 @@ param durableAlwaysReadyInstances int
 @description('Service Bus namespace name: the Function App sends container jobs to its memory-class queues.')
 param serviceBusNamespace string
 
+@description('Run that arrivals process themselves into (empty: ingest only).')
+param arrivalRun string
+
+@description('Detectors per visit of the instrument (0: unknown).')
+param expectedDetectors int
+
+@description('Quiet time after a visit\'s last arrival before its step 2 runs (TimeSpan).')
+param visitQuietTime string
+
 resource account 'Microsoft.Storage/storageAccounts@2025-01-01' existing = {
   name: storageAccountName
 }
@@ -133,6 +142,12 @@ resource app 'Microsoft.Web/sites@2025-03-01' = {
         // come back on the Storage completions queue (the OnJobCompletion queue trigger).
         { name: 'Drp__Jobs__ServiceBusNamespace', value: '${serviceBusNamespace}.servicebus.windows.net' }
         { name: 'Drp__Jobs__CompletionsQueue', value: names.completionsQueue }
+        // ProcessingOptions (section Drp:Processing): arrivals process themselves into this run; the pipeline is the
+        // built-in one (pipelines/drp.yaml, embedded in the app).
+        { name: 'Drp__Processing__ArrivalRun', value: arrivalRun }
+        { name: 'Drp__Processing__CalibCollection', value: 'calib' }
+        { name: 'Drp__Processing__ExpectedDetectors', value: string(expectedDetectors) }
+        { name: 'Drp__Processing__VisitQuietTime', value: visitQuietTime }
       ]
     }
   }

@@ -12,6 +12,8 @@ param functionInstanceMemoryMB = 2048
 param durableAlwaysReadyInstances = 0
 param serviceBusSkuName = 'Basic'
 param jobMessageTimeToLive = 'P2D'
+// Raws process themselves through steps 1 and 2 into this run as they arrive.
+param arrivalRun = 'dev-arrivals'
 param registrySkuName = 'Basic'
 param workloadProfiles = []
 param memoryClasses = [

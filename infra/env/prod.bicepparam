@@ -13,6 +13,8 @@ param functionInstanceMemoryMB = 4096
 param durableAlwaysReadyInstances = 1
 param serviceBusSkuName = 'Standard'
 param jobMessageTimeToLive = 'P14D'
+// Raws process themselves through steps 1 and 2 into this run as they arrive.
+param arrivalRun = 'prod-arrivals'
 param registrySkuName = 'Standard'
 param workloadProfiles = [
   { name: 'highmem', workloadProfileType: 'E8', minimumCount: 0, maximumCount: 10 }

@@ -13,7 +13,7 @@ public sealed class CampaignCommandTests
 
     [Theory]
     [InlineData("has no step 'step9'", "campaign", "start", "--run", "r1", "--steps", "step1,step9")]
-    [InlineData("has no executor yet", "campaign", "start", "--run", "r1", "--steps", "step2")]
+    [InlineData("has no task classes yet", "campaign", "start", "--run", "r1", "--steps", "step3")]
     [InlineData("maxFailedFraction must be between 0 and 1", "campaign", "start", "--run", "r1", "--max-failed-fraction", "1.5")]
     [InlineData("not a valid run name", "campaign", "start", "--run", "a/b")]
     [InlineData("--reason is required with --reject", "approve", "--run", "r1", "--reject")]

@@ -15,17 +15,17 @@ public sealed class StepBenchTests
 
         Assert.Equal([300, 300, 300, 300, 300, 300, 200], plan.Plan.Chunks.Select(c => c.Jobs));
         Assert.Equal(2_000, plan.Blobs.Count);
-        Assert.Equal(2_000 * 4, plan.Plan.Quanta); // 4 step-1 tasks at one detector per job
+        Assert.Equal(2_000, plan.Plan.Quanta); // one fused processFrame quantum: one detector per job
     }
 
     [Fact]
     public async Task CheckSummary_OneUnitMissingFromTheFanIn_ReportsTheMismatch()
     {
         var plan = await StepBench.PlanAsync(jobs: 10, maxJobsPerChunk: 4);
-        var complete = new StepSummary(StepBench.Run, StepBench.Step, 3, 10, 0, new OutcomeCounts(40, 10, 10, 0, 0, 0), []);
+        var complete = new StepSummary(StepBench.Run, StepBench.Step, 3, 10, 0, new OutcomeCounts(10, 10, 10, 0, 0, 0), []);
 
         Assert.Null(StepBench.CheckSummary(plan, complete));
-        Assert.Contains("does not match the plan", StepBench.CheckSummary(plan, complete with { Counts = new OutcomeCounts(40, 9, 9, 0, 0, 0) }));
+        Assert.Contains("does not match the plan", StepBench.CheckSummary(plan, complete with { Counts = new OutcomeCounts(10, 9, 9, 0, 0, 0) }));
         Assert.NotNull(StepBench.CheckSummary(plan, complete with { FailedJobs = 1 }));
     }
 
@@ -35,9 +35,9 @@ public sealed class StepBenchTests
         var (exit, stdout, stderr) = await DrpProcess.RunDrpAsync("bench", "step", "--jobs", "2000", "--max-jobs-per-chunk", "300");
 
         Assert.True(exit == 0, stdout + stderr);
-        Assert.Contains("planned 2,000 jobs, 8,000 quanta, 7 chunks (largest 300)", stdout);
+        Assert.Contains("planned 2,000 jobs, 2,000 quanta, 7 chunks (largest 300)", stdout);
         Assert.Contains("1 worker(s): 2,000 jobs, 7 chunks, 2,000 detector units succeeded 2,000, failed jobs 0", stdout);
-        Assert.Contains("activities run per worker: 6000;", stdout); // LoadJob, ProcessDetector, ConsolidateVisitSources once per job
+        Assert.Contains("activities run per worker: 4000;", stdout); // LoadJob and RunQuantum once per job
     }
 
     [Fact]

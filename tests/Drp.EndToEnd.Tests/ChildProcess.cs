@@ -42,8 +42,10 @@ internal sealed class ChildProcess : IDisposable
     }
 
     /// <summary>A <c>drp worker</c> (the local host: engine, activities, arrivals and completions listeners) on a task hub.</summary>
-    public static ChildProcess DrpWorker(ITestOutputHelper output, string name, string connectionString, string taskHub) =>
-        Start(output, name, "drp.dll", ["worker", "--task-hub", taskHub], new Dictionary<string, string> { ["Drp__Storage__ConnectionString"] = connectionString });
+    public static ChildProcess DrpWorker(ITestOutputHelper output, string name, string connectionString, string taskHub,
+        IReadOnlyDictionary<string, string>? settings = null) =>
+        Start(output, name, "drp.dll", ["worker", "--task-hub", taskHub],
+            new Dictionary<string, string>(settings ?? new Dictionary<string, string>()) { ["Drp__Storage__ConnectionString"] = connectionString });
 
     private static void Log(ITestOutputHelper output, string name, string? line)
     {

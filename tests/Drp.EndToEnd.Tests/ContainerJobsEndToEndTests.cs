@@ -45,7 +45,9 @@ public sealed partial class ContainerJobsEndToEndTests(ITestOutputHelper output)
         var (clientHost, client, id) = await LocalSurvey.StartCampaignAsync(azurite, taskHub, new CampaignInput(run, campaign.Instrument, ["step1", "step2", "step7"], Executor: JobExecutor.Container), ct);
         using var disposeClient = clientHost;
 
-        using var pool = new RunnerPool(output, azurite.ConnectionString);
+        using var pool = new RunnerPool(output, azurite.ConnectionString, "standard");
+        // Steps 2 and 7 ask for highmem (pipelines/drp.yaml): that queue has runners of its own, as each class's scaler starts them.
+        using var highmem = new RunnerPool(output, azurite.ConnectionString, "highmem");
         var ledger = new QuantumLedger(storage.Ledger);
         var jobs = storage.Ledger;
         string? killedJob = null;
@@ -113,7 +115,7 @@ public sealed partial class ContainerJobsEndToEndTests(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// Standard-class job runners, one at a time: a new one starts whenever the last has exited (its queue was empty)
+    /// Job runners of one memory class, one at a time: a new one starts whenever the last has exited (its queue was empty)
     /// or was killed, as a queue-driven scaler starts container jobs.
     /// </summary>
     private sealed class RunnerPool : IDisposable
@@ -123,12 +125,12 @@ public sealed partial class ContainerJobsEndToEndTests(ITestOutputHelper output)
         private volatile ChildProcess? _current;
         private int _started;
 
-        public RunnerPool(ITestOutputHelper output, string connectionString)
+        public RunnerPool(ITestOutputHelper output, string connectionString, string memoryClass)
         {
             var env = new Dictionary<string, string>
             {
                 ["Drp__Storage__ConnectionString"] = connectionString,
-                ["Drp__Jobs__MemoryClass"] = "standard",
+                ["Drp__Jobs__MemoryClass"] = memoryClass,
                 ["Drp__Jobs__VisibilityTimeout"] = "00:00:05", // a dead runner's job comes back after 5 s
             };
             _loop = Task.Run(async () =>
@@ -136,7 +138,7 @@ public sealed partial class ContainerJobsEndToEndTests(ITestOutputHelper output)
                 while (!_stop.IsCancellationRequested)
                 {
                     int i = Interlocked.Increment(ref _started);
-                    using var runner = ChildProcess.Start(output, $"runner-{i}", "Drp.Jobs.dll", [], env);
+                    using var runner = ChildProcess.Start(output, $"{memoryClass}-runner-{i}", "Drp.Jobs.dll", [], env);
                     _current = runner;
                     try
                     {

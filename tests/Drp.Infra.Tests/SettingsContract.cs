@@ -93,9 +93,16 @@ public static partial class SettingsContract
     public static readonly string[] JobsDispatchKeys =
         [EnvName("Drp:Jobs:ServiceBusNamespace"), EnvName("Drp:Jobs:ServiceBusConnectionString"), EnvName("Drp:Jobs:CompletionsQueue")];
 
-    /// <summary>Every setting the Functions app's code reads (Drp.Functions, Drp.Workflows, Drp.Storage, host.json).</summary>
+    /// <summary>
+    /// Read by the code to run another pipeline file than the built-in one: for local and test runs; Azure runs the
+    /// pipeline embedded in the app, so Bicep need not set it.
+    /// </summary>
+    public static readonly IReadOnlySet<string> LocalPipelineFile = new HashSet<string> { "Drp__Processing__PipelineFile" };
+
+    /// <summary>Every setting the Functions app's code reads (Drp.Functions, Drp.Workflows, Drp.Execution, Drp.Storage, host.json).</summary>
     public static ISet<string> FunctionsAppCodeKeys() =>
         KeysOf(typeof(DrpStorageOptions))
+            .Concat(KeysOf(typeof(Drp.Execution.ProcessingOptions)).Except(LocalPipelineFile))
             .Concat(JobsDispatchKeys)
             .Concat(KeysOfFunctionBindings(typeof(Drp.Functions.DrpFunctions)))
             .Concat(KeysOfHostJson(File.ReadAllText(Repo.PathOf("host.json"))))

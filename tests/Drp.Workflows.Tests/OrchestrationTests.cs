@@ -34,7 +34,7 @@ public sealed class OrchestrationTests
                 return new IngestRawResult(IngestRawResult.Registered, input.Arrival.Container, input.Arrival.BlobName, "LSSTCam", 1, 2, null);
             });
         });
-        var handler = new RawArrivalHandler(host.Client, NullLogger<RawArrivalHandler>.Instance);
+        var handler = new RawArrivalHandler(host.Client, new Drp.Execution.ProcessingOptions(), NullLogger<RawArrivalHandler>.Instance);
         string Event(string id) => BlobCreatedEvents.Create("acct", "raw", "LSSTCam/1/raw_1_002.fits",
             new Uri("http://127.0.0.1/acct/raw/LSSTCam/1/raw_1_002.fits"), "0x1", 100, id);
 
@@ -54,7 +54,7 @@ public sealed class OrchestrationTests
     public async Task ArrivalHandler_NotAnEvent_ThrowsInvalidArrivalAndStartsNothing()
     {
         await using var host = await InProcessTestHosts.StartAsync(tasks => tasks.AddOrchestrator<IngestRawOrchestrator>());
-        var handler = new RawArrivalHandler(host.Client, NullLogger<RawArrivalHandler>.Instance);
+        var handler = new RawArrivalHandler(host.Client, new Drp.Execution.ProcessingOptions(), NullLogger<RawArrivalHandler>.Instance);
         await Assert.ThrowsAsync<InvalidArrivalException>(() => handler.HandleAsync("{\"hello\":1}"));
     }
 

@@ -106,7 +106,14 @@ public sealed class DemoRunner(DemoSettings settings, TextWriter console)
             // The workers' clients: the store's pipeline, cache and (if asked) fault injection; the metrics go to summary.json.
             using var host = LocalPlatform.BuildHost(connectionString, settings.TaskHub, settings.Verbose, services =>
                 services.AddSingleton(sp => workerStorage = new StorageClients(storageOptions, new StorageResilienceOptions(), cacheOptions, faults,
-                    sp.GetService<ILoggerFactory>())));
+                    sp.GetService<ILoggerFactory>())),
+                // Raws process themselves as they arrive: each detector's step 1 at once, each visit's step 2 once its detectors are done.
+                new Dictionary<string, string?>
+                {
+                    ["Drp:Processing:ArrivalRun"] = settings.Run,
+                    ["Drp:Processing:ExpectedDetectors"] = settings.Detectors.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    ["Drp:Processing:VisitQuietTime"] = "00:00:10",
+                });
             await host.StartAsync(cancellationToken);
             try
             {
@@ -133,8 +140,9 @@ public sealed class DemoRunner(DemoSettings settings, TextWriter console)
 
                 var registry = new RegistryTable(storage.Registry);
                 await Stage("ingest", timings, () => WaitForIngestAsync(registry, campaign, cancellationToken));
-
                 var tasks = host.Services.GetRequiredService<TaskRegistry>();
+                await Stage("arrivals", timings, () => WaitForArrivalsAsync(storage, registry, tasks, campaign, cancellationToken));
+
                 var result = await Stage("campaign", timings, () => RunCampaignAsync(client, storage, tasks, campaign.Instrument, cancellationToken));
 
                 // The campaign's gates ran each step's catalog QA; the summary shows what they stored.
@@ -168,16 +176,45 @@ public sealed class DemoRunner(DemoSettings settings, TextWriter console)
         }
     }
 
-    private async Task WaitForIngestAsync(RegistryTable registry, DemoCampaign campaign, CancellationToken ct)
+    private Task WaitForIngestAsync(RegistryTable registry, DemoCampaign campaign, CancellationToken ct)
     {
-        var deadline = Stopwatch.StartNew();
         var expected = campaign.Raws.Select(r => r.BlobName).ToHashSet(StringComparer.Ordinal);
-        while (true)
+        return PollAsync("ingest", async () =>
         {
             var registered = (await registry.ListAsync(campaign.Instrument, ct)).Count(r => expected.Contains(r.BlobName));
             var rejected = (await registry.ListRejectedAsync(ct)).Count(r => expected.Contains(r.BlobName));
-            Progress($"ingest: {registered} registered, {rejected} rejected of {expected.Count}");
-            if (registered + rejected >= expected.Count)
+            return (registered + rejected >= expected.Count, $"ingest: {registered} registered, {rejected} rejected of {expected.Count}");
+        }, ct);
+    }
+
+    /// <summary>
+    /// Until the arrivals have processed themselves: every registered detector with an outcome of the pipeline's first
+    /// step, and every visit with one of each of its second step's tasks (the ledger says, as the campaign will).
+    /// </summary>
+    private Task WaitForArrivalsAsync(StorageClients storage, RegistryTable registry, TaskRegistry tasks, DemoCampaign campaign, CancellationToken ct)
+    {
+        var (detectorStep, visitStep) = (tasks.Pipeline.Steps[0], tasks.Pipeline.Steps[1]);
+        return PollAsync("the arrivals' processing", async () =>
+        {
+            var raws = await registry.ListAsync(campaign.Instrument, ct);
+            int visits = raws.Select(r => r.Visit).Distinct().Count();
+            var done = (await new QuantumLedger(storage.Ledger).ListAsync(settings.Run, ct)).Where(q => q.State != QuantumState.Running).ToList();
+            int detectors = done.Count(q => q.Provenance?.Step == detectorStep.Name) / detectorStep.Units.Count;
+            int closed = done.Count(q => q.Provenance?.Step == visitStep.Name) / visitStep.Units.Count;
+            return (detectors >= raws.Count && closed >= visits,
+                $"arrivals: {detectors}/{raws.Count} detectors through {detectorStep.Name}, {closed}/{visits} visits through {visitStep.Name}");
+        }, ct);
+    }
+
+    /// <summary>Polls every 500 ms, showing its progress line, until it says done; past the demo's timeout, a <see cref="DemoException"/> with the last line.</summary>
+    private async Task PollAsync(string stage, Func<Task<(bool Done, string Progress)>> poll, CancellationToken ct)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            var (done, progress) = await poll();
+            Progress(progress);
+            if (done)
             {
                 EndProgress();
                 return;
@@ -185,7 +222,7 @@ public sealed class DemoRunner(DemoSettings settings, TextWriter console)
             if (deadline.Elapsed > settings.Timeout)
             {
                 EndProgress();
-                throw new DemoException($"ingest did not finish within {settings.Timeout}: {registered + rejected} of {expected.Count} raws ingested");
+                throw new DemoException($"{stage} did not finish within {settings.Timeout}: {progress}");
             }
             await Task.Delay(500, ct);
         }

@@ -58,6 +58,10 @@ internal static class PlatformCommands
             await host.StartAsync(ct);
             var listener = host.Services.GetRequiredService<ArrivalQueueListener>();
             Console.WriteLine($"worker joined task hub '{parse.GetValue(taskHub)}'; Ctrl-C stops it");
+            var arrivals = host.Services.GetRequiredService<Drp.Workflows.Arrivals.RawArrivalHandler>().Processing;
+            Console.WriteLine(arrivals is null
+                ? "arrivals are ingested only (set Drp__Processing__ArrivalRun to process them)"
+                : $"arrivals process themselves into run '{arrivals.Run}' (steps 1 and 2; a visit closes after {arrivals.ExpectedDetectors} detectors or {arrivals.QuietTime} quiet)");
             await using var api = port is { } p ? await LocalOperatorApi.StartAsync(host.Services, p, ct) : null;
             if (api is not null)
             {

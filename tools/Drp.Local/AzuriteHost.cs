@@ -97,6 +97,8 @@ public sealed class AzuriteHost : IAsyncDisposable, IDisposable
             RegistryTable = "Registry" + s,
             LedgerTable = "Ledger" + s,
             SourceTable = "Source" + s,
+            CcdVisitTable = "CcdVisit" + s,
+            VisitTable = "Visit" + s,
         });
         await storage.EnsureCreatedAsync(cancellationToken);
         return (storage, s);

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using Drp.Local.Triggers;
 using Drp.Workflows;
 using Microsoft.Extensions.DependencyInjection;
@@ -15,9 +16,16 @@ namespace Drp.Local;
 /// </summary>
 public static class LocalPlatform
 {
-    public static IHost BuildHost(string connectionString, string taskHub, bool verbose = false, Action<IServiceCollection>? configure = null)
+    /// <summary>
+    /// The host on <paramref name="connectionString"/>'s account and task hub. Settings come from the environment
+    /// (<c>Drp__Processing__ArrivalRun</c>, ...), then <paramref name="settings"/> (e.g. the demo's arrival run).
+    /// </summary>
+    public static IHost BuildHost(string connectionString, string taskHub, bool verbose = false, Action<IServiceCollection>? configure = null,
+        IReadOnlyDictionary<string, string?>? settings = null)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Configuration.AddEnvironmentVariables();
+        builder.Configuration.AddInMemoryCollection(settings ?? new Dictionary<string, string?>());
         builder.Configuration["Drp:Storage:ConnectionString"] = connectionString;
         builder.Logging.AddSimpleConsole(o =>
         {
@@ -45,6 +53,7 @@ public static class LocalPlatform
     public static IHost BuildClientHost(string connectionString, string taskHub)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Configuration.AddEnvironmentVariables();
         builder.Configuration["Drp:Storage:ConnectionString"] = connectionString;
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);

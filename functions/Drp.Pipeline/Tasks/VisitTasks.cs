@@ -7,16 +7,20 @@ using Drp.Pipeline.SingleFrame;
 
 namespace Drp.Pipeline.Tasks;
 
+/// <summary>A task with no settings: its config is <see cref="NoConfig"/>, and its YAML entry has no <c>config:</c> block.</summary>
+public abstract class UnconfiguredTask : PipelineTask<NoConfig>
+{
+    public sealed override JsonTypeInfo<NoConfig> Config => TaskConfigJson.Default.NoConfig;
+}
+
 /// <summary>Step 2's consolidateSourceTable: a visit's per-detector Source tables as one (DP0.2 sourceTable_visit), by detector.</summary>
-public sealed class ConsolidateSourceTableTask : PipelineTask<NoConfig>
+public sealed class ConsolidateSourceTableTask : UnconfiguredTask
 {
     public override string Name => "consolidateSourceTable";
 
     public override IReadOnlyList<TaskConnection> Inputs { get; } = [new("inputCatalogs", DatasetType.SourceTable)];
 
     public override IReadOnlyList<TaskConnection> Outputs { get; } = [new("outputCatalog", DatasetType.SourceTableVisit)];
-
-    public override JsonTypeInfo<NoConfig> Config => TaskConfigJson.Default.NoConfig;
 
     public override TaskResult Run(DataId dataId, TaskInputs inputs, NoConfig config)
     {
@@ -35,15 +39,13 @@ public sealed class ConsolidateSourceTableTask : PipelineTask<NoConfig>
 }
 
 /// <summary>Step 2's consolidateVisitSummary: the CcdVisit rows of a visit's detectors as one table (DP0.2 visitSummary).</summary>
-public sealed class ConsolidateVisitSummaryTask : PipelineTask<NoConfig>
+public sealed class ConsolidateVisitSummaryTask : UnconfiguredTask
 {
     public override string Name => "consolidateVisitSummary";
 
     public override IReadOnlyList<TaskConnection> Inputs { get; } = [new("summaries", DatasetType.CcdVisitSummary)];
 
     public override IReadOnlyList<TaskConnection> Outputs { get; } = [new("visitSummary", DatasetType.VisitSummary)];
-
-    public override JsonTypeInfo<NoConfig> Config => TaskConfigJson.Default.NoConfig;
 
     public override TaskResult Run(DataId dataId, TaskInputs inputs, NoConfig config)
     {
@@ -55,15 +57,13 @@ public sealed class ConsolidateVisitSummaryTask : PipelineTask<NoConfig>
 }
 
 /// <summary>Step 7's makeCcdVisitTable: every visit summary's rows, by ccdVisitId (DP0.2 ccdVisitTable).</summary>
-public sealed class MakeCcdVisitTableTask : PipelineTask<NoConfig>
+public sealed class MakeCcdVisitTableTask : UnconfiguredTask
 {
     public override string Name => "makeCcdVisitTable";
 
     public override IReadOnlyList<TaskConnection> Inputs { get; } = [new("visitSummaries", DatasetType.VisitSummary)];
 
     public override IReadOnlyList<TaskConnection> Outputs { get; } = [new("table", DatasetType.CcdVisitTable)];
-
-    public override JsonTypeInfo<NoConfig> Config => TaskConfigJson.Default.NoConfig;
 
     public override TaskResult Run(DataId dataId, TaskInputs inputs, NoConfig config)
     {
@@ -80,15 +80,13 @@ public sealed class MakeCcdVisitTableTask : PipelineTask<NoConfig>
 /// Step 7's makeVisitTable: one row per visit from its detectors' CcdVisit rows (DP0.2 visitTable): exposure time and
 /// midpoint, airmass, the centre as the mean direction of the detectors' corners, and how many detectors were processed.
 /// </summary>
-public sealed class MakeVisitTableTask : PipelineTask<NoConfig>
+public sealed class MakeVisitTableTask : UnconfiguredTask
 {
     public override string Name => "makeVisitTable";
 
     public override IReadOnlyList<TaskConnection> Inputs { get; } = [new("visitSummaries", DatasetType.VisitSummary)];
 
     public override IReadOnlyList<TaskConnection> Outputs { get; } = [new("table", DatasetType.VisitTable)];
-
-    public override JsonTypeInfo<NoConfig> Config => TaskConfigJson.Default.NoConfig;
 
     public override TaskResult Run(DataId dataId, TaskInputs inputs, NoConfig config)
     {

@@ -76,10 +76,10 @@ public sealed class IngestRawActivity(StorageClients storage, ILogger<IngestRawA
         {
             case RegisterOutcome.Registered:
                 logger.LogInformation("Registered raw {Blob} as visit {Visit} detector {Detector} band {Band}", a.BlobName, raw.Visit, raw.Detector, raw.Band);
-                return new IngestRawResult(IngestRawResult.Registered, a.Container, a.BlobName, raw.Instrument, raw.Visit, raw.Detector, null);
+                return new IngestRawResult(IngestRawResult.Registered, a.Container, a.BlobName, raw.Instrument, raw.Visit, raw.Detector, null, raw.Band);
             case RegisterOutcome.AlreadyRegistered:
                 logger.LogInformation("Raw {Blob} was already registered: duplicate arrival ignored", a.BlobName);
-                return new IngestRawResult(IngestRawResult.Duplicate, a.Container, a.BlobName, raw.Instrument, raw.Visit, raw.Detector, "already registered");
+                return new IngestRawResult(IngestRawResult.Duplicate, a.Container, a.BlobName, raw.Instrument, raw.Visit, raw.Detector, "already registered", raw.Band);
             default:
                 return await RejectAsync(registry, a.Container, a.BlobName, "DataIdConflict",
                     $"visit {raw.Visit} detector {raw.Detector} is already registered from {existing.Container}/{existing.BlobName}", cancellationToken);

@@ -18,8 +18,8 @@ public sealed class LoadJobActivity(StorageClients storage) : TaskActivity<JobIn
     /// <summary>The planned job in a plan blob.</summary>
     public static async Task<PlannedJob> ReadPlanAsync(StorageClients storage, string planPath, CancellationToken cancellationToken = default)
     {
-        var content = await storage.DataContainer.GetBlobClient(planPath).DownloadContentAsync(cancellationToken);
-        return content.Value.Content.ToObjectFromJson<PlannedJob>(StepPlanWriter.Json)
+        var content = await storage.Data.ReadAllAsync(planPath, "plan", cancellationToken);
+        return System.Text.Json.JsonSerializer.Deserialize<PlannedJob>(content, StepPlanWriter.Json)
             ?? throw new InvalidOperationException($"plan blob {planPath} is empty");
     }
 

@@ -26,10 +26,10 @@ public sealed class PlanStepActivity(StorageClients storage, TaskRegistry tasks,
                 + $"(runnable: {string.Join(", ", tasks.RunnableSteps)})");
         }
         int max = input.MaxJobsPerChunk ?? pipeline.Step(input.Step).MaxJobsPerChunk;
-        var container = storage.DataContainer;
         var plan = await StepPlanWriter.WriteAsync(
             new QuantumPlanner(pipeline), input.Run, input.Step, input.Instrument, new RegistryDataIdReader(storage.Registry), max,
-            (path, data, ct) => container.GetBlobClient(path).UploadAsync(data, overwrite: true, ct),
+            // Through the dataset store: the same retries and timeouts as every other blob call.
+            (path, data, ct) => storage.Data.WriteAsync(path, data.ToMemory(), "application/json", ct),
             cancellationToken);
         logger.LogInformation("Planned {Step} of run {Run}: {Quanta} quanta in {Jobs} jobs, {Chunks} chunks of at most {MaxJobsPerChunk}",
             input.Step, input.Run, plan.Quanta, plan.Jobs, plan.Chunks.Count, max);

@@ -1,3 +1,4 @@
+using Drp.Execution;
 using Drp.Storage.Arrivals;
 using Drp.Workflows.Orchestrators;
 using Microsoft.DurableTask;
@@ -16,12 +17,17 @@ public enum ArrivalOutcome
 }
 
 /// <summary>
-/// Turns a BlobCreated arrival (a queue message) into the raw's ingest orchestration, with an instance id derived
-/// from the blob name so that a duplicated event starts nothing. The Functions QueueTrigger and the local host's
+/// Turns a BlobCreated arrival (a queue message) into the raw's ingest orchestration (which, with an arrival run
+/// configured, also processes it), with an instance id derived from the blob name so that a duplicated event starts nothing. The Functions QueueTrigger and the local host's
 /// queue listener both call this, so both hosts behave the same.
 /// </summary>
-public sealed class RawArrivalHandler(DurableTaskClient client, ILogger<RawArrivalHandler> logger)
+public sealed class RawArrivalHandler(DurableTaskClient client, ProcessingOptions processing, ILogger<RawArrivalHandler> logger)
 {
+    /// <summary>How arrivals process themselves, or null when they are only ingested (no <c>Drp:Processing:ArrivalRun</c>).</summary>
+    public ArrivalProcessing? Processing { get; } = processing.ProcessesArrivals
+        ? new ArrivalProcessing(processing.ArrivalRun!, processing.CalibCollection, processing.ExpectedDetectors, processing.VisitQuietTime)
+        : null;
+
     /// <summary>Parses and schedules; an <see cref="InvalidArrivalException"/> means a poison message.</summary>
     public async Task<ArrivalOutcome> HandleAsync(string messageText, CancellationToken cancellationToken = default)
     {
@@ -37,7 +43,7 @@ public sealed class RawArrivalHandler(DurableTaskClient client, ILogger<RawArriv
         try
         {
             await client.ScheduleNewOrchestrationInstanceAsync(
-                nameof(IngestRawOrchestrator), new IngestRawInput(arrival), new StartOrchestrationOptions(instanceId), cancellationToken);
+                nameof(IngestRawOrchestrator), new IngestRawInput(arrival, Processing), new StartOrchestrationOptions(instanceId), cancellationToken);
         }
         catch (Exception) when (!cancellationToken.IsCancellationRequested)
         {

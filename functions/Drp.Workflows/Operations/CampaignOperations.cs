@@ -36,7 +36,7 @@ public sealed partial class CampaignOperations(DurableTaskClient client, Quantum
     /// </summary>
     public async Task<CampaignStart> StartAsync(CampaignInput input, CancellationToken cancellationToken = default)
     {
-        input = Validate(input);
+        input = Validate(input, _tasks);
 
         string id = CampaignOrchestrator.InstanceIdFor(input.Run);
         var existing = await client.GetInstanceAsync(id, getInputsAndOutputs: false, cancellationToken);
