@@ -79,7 +79,7 @@ internal static class PlanCommand
             foreach (var name in stepNames)
             {
                 var step = definition.Step(name);
-                var perTask = step.Tasks.ToDictionary(t => t.Name, _ => 0L);
+                var perTask = step.Units.ToDictionary(u => u.Name, _ => 0L); // a fused group is one unit of execution
                 var perMemory = new SortedDictionary<MemoryClass, long>();
                 long jobs = 0, quanta = 0, chunks = 0, largestJob = 0, largestChunk = 0;
                 var sw = Stopwatch.StartNew();
@@ -104,7 +104,7 @@ internal static class PlanCommand
                 sw.Stop();
                 Console.WriteLine($"{name}: {quanta:N0} quanta, {jobs:N0} jobs (cluster {string.Join(", ", step.Cluster)}; largest {largestJob:N0} quanta), "
                     + $"{chunks:N0} chunks (MaxJobsPerChunk {step.MaxJobsPerChunk:N0}; largest {largestChunk:N0}), {sw.Elapsed.TotalSeconds.ToString("F1", CultureInfo.InvariantCulture)} s");
-                Console.WriteLine($"  quanta per task: {string.Join(", ", perTask.Select(kv => $"{kv.Key} {kv.Value:N0}"))}");
+                Console.WriteLine($"  quanta per unit (task or fused group): {string.Join(", ", perTask.Select(kv => $"{kv.Key} {kv.Value:N0}"))}");
                 Console.WriteLine($"  jobs per memory class: {string.Join(", ", perMemory.Select(kv => $"{kv.Key} {kv.Value:N0}"))}");
             }
             total.Stop();
