@@ -85,12 +85,16 @@ public sealed class ArchitectureTests
     [Fact]
     public void OrchestrationLibrary_HoldsNoQueueAdapters()
     {
+        // Queue senders live in Drp.Execution, the local queue listeners in Drp.Local: no queue SDK in the orchestrations.
+        string[] queueSdks = ["using Azure.Storage.Queues", "using Azure.Messaging.ServiceBus", ": IJob" + "Dispatcher"];
         var adapters = Directory.EnumerateFiles(Path.Combine(s_root, "functions", "Drp.Workflows"), "*.cs", SearchOption.AllDirectories)
             .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal))
-            .Where(f => File.ReadAllText(f).Contains(": IJob" + "Dispatcher", StringComparison.Ordinal))
+            .Where(f => queueSdks.Any(q => File.ReadAllText(f).Contains(q, StringComparison.Ordinal)))
+            .Select(Path.GetFileName)
             .ToList();
 
         Assert.Empty(adapters);
+        Assert.DoesNotContain("Azure.Storage.Queues", Closure("functions/Drp.Workflows/Drp.Workflows.csproj")[ProjectPath("functions/Drp.Workflows/Drp.Workflows.csproj")]);
     }
 
     [Fact]

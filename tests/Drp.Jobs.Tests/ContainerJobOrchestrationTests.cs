@@ -1,3 +1,4 @@
+using Drp.Local.Triggers;
 using Drp.Workflows.Jobs;
 using System.Collections.Concurrent;
 using Drp.Jobs.Queues;

@@ -181,6 +181,8 @@ public static class SingleFrameProcessor
         }
         double? psfSigma = psf.StarCount > 0 ? psf.Sigma : EstimatePsfSigma(measured, config.SeeingMinSignalToNoise);
         var c = sky.Corners;
+        // The exposure's time and start are what ingest checks and the CcdVisit and Visit rows carry; a raw without
+        // them is invalid input (FitsFormatException, never retried), not a row with a made-up epoch.
         var header = inputs.Raw.PrimaryHeader;
         double expTime = header.GetDouble("EXPTIME"), mjdObs = header.GetDouble("MJD-OBS");
         var summary = new CcdVisitSummary(

@@ -183,7 +183,9 @@ internal sealed class SyntheticCamera
         var primary = new FitsHeader()
             .Set("SIMPLE", true)
             .Set("DETSIZE", $"[1:{Size},1:{Size}]")
-            .Set("INSTRUME", "SYNTH");
+            .Set("INSTRUME", "SYNTH")
+            .Set("EXPTIME", 30.0)
+            .Set("MJD-OBS", 60000.25);
         var hdus = new List<FitsImage> { FitsImage.HeaderOnly(primary) };
         for (int amp = 0; amp < 4; amp++)
         {
