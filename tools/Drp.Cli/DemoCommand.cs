@@ -14,13 +14,13 @@ internal static class DemoCommand
         var seed = new Option<int>("--seed") { Description = "Simulation seed (same seed, same survey).", DefaultValueFactory = _ => 42 };
         var run = new Option<string>("--run") { Description = "Run collection the outputs are written to.", DefaultValueFactory = _ => "demo" };
         var taskHub = new Option<string>("--task-hub") { Description = "Durable task hub name.", DefaultValueFactory = _ => Environment.GetEnvironmentVariable("DRP_TASK_HUB") ?? "drp" };
-        var verbose = new Option<bool>("--verbose") { Description = "Log the hosts' information messages." };
+        var verbose = CliErrors.Verbose;
         var faults = new Option<double>("--inject-faults") { Description = "Fraction (0..1) of the workers' Blob and Table requests that get an injected fault (429/503, dropped connection, slow response, truncated body).", DefaultValueFactory = _ => 0 };
         var faultSeed = new Option<int>("--fault-seed") { Description = "Seed of the injected faults.", DefaultValueFactory = _ => 1 };
         var cacheMb = new Option<long>("--cache-mb") { Description = "Byte budget of the workers' dataset cache in MiB (0 = off).", DefaultValueFactory = _ => 1024 };
         var cmd = new Command("demo", "Simulate a small survey, upload the raws, ingest them from their arrival events, run single-frame processing, write catalogs and summary.json.")
         {
-            outDir, visits, detectors, size, seed, run, taskHub, verbose, faults, faultSeed, cacheMb,
+            outDir, visits, detectors, size, seed, run, taskHub, faults, faultSeed, cacheMb,
         };
         cmd.SetAction(async (parse, ct) =>
         {

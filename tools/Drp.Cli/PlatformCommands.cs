@@ -37,9 +37,9 @@ internal static class PlatformCommands
     public static Command Worker()
     {
         var taskHub = new Option<string>("--task-hub") { Description = "Task hub to join.", DefaultValueFactory = _ => Environment.GetEnvironmentVariable("DRP_TASK_HUB") ?? "drp" };
-        var verbose = new Option<bool>("--verbose") { Description = "Log the hosts' information messages." };
+        var verbose = CliErrors.Verbose;
         var apiPort = new Option<int?>("--api-port") { Description = "Also serve the operator API (the Functions app's /api/campaigns/... routes) on http://127.0.0.1:PORT." };
-        var cmd = new Command("worker", "Run one more local worker on a task hub (needs Drp__Storage__ConnectionString) until Ctrl-C.") { taskHub, verbose, apiPort };
+        var cmd = new Command("worker", "Run one more local worker on a task hub (needs Drp__Storage__ConnectionString) until Ctrl-C.") { taskHub, apiPort };
         cmd.SetAction(async (parse, ct) =>
         {
             var connection = Environment.GetEnvironmentVariable("Drp__Storage__ConnectionString");

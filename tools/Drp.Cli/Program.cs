@@ -3,6 +3,7 @@ using Drp.Cli;
 using Drp.Cli.Report;
 
 var root = new RootCommand("drp: Serverless.Drp's operator command — run a Data Release Production locally, simulate a survey.");
+root.Options.Add(CliErrors.Verbose);
 root.Subcommands.Add(DemoCommand.Create());
 root.Subcommands.Add(SimulateCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
@@ -21,4 +22,15 @@ foreach (var command in CampaignCommands.Create())
     root.Subcommands.Add(command);
 }
 root.Subcommands.Add(ReportCommand.Create());
-return await root.Parse(args).InvokeAsync();
+// Every error a command leaves unhandled ends here: a line that says what failed, a documented exit code, and the
+// stack trace only with --verbose (CliErrors).
+var parsed = root.Parse(args);
+try
+{
+    return await parsed.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+}
+catch (Exception e) when (e is not OperationCanceledException)
+{
+    string command = parsed.CommandResult.Command == root ? "" : parsed.CommandResult.Command.Name;
+    return CliErrors.Report(e, command, parsed.GetValue(CliErrors.Verbose), Console.Error);
+}
