@@ -95,4 +95,13 @@ public sealed class DatasetCollectionTests(AzuriteFixture fixture)
         Assert.False(StorageErrors.IsTransient(new IncompleteReadException("past the end", isTransient: false)));
         Assert.False(StorageErrors.IsTransient(new DatasetNotFoundException("x")));
     }
+
+    [Fact]
+    public void Classification_ABodyTheSdkCannotParse_IsTransient()
+    {
+        // A faulty network cuts an error body short and the SDK's parser throws this, not a RequestFailedException
+        // (seen with the demo behind a faulty proxy, issue 17): another attempt may get a whole body.
+        Assert.True(StorageErrors.IsTransient(new System.Xml.XmlException("Root element is missing.")));
+        Assert.True(StorageErrors.IsTransient(new System.Text.Json.JsonException("'0x00' is an invalid start of a value.")));
+    }
 }

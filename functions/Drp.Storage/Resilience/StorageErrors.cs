@@ -29,6 +29,9 @@ public static class StorageErrors
         HttpRequestException => true,
         SocketException => true,
         IOException => true,
+        // A response body cut short by the network: the SDK's own parser of an error (or of a listing) fails on it.
+        System.Xml.XmlException => true,
+        System.Text.Json.JsonException => true,
         AggregateException agg => agg.InnerExceptions.Count > 0 && agg.InnerExceptions.All(IsTransient),
         _ => false,
     };
