@@ -143,13 +143,7 @@ public sealed class QuantumRunner(StorageClients storage, TableCatalogWriter tab
         {
             throw new NotSupportedException($"the Registry cannot list the {type.Name} datasets of {id}: it records (instrument, visit, detector) of raws only");
         }
-        string filter = $"PartitionKey eq '{RegistryTable.PartitionFor(id.Instrument)}'";
-        if (id.Visit is { } visit)
-        {
-            // Row keys are "{visit:D10}-{detector:D4}": one visit's rows are a key range.
-            string v = visit.ToString("D10", System.Globalization.CultureInfo.InvariantCulture);
-            filter += $" and RowKey ge '{v}-' and RowKey lt '{v}.'";
-        }
+        string filter = RegistryTable.FilterFor(id.Instrument, id.Visit);
         bool detectors = type.Dimensions.Contains("detector");
         var ids = new SortedSet<DataId>(DataIdComparer.Instance);
         await foreach (var e in storage.Registry.QueryAsync<TableEntity>(filter, select: ["Visit", "Detector", "Band"], cancellationToken: ct))

@@ -36,6 +36,18 @@ public sealed class RegistryTable(TableClient table)
 
     public static string PartitionFor(string instrument) => "raw|" + instrument;
 
+    /// <summary>The query filter of an instrument's raws, or of one visit's: its row keys are one range (<see cref="RowKeyFor"/>).</summary>
+    public static string FilterFor(string instrument, long? visit = null)
+    {
+        string filter = TableClient.CreateQueryFilter($"PartitionKey eq {PartitionFor(instrument)}");
+        if (visit is not { } v)
+        {
+            return filter;
+        }
+        string prefix = v.ToString("D10", CultureInfo.InvariantCulture);
+        return filter + TableClient.CreateQueryFilter($" and RowKey ge {prefix + "-"} and RowKey lt {prefix + "."}"); // '.' sorts right after '-'
+    }
+
     public static string RowKeyFor(long visit, int detector) =>
         visit.ToString("D10", CultureInfo.InvariantCulture) + "-" + detector.ToString("D4", CultureInfo.InvariantCulture);
 

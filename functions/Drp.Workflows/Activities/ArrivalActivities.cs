@@ -60,8 +60,7 @@ public sealed class CheckVisitActivity(StorageClients storage, TimeProvider? tim
     public async Task<VisitCheck> ExecuteAsync(VisitCheckInput input, CancellationToken cancellationToken = default)
     {
         var id = input.Plan.DetectorQuanta[0].DataId;
-        string v = id.Visit!.Value.ToString("D10", System.Globalization.CultureInfo.InvariantCulture);
-        string filter = $"PartitionKey eq '{RegistryTable.PartitionFor(id.Instrument)}' and RowKey ge '{v}-' and RowKey lt '{v}.'";
+        string filter = RegistryTable.FilterFor(id.Instrument, id.Visit);
         var arrivals = new List<(int Detector, DateTimeOffset At)>();
         await foreach (var e in storage.Registry.QueryAsync<TableEntity>(filter, select: ["Detector", "Timestamp"], cancellationToken: cancellationToken))
         {
