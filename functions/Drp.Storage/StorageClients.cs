@@ -13,14 +13,15 @@ using Microsoft.Extensions.Logging;
 namespace Drp.Storage;
 
 /// <summary>
-/// The Azure Storage clients of one account, and the containers, queue and tables this system uses. Blob and Table
-/// calls go through one <see cref="StorageResilience"/> pipeline per account, which is the only retry in force: the
-/// Blob clients have the SDK's retry switched off (the dataset store retries whole operations, so a body cut short is
-/// read again too), and the Table clients have the pipeline in the SDK's retry slot (each request retried).
-/// The queue client keeps the SDK's default retry (its callers are the event listeners, not the data path).
+/// The Azure Storage clients of one account, and the containers, queues and tables this system uses. Every Blob, Queue
+/// and Table call goes through one <see cref="StorageResilience"/> pipeline per account, the only retry in force: the
+/// dataset store retries whole operations (a body cut short is read again too); the Blob, Queue and Table clients here
+/// have the pipeline in the SDK's retry slot (each request retried, its buffered body included).
 /// </summary>
 public sealed class StorageClients
 {
+    private readonly BlobServiceClient _storeBlobs;
+
     /// <param name="options">Account and names.</param>
     /// <param name="resilience">Retry, timeouts and concurrency (defaults when null).</param>
     /// <param name="cache">The local read-through cache (none when null).</param>
@@ -39,27 +40,37 @@ public sealed class StorageClients
         credential = options.UsesServiceUris ? credential ?? CredentialFor(options) : null;
         Options = options;
         Metrics = new DatasetStoreMetrics();
+        // The store's Blob client: no retry in the pipeline (the store retries whole operations, so a body cut short is read again too).
+        var storeBlobOptions = new BlobClientOptions();
+        storeBlobOptions.Retry.MaxRetries = 0;
+        // Every other client: the resilience pipeline in the SDK's retry slot (each request retried, a buffered body included).
         var blobOptions = new BlobClientOptions();
-        blobOptions.Retry.MaxRetries = 0;
         var tableOptions = new TableClientOptions();
+        // Queue messages are base64, the encoding Event Grid and the Functions QueueTrigger use.
+        var queueOptions = new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 };
         if (faults is { Rate: > 0 })
         {
             BlobFaults = new FaultInjectionPolicy(faults);
-            blobOptions.AddPolicy(BlobFaults, HttpPipelinePosition.PerRetry);
+            storeBlobOptions.AddPolicy(BlobFaults, HttpPipelinePosition.PerRetry);
+            // A body the SDK has buffered is parsed after the retry slot: a cut short there is the wire proxy's to test.
+            blobOptions.AddPolicy(new FaultInjectionPolicy(faults, FaultKinds.All & ~FaultKinds.TruncatedBody), HttpPipelinePosition.PerRetry);
             if (faults.ApplyToTables)
             {
                 TableFaults = new FaultInjectionPolicy(faults, FaultKinds.All & ~FaultKinds.TruncatedBody);
                 tableOptions.AddPolicy(TableFaults, HttpPipelinePosition.PerRetry);
             }
         }
+        _storeBlobs = credential is null
+            ? new BlobServiceClient(options.ConnectionString, storeBlobOptions)
+            : new BlobServiceClient(new Uri(options.BlobServiceUri!), credential, storeBlobOptions);
+        Resilience = new StorageResilience(resilience ?? new StorageResilienceOptions(), _storeBlobs.AccountName, Metrics,
+            loggerFactory?.CreateLogger<StorageResilience>());
+        blobOptions.RetryPolicy = Resilience.AsHttpPolicy("blob");
+        tableOptions.RetryPolicy = Resilience.AsHttpPolicy("table");
+        queueOptions.RetryPolicy = Resilience.AsHttpPolicy("queue");
         Blobs = credential is null
             ? new BlobServiceClient(options.ConnectionString, blobOptions)
             : new BlobServiceClient(new Uri(options.BlobServiceUri!), credential, blobOptions);
-        Resilience = new StorageResilience(resilience ?? new StorageResilienceOptions(), Blobs.AccountName, Metrics,
-            loggerFactory?.CreateLogger<StorageResilience>());
-        tableOptions.RetryPolicy = Resilience.AsHttpPolicy("table");
-        // Queue messages are base64, the encoding Event Grid and the Functions QueueTrigger use.
-        var queueOptions = new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 };
         Queues = credential is null
             ? new QueueServiceClient(options.ConnectionString, queueOptions)
             : new QueueServiceClient(new Uri(options.QueueServiceUri!), credential, queueOptions);
@@ -96,7 +107,7 @@ public sealed class StorageClients
     /// <summary>Counters of the dataset store's reads, writes, retries and cache hits.</summary>
     public DatasetStoreMetrics Metrics { get; }
 
-    /// <summary>The fault injection policy on the Blob clients, or null when it is off.</summary>
+    /// <summary>The fault injection policy on the dataset store's Blob client, or null when it is off.</summary>
     public FaultInjectionPolicy? BlobFaults { get; }
 
     /// <summary>The fault injection policy on the Table clients, or null when it is off.</summary>
@@ -133,7 +144,7 @@ public sealed class StorageClients
     };
 
     /// <summary>A dataset store on another container of this account, sharing its resilience pipeline and cache.</summary>
-    public DatasetStore StoreFor(string container) => new(Blobs.GetBlobContainerClient(container), Resilience, Cache);
+    public DatasetStore StoreFor(string container) => new(_storeBlobs.GetBlobContainerClient(container), Resilience, Cache);
 
     /// <summary>Creates every container, queue and table that is missing (idempotent).</summary>
     public async Task EnsureCreatedAsync(CancellationToken cancellationToken = default)

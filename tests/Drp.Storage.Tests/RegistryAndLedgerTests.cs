@@ -5,17 +5,33 @@ namespace Drp.Storage.Tests;
 [Collection(AzuriteCollection.Name)]
 public sealed class RegistryAndLedgerTests(AzuriteFixture fixture)
 {
-    private static RawRecord Raw(string blob, long visit = 10, int detector = 3) =>
-        new("LSSTCam", visit, detector, "r", 30, 60000.5, "raw", blob, "etag");
+    private static RawRecord Raw(string blob, long visit = 10, int detector = 3, string etag = "etag") =>
+        new("LSSTCam", visit, detector, "r", 30, 60000.5, "raw", blob, etag);
 
     [Fact]
-    public async Task Register_SameBlobTwice_SecondIsAlreadyRegisteredAndOneRowExists()
+    public async Task Register_SameBlobAndContentTwice_IsIdempotent()
     {
+        // A retry after a lost response, or a replayed activity: the ingest goes on as registered, one row exists.
         var storage = await fixture.NewStorageAsync();
         var registry = new RegistryTable(storage.Registry);
 
         var (first, _) = await registry.RegisterAsync(Raw("a.fits"));
         var (second, existing) = await registry.RegisterAsync(Raw("a.fits"));
+
+        Assert.Equal(RegisterOutcome.Registered, first);
+        Assert.Equal(RegisterOutcome.Registered, second);
+        Assert.Equal("a.fits", existing.BlobName);
+        Assert.Single(await registry.ListAsync("LSSTCam"));
+    }
+
+    [Fact]
+    public async Task Register_SameBlobReuploaded_IsAlreadyRegisteredAndOneRowExists()
+    {
+        var storage = await fixture.NewStorageAsync();
+        var registry = new RegistryTable(storage.Registry);
+
+        var (first, _) = await registry.RegisterAsync(Raw("a.fits"));
+        var (second, existing) = await registry.RegisterAsync(Raw("a.fits", etag: "other"));
 
         Assert.Equal(RegisterOutcome.Registered, first);
         Assert.Equal(RegisterOutcome.AlreadyRegistered, second);

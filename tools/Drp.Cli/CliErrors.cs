@@ -48,6 +48,8 @@ internal static class CliErrors
         FormatException or ArgumentException when IsConnectionString(e) =>
             (2, $"Drp__Storage__ConnectionString is not a storage connection string ({e.Message})"),
         DatasetUnavailableException u => (StorageUnavailable, $"storage kept failing: {u.Message}"),
+        Drp.Storage.Resilience.StorageUnavailableException u => (StorageUnavailable,
+            $"storage kept failing: {u.Message} (is Azurite or the account up? Drp__Storage__ConnectionString; Drp__Storage__Resilience__TotalTimeout bounds the wait)"),
         Azure.RequestFailedException r when r.Status == 0 || r.InnerException is HttpRequestException or SocketException =>
             (StorageUnavailable, $"storage unreachable: {Innermost(r).Message} (is Azurite or the account up? Drp__Storage__ConnectionString)"),
         Azure.RequestFailedException r => (StorageUnavailable, $"storage refused the request: {r.Status} {r.ErrorCode}: {FirstLine(r.Message)}"),

@@ -94,7 +94,9 @@ public sealed class DemoRunner(DemoSettings settings, TextWriter console)
             }
 
             var storageOptions = new DrpStorageOptions { ConnectionString = connectionString };
-            var storage = new StorageClients(storageOptions);
+            // The demo's own clients (uploads, events, polling) take the same resilience settings as the workers'.
+            var resilience = LocalPlatform.ResilienceFromEnvironment();
+            var storage = new StorageClients(storageOptions, resilience);
             await Stage("storage", timings, () => storage.EnsureCreatedAsync(cancellationToken));
 
             var campaign = await Stage("simulate", timings, () => Task.Run(() => DemoSimulation.Simulate(settings, Say), cancellationToken));
@@ -105,7 +107,7 @@ public sealed class DemoRunner(DemoSettings settings, TextWriter console)
             StorageClients? workerStorage = null;
             // The workers' clients: the store's pipeline, cache and (if asked) fault injection; the metrics go to summary.json.
             using var host = LocalPlatform.BuildHost(connectionString, settings.TaskHub, settings.Verbose, services =>
-                services.AddSingleton(sp => workerStorage = new StorageClients(storageOptions, new StorageResilienceOptions(), cacheOptions, faults,
+                services.AddSingleton(sp => workerStorage = new StorageClients(storageOptions, resilience, cacheOptions, faults,
                     sp.GetService<ILoggerFactory>())),
                 // Raws process themselves as they arrive: each detector's step 1 at once, each visit's step 2 once its detectors are done.
                 new Dictionary<string, string?>
@@ -153,6 +155,12 @@ public sealed class DemoRunner(DemoSettings settings, TextWriter console)
                     CatalogQa = qa.FirstOrDefault(q => q.Step == "step1"),
                     StepQa = qa,
                     DatasetAccess = DatasetAccessSummary.From(workerStorage, settings.InjectFaults),
+                    Resilience = new Dictionary<string, ClientResilience>
+                    {
+                        ["uploads"] = ClientResilience.From(storage.Metrics),
+                        ["workers"] = ClientResilience.From(workerStorage?.Metrics ?? new DatasetStoreMetrics()),
+                        ["taskHub"] = ClientResilience.From(host.Services.GetRequiredService<LocalDurableEngine>().TaskHubMetrics),
+                    },
                     StorageLocation = storageLocation,
                     TimingsSeconds = timings,
                     ElapsedSeconds = total.Elapsed.TotalSeconds,
@@ -413,6 +421,11 @@ public sealed class DemoRunner(DemoSettings settings, TextWriter console)
         foreach (var f in s.Failures)
         {
             console.WriteLine($"  ! {f}");
+        }
+        if (s.Resilience.Values.Sum(r => r.Retries) > 0)
+        {
+            console.WriteLine("  storage faults retried: " + string.Join("; ", s.Resilience.Select(kv =>
+                $"{kv.Key} {kv.Value.Retries} ({string.Join(", ", kv.Value.FaultsSeen.Select(f => $"{f.Value} {f.Key}"))})")));
         }
         if (s.DatasetAccess is { } d)
         {

@@ -32,6 +32,9 @@ public sealed record DemoSummary
     public required OutputLocations Outputs { get; init; }
     public DatasetAccessSummary? DatasetAccess { get; init; }
 
+    /// <summary>The failed storage attempts each client of the demo retried, by class: what a faulty network cost.</summary>
+    public Dictionary<string, ClientResilience> Resilience { get; init; } = [];
+
     /// <summary>Which software versions processed the campaign's quanta (a skipped quantum counts for the version that ran it).</summary>
     public IReadOnlyList<VersionCount> SoftwareVersions { get; init; } = [];
 
@@ -72,4 +75,11 @@ public sealed record DatasetAccessSummary(
         }
         return new DatasetAccessSummary(faultRate, injected, storage.Metrics.Snapshot(), storage.Cache?.HighWaterBytes ?? 0);
     }
+}
+
+/// <summary>One client's retries and the faults they absorbed, by class (HTTP status and code, reset, timeout, ...).</summary>
+public sealed record ClientResilience(long Retries, IReadOnlyDictionary<string, long> FaultsSeen)
+{
+    public static ClientResilience From(DatasetStoreMetrics metrics) =>
+        new(metrics.Snapshot().Values.Sum(m => m.Retries), metrics.FaultsSeen());
 }

@@ -1,4 +1,8 @@
 using System.Diagnostics;
+using Azure.Data.Tables;
+using Azure.Storage.Blobs;
+using Azure.Storage.Queues;
+using Drp.Storage.Resilience;
 using System.Net;
 using System.Net.Sockets;
 using DurableTask.AzureStorage;
@@ -78,6 +82,9 @@ public sealed class LocalDurableEngine : IHostedLifecycleService, IAsyncDisposab
     /// <summary>This engine's name in the task hub's partition leases.</summary>
     public string WorkerId { get; }
 
+    /// <summary>The task hub's own storage calls: retries and the faults they absorbed.</summary>
+    public DatasetStoreMetrics TaskHubMetrics { get; } = new();
+
     /// <summary>The task hub this engine serves.</summary>
     public string TaskHubName => _options.TaskHubName;
 
@@ -95,7 +102,7 @@ public sealed class LocalDurableEngine : IHostedLifecycleService, IAsyncDisposab
 
         var stopwatch = Stopwatch.StartNew();
         var backendLogs = new LevelFloorLoggerFactory(_loggerFactory, _options.InfrastructureLogLevel);
-        _backend = new AzureStorageOrchestrationService(CreateSettings(_options, WorkerId, backendLogs));
+        _backend = new AzureStorageOrchestrationService(CreateSettings(_options, WorkerId, backendLogs, TaskHubMetrics));
         _service = new MendedOrchestrationService(_backend, _logger, _options.ControlQueueVisibilityTimeout,
             _options.WorkItemQueueVisibilityTimeout, _options.StatusPollingInterval, _options.MaxConcurrentActivities);
         await _service.CreateIfNotExistsAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -190,12 +197,20 @@ public sealed class LocalDurableEngine : IHostedLifecycleService, IAsyncDisposab
     /// lease, and the binder that reads the sidecar's protobuf tags (mend 2).
     /// </summary>
     public static AzureStorageOrchestrationServiceSettings CreateSettings(LocalDurableEngineOptions options,
-        string workerId, ILoggerFactory loggerFactory)
+        string workerId, ILoggerFactory loggerFactory, DatasetStoreMetrics? metrics = null)
     {
         ArgumentNullException.ThrowIfNull(options);
+        // The task hub's clients take the data path's resilience pipeline in their retry slot (its own request slots):
+        // every queue poll, lease and history write is retried through the same faults, bounded by the same total time.
+        var cs = options.StorageConnectionString;
+        var resilience = new StorageResilience(options.StorageResilience, new BlobServiceClient(cs).AccountName + "/taskhub",
+            metrics ?? new DatasetStoreMetrics(), loggerFactory.CreateLogger<StorageResilience>());
         return new AzureStorageOrchestrationServiceSettings
         {
-            StorageAccountClientProvider = new StorageAccountClientProvider(options.StorageConnectionString),
+            StorageAccountClientProvider = new StorageAccountClientProvider(
+                StorageServiceClientProvider.ForBlob(cs, new BlobClientOptions { RetryPolicy = resilience.AsHttpPolicy("taskhub") }),
+                StorageServiceClientProvider.ForQueue(cs, new QueueClientOptions { RetryPolicy = resilience.AsHttpPolicy("taskhub") }),
+                StorageServiceClientProvider.ForTable(cs, new TableClientOptions { RetryPolicy = resilience.AsHttpPolicy("taskhub") })),
             TaskHubName = options.TaskHubName,
             PartitionCount = options.PartitionCount,
             WorkerId = workerId,

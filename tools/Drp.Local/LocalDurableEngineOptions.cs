@@ -17,6 +17,9 @@ public sealed class LocalDurableEngineOptions
     [Required]
     public string StorageConnectionString { get; set; } = "";
 
+    /// <summary>Retries and timeouts of the task hub's storage calls (the host sets <c>Drp:Storage:Resilience</c>).</summary>
+    public Drp.Storage.Resilience.StorageResilienceOptions StorageResilience { get; set; } = new();
+
     /// <summary>
     /// Task hub name: 3 to 45 letters and digits, starting with a letter (it prefixes queue, table and container
     /// names). Two engines on the same hub and storage share the work and the history.

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Drp.Local.Triggers;
+using Drp.Storage.Resilience;
 using Drp.Workflows;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -34,10 +35,12 @@ public static class LocalPlatform
         });
         builder.Logging.SetMinimumLevel(verbose ? LogLevel.Information : LogLevel.Warning);
         builder.Services.AddDrpServices(builder.Configuration);
+        var resilience = Resilience(builder.Configuration);
         builder.Services.AddLocalDurableEngine(tasks => tasks.AddDrpTasks(), engine =>
         {
             engine.StorageConnectionString = connectionString;
             engine.TaskHubName = taskHub;
+            engine.StorageResilience = resilience;
         });
         builder.Services.AddSingleton<ArrivalQueueListener>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ArrivalQueueListener>());
@@ -58,12 +61,25 @@ public static class LocalPlatform
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.Services.AddDrpServices(builder.Configuration);
+        var resilience = Resilience(builder.Configuration);
         builder.Services.AddLocalDurableEngine(tasks => tasks.AddDrpTasks(), engine =>
         {
             engine.StorageConnectionString = connectionString;
             engine.TaskHubName = taskHub;
             engine.ProcessWork = false;
+            engine.StorageResilience = resilience;
         });
         return builder.Build();
+    }
+
+    /// <summary>The storage resilience settings (<c>Drp__Storage__Resilience__*</c>) of a process that has no host (the CLI's own clients).</summary>
+    public static StorageResilienceOptions ResilienceFromEnvironment() =>
+        Resilience(new ConfigurationBuilder().AddEnvironmentVariables().Build());
+
+    private static StorageResilienceOptions Resilience(IConfiguration configuration)
+    {
+        var options = new StorageResilienceOptions();
+        configuration.GetSection(StorageResilienceOptions.SectionName).Bind(options);
+        return options;
     }
 }

@@ -1,6 +1,8 @@
+using Azure;
 using Azure.Storage.Queues;
 using Azure.Storage.Queues.Models;
 using Drp.Core.Planning;
+using Drp.Storage.Resilience;
 
 namespace Drp.Jobs.Queues;
 
@@ -69,17 +71,26 @@ public sealed class StorageJobQueue(QueueServiceClient queues, JobsOptions optio
                 cancellationToken: cancellationToken)).Value.PopReceipt;
 
         public Task CompleteAsync(CancellationToken cancellationToken = default) =>
-            owner._jobs.DeleteMessageAsync(message.MessageId, _popReceipt, cancellationToken);
+            owner._jobs.DeleteReceivedAsync(message.MessageId, _popReceipt, cancellationToken);
 
-        public async Task AbandonAsync(TimeSpan delay, CancellationToken cancellationToken = default) =>
-            _popReceipt = (await owner._jobs.UpdateMessageAsync(message.MessageId, _popReceipt, visibilityTimeout: delay,
-                cancellationToken: cancellationToken)).Value.PopReceipt;
+        public async Task AbandonAsync(TimeSpan delay, CancellationToken cancellationToken = default)
+        {
+            try
+            {
+                _popReceipt = (await owner._jobs.UpdateMessageAsync(message.MessageId, _popReceipt, visibilityTimeout: delay,
+                    cancellationToken: cancellationToken)).Value.PopReceipt;
+            }
+            catch (RequestFailedException e) when (e.Status == 404)
+            {
+                // An earlier attempt's response was lost (the pop receipt changed) or another receiver holds it: it comes back anyway.
+            }
+        }
 
         public async Task DeadLetterAsync(string reason, string description, CancellationToken cancellationToken = default)
         {
             var poison = new PoisonMessage(message.MessageId, DeliveryCount, reason, description, message.Body.ToString());
             await owner.Poison.SendMessageAsync(JobMessages.Serialize(poison), cancellationToken: cancellationToken);
-            await owner._jobs.DeleteMessageAsync(message.MessageId, _popReceipt, cancellationToken);
+            await owner._jobs.DeleteReceivedAsync(message.MessageId, _popReceipt, cancellationToken);
         }
     }
 

@@ -49,9 +49,15 @@ public sealed class QuantumLedger(TableClient table)
     /// <summary>Marks the quantum running and counts the attempt; returns the attempt number.</summary>
     public async Task<int> StartAttemptAsync(string run, string quantumKey, CancellationToken cancellationToken = default)
     {
+        // Marks this call's write: a write whose response was lost is found again by it, not counted twice.
+        string attemptId = Guid.NewGuid().ToString("N");
         for (int tries = 0; ; tries++)
         {
             var existing = await Table.GetEntityIfExistsAsync<TableEntity>(RegistryTable.SafeKey(run), RegistryTable.SafeKey(quantumKey), cancellationToken: cancellationToken);
+            if (tries > 0 && existing.HasValue && existing.Value!.GetString("AttemptId") == attemptId)
+            {
+                return existing.Value.GetInt32("Attempts") ?? 1;
+            }
             int attempts = existing.HasValue ? (existing.Value!.GetInt32("Attempts") ?? 0) + 1 : 1;
             var entity = new TableEntity(RegistryTable.SafeKey(run), RegistryTable.SafeKey(quantumKey))
             {
@@ -59,6 +65,7 @@ public sealed class QuantumLedger(TableClient table)
                 ["QuantumKey"] = quantumKey,
                 ["State"] = QuantumState.Running.ToString(),
                 ["Attempts"] = attempts,
+                ["AttemptId"] = attemptId,
             };
             try
             {

@@ -16,10 +16,12 @@ public sealed record RawRecord(
     string BlobName,
     string? ETag);
 
-/// <summary>The outcome of registering a raw: new, already there (a duplicate event), or a clash with another file.</summary>
+/// <summary>The outcome of registering a raw: registered (now, or by this same write retried), already there from other content of the blob, or a clash with another file.</summary>
 public enum RegisterOutcome
 {
     Registered,
+
+    /// <summary>The blob is registered with another ETag: it was uploaded again.</summary>
     AlreadyRegistered,
     Conflict,
 }
@@ -75,9 +77,10 @@ public sealed class RegistryTable(TableClient table)
         {
             var existing = await GetAsync(raw.Instrument, raw.Visit, raw.Detector, cancellationToken)
                 ?? throw new InvalidOperationException($"registry row for visit {raw.Visit} detector {raw.Detector} vanished after a conflict");
-            var outcome = existing.Container == raw.Container && existing.BlobName == raw.BlobName
-                ? RegisterOutcome.AlreadyRegistered
-                : RegisterOutcome.Conflict;
+            // The same blob and content: this ingest's own write, retried after a lost response or replayed.
+            var outcome = existing.Container != raw.Container || existing.BlobName != raw.BlobName ? RegisterOutcome.Conflict
+                : existing.ETag == raw.ETag ? RegisterOutcome.Registered
+                : RegisterOutcome.AlreadyRegistered;
             return (outcome, existing);
         }
     }

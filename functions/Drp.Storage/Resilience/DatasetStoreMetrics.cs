@@ -20,6 +20,7 @@ public sealed record DatasetTypeMetrics(
 public sealed class DatasetStoreMetrics
 {
     private readonly ConcurrentDictionary<string, Counters> _byType = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, long> _faults = new(StringComparer.Ordinal);
 
     /// <summary>
     /// One GET request sent to the service (each attempt counts) and the body bytes it returned; counted for the
@@ -41,6 +42,12 @@ public sealed class DatasetStoreMetrics
 
     /// <summary>One retry of a failed attempt.</summary>
     public void RecordRetry(string datasetType) => Interlocked.Increment(ref For(datasetType).Retries);
+
+    /// <summary>One failed attempt that was retried, by its class (<see cref="StorageErrors.Describe(Exception)"/>).</summary>
+    public void RecordFault(string kind) => _faults.AddOrUpdate(kind, 1, (_, n) => n + 1);
+
+    /// <summary>The failed attempts that were retried, per class, sorted.</summary>
+    public SortedDictionary<string, long> FaultsSeen() => new(_faults, StringComparer.Ordinal);
 
     /// <summary>One dataset written.</summary>
     public void RecordWrite(string datasetType, long bytes)

@@ -8,6 +8,16 @@ using Polly.Timeout;
 namespace Drp.Storage.Resilience;
 
 /// <summary>
+/// A Blob, Queue or Table request still failed after the bounded attempts and total time of the resilience pipeline:
+/// the storage is down or keeps failing. Retrying at once would not help; the caller fails (or waits far longer).
+/// </summary>
+public sealed class StorageUnavailableException(string operation, string service, string path, Exception lastError)
+    : IOException($"{operation} {service} {path} failed after retries: {StorageErrors.Describe(lastError)}: {FirstLine(lastError.Message)}", lastError)
+{
+    private static string FirstLine(string s) => s.Split('\n', 2)[0].Trim();
+}
+
+/// <summary>
 /// Which storage failures are transient (retried) and how long the service asked us to wait. Retried: 408, 429, 500,
 /// 502, 503, 504, attempt timeouts, connection resets and bodies cut short. Never retried: every other status,
 /// in particular 404, 403, 409 and 412, which a retry cannot change.
@@ -21,7 +31,7 @@ public static class StorageErrors
     public static bool IsTransient(Exception e) => e switch
     {
         IncompleteReadException incomplete => incomplete.IsTransient,
-        FileNotFoundException or DatasetUnavailableException => false,
+        FileNotFoundException or DatasetUnavailableException or StorageUnavailableException => false,
         RequestFailedException { Status: 0 } rfe => rfe.InnerException is null || IsTransient(rfe.InnerException),
         RequestFailedException rfe => IsTransientStatus(rfe.Status),
         TimeoutRejectedException => true,
@@ -71,11 +81,16 @@ public static class StorageErrors
     /// <summary>The Retry-After of the response behind a failed call, if any.</summary>
     public static TimeSpan? RetryAfter(Exception? e) => e is RequestFailedException rfe ? RetryAfter(rfe.GetRawResponse()) : null;
 
+    /// <summary>A short class of a failed response for logs and metrics: its status and error code.</summary>
+    public static string Describe(Response response) =>
+        response.Headers.TryGetValue("x-ms-error-code", out var code) ? $"HTTP {response.Status} {code}" : $"HTTP {response.Status}";
+
     /// <summary>A short class of the failure for logs and metrics: the HTTP status, or the exception type.</summary>
     public static string Describe(Exception e) => e switch
     {
         RequestFailedException { Status: > 0 } rfe => $"HTTP {rfe.Status} {rfe.ErrorCode}",
         RequestFailedException rfe => $"transport: {rfe.InnerException?.GetType().Name ?? "unknown"}",
+        OperationCanceledException or TimeoutRejectedException or TimeoutException => "attempt timed out",
         _ => e.GetType().Name,
     };
 }

@@ -60,12 +60,14 @@ public sealed class StorageResilience
                 OnRetry = args =>
                 {
                     string type = args.Context.Properties.GetValue(DatasetTypeKey, "untyped");
+                    string error = args.Outcome.Exception is { } e ? StorageErrors.Describe(e) : StorageErrors.Describe((Response)args.Outcome.Result!);
                     Metrics.RecordRetry(type);
-                    _logger.LogWarning("Retrying {Operation} of {DatasetType} {Path}: attempt {Attempt} failed with {Error}; next in {DelayMs:F0} ms",
+                    Metrics.RecordFault(error);
+                    // A fault or two is the cloud's weather; a call that keeps failing is worth an operator's eye.
+                    _logger.Log(args.AttemptNumber >= 2 ? LogLevel.Warning : LogLevel.Information,
+                        "Retrying {Operation} of {DatasetType} {Path}: attempt {Attempt} failed with {Error}; next in {DelayMs:F0} ms",
                         args.Context.Properties.GetValue(OperationKey, "call"), type, args.Context.Properties.GetValue(PathKey, ""),
-                        args.AttemptNumber + 1,
-                        args.Outcome.Exception is { } e ? StorageErrors.Describe(e) : $"HTTP {(args.Outcome.Result as Response)?.Status}",
-                        args.RetryDelay.TotalMilliseconds);
+                        args.AttemptNumber + 1, error, args.RetryDelay.TotalMilliseconds);
                     return ValueTask.CompletedTask;
                 },
             })
@@ -135,12 +137,25 @@ public sealed class StorageResilience
     {
         public override async ValueTask ProcessAsync(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
         {
-            await owner.ExecuteAsync<Response>($"{message.Request.Method}", datasetType, message.Request.Uri.Path, async _ =>
+            try
             {
+                await Attempts(message, pipeline);
+            }
+            catch (Exception e) when (!message.CancellationToken.IsCancellationRequested
+                && (StorageErrors.IsTransient(e) || e is OperationCanceledException))
+            {
+                throw new StorageUnavailableException(message.Request.Method.ToString(), datasetType, message.Request.Uri.Path, e);
+            }
+        }
+
+        private Task<Response> Attempts(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline) =>
+            owner.ExecuteAsync<Response>($"{message.Request.Method}", datasetType, message.Request.Uri.Path, async _ =>
+            {
+                // The SDK's request cannot take the attempt's token: its network timeout is how a stalled attempt ends.
+                message.NetworkTimeout = owner.Options.AttemptTimeout;
                 await ProcessNextAsync(message, pipeline);
                 return message.Response;
             }, message.CancellationToken);
-        }
 
         public override void Process(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline) =>
             ProcessAsync(message, pipeline).AsTask().GetAwaiter().GetResult();

@@ -11,9 +11,12 @@ public sealed class StorageResilienceOptions
 {
     public const string SectionName = "Drp:Storage:Resilience";
 
-    /// <summary>Retries after the first attempt (so at most this + 1 attempts per call).</summary>
-    [Range(0, 50)]
-    public int MaxRetryAttempts { get; set; } = 8;
+    /// <summary>
+    /// Retries after the first attempt (so at most this + 1 attempts per call). The default is high enough that
+    /// <see cref="TotalTimeout"/> is what ends a call that keeps failing (an outage of a minute is waited out).
+    /// </summary>
+    [Range(0, 1000)]
+    public int MaxRetryAttempts { get; set; } = 50;
 
     /// <summary>First backoff delay; later ones double (exponential, with jitter).</summary>
     public TimeSpan BaseDelay { get; set; } = TimeSpan.FromMilliseconds(200);

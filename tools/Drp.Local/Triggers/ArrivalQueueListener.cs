@@ -2,6 +2,7 @@ using Azure.Storage.Queues;
 using Azure.Storage.Queues.Models;
 using Drp.Storage;
 using Drp.Storage.Arrivals;
+using Drp.Storage.Resilience;
 using Drp.Workflows.Arrivals;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -72,7 +73,7 @@ public sealed class ArrivalQueueListener(StorageClients storage, RawArrivalHandl
         try
         {
             await handler.HandleAsync(text, ct);
-            await queue.DeleteMessageAsync(message.MessageId, message.PopReceipt, ct);
+            await queue.DeleteReceivedAsync(message.MessageId, message.PopReceipt, ct);
             Interlocked.Increment(ref _handled);
         }
         catch (InvalidArrivalException e)
@@ -98,7 +99,7 @@ public sealed class ArrivalQueueListener(StorageClients storage, RawArrivalHandl
     private async Task PoisonAsync(QueueClient queue, QueueMessage message, string text, CancellationToken ct)
     {
         await PoisonQueue.SendMessageAsync(text, ct);
-        await queue.DeleteMessageAsync(message.MessageId, message.PopReceipt, ct);
+        await queue.DeleteReceivedAsync(message.MessageId, message.PopReceipt, ct);
         Interlocked.Increment(ref _poisoned);
     }
 }

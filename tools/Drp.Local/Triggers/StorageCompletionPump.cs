@@ -1,6 +1,7 @@
 using Azure.Storage.Queues;
 using Azure.Storage.Queues.Specialized;
 using Drp.Execution.Jobs;
+using Drp.Storage.Resilience;
 using Drp.Workflows.Jobs;
 using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.Logging;
@@ -54,7 +55,7 @@ public sealed class StorageCompletionPump(QueueClient completions, DurableTaskCl
                 await poison.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
                 await poison.SendMessageAsync(m.Body, cancellationToken: cancellationToken);
             }
-            await completions.DeleteMessageAsync(m.MessageId, m.PopReceipt, cancellationToken);
+            await completions.DeleteReceivedAsync(m.MessageId, m.PopReceipt, cancellationToken);
         }
         return messages.Length;
     }
