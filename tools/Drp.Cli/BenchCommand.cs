@@ -36,7 +36,7 @@ internal static class BenchCommand
         });
         return new Command("bench", "Benchmarks that print figures.")
         {
-            frame, DataAccessBenchCommand.Create(), SextractorBenchCommand.Create(), TableWriterBenchCommand.Create(), StepBenchCommand.Create(), StepBenchCommand.CreateWorker(),
+            frame, DataAccessBenchCommand.Create(), WireFaultBenchCommand.Create(), SextractorBenchCommand.Create(), TableWriterBenchCommand.Create(), StepBenchCommand.Create(), StepBenchCommand.CreateWorker(),
         };
     }
 

@@ -48,15 +48,29 @@ internal static class CliErrors
         FormatException or ArgumentException when IsConnectionString(e) =>
             (2, $"Drp__Storage__ConnectionString is not a storage connection string ({e.Message})"),
         DatasetUnavailableException u => (StorageUnavailable, $"storage kept failing: {u.Message}"),
+        Drp.Storage.Resilience.StorageUnavailableException u when Innermost(u) is HttpRequestException or SocketException =>
+            (StorageUnavailable, $"storage unreachable: {Innermost(u).Message} (is Azurite or the account up? Drp__Storage__ConnectionString)"),
         Drp.Storage.Resilience.StorageUnavailableException u => (StorageUnavailable,
-            $"storage kept failing: {u.Message} (is Azurite or the account up? Drp__Storage__ConnectionString; Drp__Storage__Resilience__TotalTimeout bounds the wait)"),
+            $"storage kept failing: {u.Message} (Drp__Storage__Resilience__TotalTimeout bounds the wait)"),
         Azure.RequestFailedException r when r.Status == 0 || r.InnerException is HttpRequestException or SocketException =>
             (StorageUnavailable, $"storage unreachable: {Innermost(r).Message} (is Azurite or the account up? Drp__Storage__ConnectionString)"),
         Azure.RequestFailedException r => (StorageUnavailable, $"storage refused the request: {r.Status} {r.ErrorCode}: {FirstLine(r.Message)}"),
         HttpRequestException or SocketException => (StorageUnavailable, $"storage unreachable: {Innermost(e).Message} (is Azurite or the account up? Drp__Storage__ConnectionString)"),
         InvalidOperationException i when i.Message.Contains("Azurite is not installed", StringComparison.Ordinal) => (2, i.Message),
+        // A library's own wrapper (the task hub's DurableTaskStorageException, ...) around storage that kept failing.
+        _ when Find<Drp.Storage.Resilience.StorageUnavailableException>(e) is { } u => Classify(u),
+        _ when Find<DatasetUnavailableException>(e) is { } d => Classify(d),
         _ => (1, $"{e.GetType().Name}: {FirstLine(e.Message)}"),
     };
+
+    private static T? Find<T>(Exception? e) where T : Exception =>
+        e switch
+        {
+            null => null,
+            T t => t,
+            AggregateException a => a.InnerExceptions.Select(Find<T>).FirstOrDefault(x => x is not null),
+            _ => Find<T>(e.InnerException),
+        };
 
     private static bool IsConnectionString(Exception e) =>
         e.StackTrace?.Contains("ConnectionString", StringComparison.Ordinal) == true || e.Message.Contains("connection string", StringComparison.OrdinalIgnoreCase);

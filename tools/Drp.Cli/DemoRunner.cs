@@ -53,6 +53,9 @@ public sealed record DemoSettings
 
     /// <summary>Byte budget of the workers' dataset cache (in <c>{OutDir}/cache</c>); 0 switches it off.</summary>
     public long CacheMaxBytes { get; init; } = 1L << 30;
+
+    /// <summary>Configuration laid over the environment's (e.g. <c>Drp:Storage:Resilience:AttemptTimeout</c>), for the demo's clients and its host alike.</summary>
+    public IReadOnlyDictionary<string, string?> Configuration { get; init; } = new Dictionary<string, string?>();
 }
 
 /// <summary>The demo could not run (bad settings, storage unreachable, a stage timed out); the message says which.</summary>
@@ -95,7 +98,7 @@ public sealed class DemoRunner(DemoSettings settings, TextWriter console)
 
             var storageOptions = new DrpStorageOptions { ConnectionString = connectionString };
             // The demo's own clients (uploads, events, polling) take the same resilience settings as the workers'.
-            var resilience = LocalPlatform.ResilienceFromEnvironment();
+            var resilience = LocalPlatform.ResilienceFrom(settings.Configuration);
             var storage = new StorageClients(storageOptions, resilience);
             await Stage("storage", timings, () => storage.EnsureCreatedAsync(cancellationToken));
 
@@ -110,7 +113,7 @@ public sealed class DemoRunner(DemoSettings settings, TextWriter console)
                 services.AddSingleton(sp => workerStorage = new StorageClients(storageOptions, resilience, cacheOptions, faults,
                     sp.GetService<ILoggerFactory>())),
                 // Raws process themselves as they arrive: each detector's step 1 at once, each visit's step 2 once its detectors are done.
-                new Dictionary<string, string?>
+                new Dictionary<string, string?>(settings.Configuration)
                 {
                     ["Drp:Processing:ArrivalRun"] = settings.Run,
                     ["Drp:Processing:ExpectedDetectors"] = settings.Detectors.ToString(System.Globalization.CultureInfo.InvariantCulture),
@@ -291,7 +294,7 @@ public sealed class DemoRunner(DemoSettings settings, TextWriter console)
 
     private async Task<DemoSummary> ExportAsync(StorageClients storage, RegistryTable registry, DemoCampaign campaign, CampaignResult result, int duplicates, CancellationToken ct)
     {
-        var data = new DatasetStore(storage.DataContainer);
+        var data = storage.Data;
         var catalogDir = Path.Combine(settings.OutDir, "catalogs");
         Directory.CreateDirectory(catalogDir);
         var files = new List<string>();

@@ -63,7 +63,7 @@ public static class DemoSimulation
     /// <summary>Bias, flats, defects and the reference catalog, at their <see cref="DatasetPaths"/> in the calib collection.</summary>
     public static async Task UploadCalibrationsAsync(DemoCampaign campaign, StorageClients storage, CancellationToken cancellationToken)
     {
-        var store = new DatasetStore(storage.DataContainer);
+        var store = storage.Data;
         string calib = Path.Combine(campaign.Folder, "calib");
         async Task Put(string local, DatasetType type, DataId id) =>
             await store.WriteAsync(DatasetPaths.For(type, id, DatasetPaths.CalibCollection), await File.ReadAllBytesAsync(local, cancellationToken), cancellationToken: cancellationToken);

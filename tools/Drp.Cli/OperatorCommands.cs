@@ -179,6 +179,9 @@ internal static class OperatorCommands
         }
     }
 
+    /// <summary>An operator waits 20 s for an unreachable account, not the workers' 3 min (Drp__Storage__Resilience__TotalTimeout overrides).</summary>
+    private static readonly Dictionary<string, string?> OperatorDefaults = new() { ["Drp:Storage:Resilience:TotalTimeout"] = "00:00:20" };
+
     private static Task<int> WithStorageAsync(System.CommandLine.ParseResult parse, CancellationToken ct, Func<StorageClients, string, Task<int>> action) =>
         WithStorageAsync(parse.GetValue(s_out), ct, action);
 
@@ -203,7 +206,7 @@ internal static class OperatorCommands
                 azurite = await AzuriteHost.StartAsync(AzuriteOptions.Persistent(dataDir), cancellationToken: ct);
                 connection = azurite.ConnectionString;
             }
-            return await action(new StorageClients(new DrpStorageOptions { ConnectionString = connection }), connection);
+            return await action(new StorageClients(new DrpStorageOptions { ConnectionString = connection }, LocalPlatform.ResilienceFrom(defaults: OperatorDefaults)), connection);
         }
         finally
         {

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Drp.Local.Triggers;
+using Drp.Execution.Logging;
 using Drp.Storage.Resilience;
 using Drp.Workflows;
 using Microsoft.Extensions.DependencyInjection;
@@ -28,11 +29,7 @@ public static class LocalPlatform
         builder.Configuration.AddEnvironmentVariables();
         builder.Configuration.AddInMemoryCollection(settings ?? new Dictionary<string, string?>());
         builder.Configuration["Drp:Storage:ConnectionString"] = connectionString;
-        builder.Logging.AddSimpleConsole(o =>
-        {
-            o.SingleLine = true;
-            o.TimestampFormat = "HH:mm:ss ";
-        });
+        builder.Logging.AddDrpConsole(verbose);
         builder.Logging.SetMinimumLevel(verbose ? LogLevel.Information : LogLevel.Warning);
         builder.Services.AddDrpServices(builder.Configuration);
         var resilience = Resilience(builder.Configuration);
@@ -58,7 +55,7 @@ public static class LocalPlatform
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Configuration.AddEnvironmentVariables();
         builder.Configuration["Drp:Storage:ConnectionString"] = connectionString;
-        builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
+        builder.Logging.AddDrpConsole(verbose: false);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.Services.AddDrpServices(builder.Configuration);
         var resilience = Resilience(builder.Configuration);
@@ -72,9 +69,17 @@ public static class LocalPlatform
         return builder.Build();
     }
 
-    /// <summary>The storage resilience settings (<c>Drp__Storage__Resilience__*</c>) of a process that has no host (the CLI's own clients).</summary>
-    public static StorageResilienceOptions ResilienceFromEnvironment() =>
-        Resilience(new ConfigurationBuilder().AddEnvironmentVariables().Build());
+    /// <summary>
+    /// The storage resilience settings of a process that has no host (the CLI's own clients): the environment's
+    /// (<c>Drp__Storage__Resilience__*</c>), then <paramref name="settings"/>, as <see cref="BuildHost"/> reads them;
+    /// <paramref name="defaults"/> under both (a command's own defaults).
+    /// </summary>
+    public static StorageResilienceOptions ResilienceFrom(IReadOnlyDictionary<string, string?>? settings = null, IReadOnlyDictionary<string, string?>? defaults = null) =>
+        Resilience(new ConfigurationBuilder()
+            .AddInMemoryCollection(defaults ?? new Dictionary<string, string?>())
+            .AddEnvironmentVariables()
+            .AddInMemoryCollection(settings ?? new Dictionary<string, string?>())
+            .Build());
 
     private static StorageResilienceOptions Resilience(IConfiguration configuration)
     {

@@ -25,6 +25,10 @@ namespace Drp.Local;
 /// which left the worker idle most of the time; here a semaphore hands the next activity out the moment one
 /// finishes, and the dispatcher is told there is no limit.</item>
 /// <item>Waiting for completion polls every <c>statusPollingInterval</c> instead of the backend's 2 s.</item>
+/// <item>A start delivered twice (the enqueue's response was lost on the network and the message sent again): the
+/// sidecar's dispatcher fails on a second <see cref="ExecutionStartedEvent"/> of one execution ("potential corruption
+/// in state storage") and would retry it forever. The copy is dropped, as DTFx's own dispatcher does; the backend
+/// still deletes it with the batch.</item>
 /// </list>
 /// </summary>
 internal sealed class MendedOrchestrationService :
@@ -229,10 +233,39 @@ internal sealed class MendedOrchestrationService :
             return null!;
         }
 
+        DropDuplicateStarts(workItem);
         _orchestrations[workItem] = new LockRenewal(
             () => _service.RenewTaskOrchestrationWorkItemLockAsync(workItem), _orchestrationRenewInterval,
             workItem.InstanceId, _logger);
         return workItem;
+    }
+
+    /// <summary>Drops every start message of an execution that has started already, in history or earlier in the batch.</summary>
+    private void DropDuplicateStarts(TaskOrchestrationWorkItem workItem)
+    {
+        if (workItem.NewMessages is not { Count: > 0 } messages)
+        {
+            return;
+        }
+        var started = new HashSet<string>(StringComparer.Ordinal);
+        if (workItem.OrchestrationRuntimeState?.ExecutionStartedEvent?.OrchestrationInstance?.ExecutionId is { } running)
+        {
+            started.Add(running);
+        }
+        var kept = new List<TaskMessage>(messages.Count);
+        foreach (var message in messages)
+        {
+            if (message.Event is ExecutionStartedEvent start && !started.Add(start.OrchestrationInstance?.ExecutionId ?? ""))
+            {
+                _logger.LogWarning("Dropped a duplicate start message of {InstanceId} (its enqueue was sent twice)", workItem.InstanceId);
+                continue;
+            }
+            kept.Add(message);
+        }
+        if (kept.Count != messages.Count)
+        {
+            workItem.NewMessages = kept;
+        }
     }
 
     public async Task RenewTaskOrchestrationWorkItemLockAsync(TaskOrchestrationWorkItem workItem)
@@ -605,6 +638,10 @@ internal sealed class MendedOrchestrationService :
             _stop.Dispose();
         }
 
+        private static bool LostLock(Exception e) =>
+            e is Azure.RequestFailedException { Status: 404 } or Azure.RequestFailedException { ErrorCode: "PopReceiptMismatch" }
+            || (e.InnerException is { } inner && LostLock(inner));
+
         private async Task LoopAsync(TimeSpan interval)
         {
             using var timer = new PeriodicTimer(interval);
@@ -617,6 +654,12 @@ internal sealed class MendedOrchestrationService :
                     {
                         await _renew().ConfigureAwait(false);
                         _logger.LogDebug("Renewed the lock of work item {WorkItemId}", _workItemId);
+                    }
+                    catch (Exception ex) when (LostLock(ex))
+                    {
+                        // A renewal whose response was lost changed the pop receipt: no later renewal can succeed.
+                        _logger.LogWarning("Lost the lock of work item {WorkItemId} ({Error}): its message will be delivered again", _workItemId, ex.InnerException?.Message.Split('\n')[0] ?? ex.Message);
+                        return;
                     }
                     catch (Exception ex)
                     {

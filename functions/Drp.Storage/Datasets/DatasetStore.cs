@@ -29,7 +29,9 @@ public sealed class DatasetNotFoundException(string path) : FileNotFoundExceptio
 /// server errors, timeouts, connections reset, bodies cut short): the quantum must fail, never carry on.
 /// </summary>
 public sealed class DatasetUnavailableException(string operation, string path, string datasetType, Exception lastError)
-    : IOException($"{operation} of {datasetType} {path} failed after retries: {StorageErrors.Describe(lastError)}: {lastError.Message}", lastError)
+    : IOException(lastError is StorageUnavailableException u
+        ? $"{operation} of {datasetType} {path} failed: {u.Detail}"
+        : $"{operation} of {datasetType} {path} failed after retries: {StorageErrors.Describe(lastError)}: {lastError.Message}", lastError)
 {
     /// <summary>The dataset's path.</summary>
     public string Path { get; } = path;
@@ -427,8 +429,8 @@ public sealed class DatasetStore
         {
             return await _resilience.ExecuteAsync(operation, datasetType, path, attempt, cancellationToken);
         }
-        catch (Exception e) when (!cancellationToken.IsCancellationRequested
-            && (StorageErrors.IsTransient(e) || e is OperationCanceledException) && e is not DatasetNotFoundException)
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested && e is not DatasetNotFoundException
+            && (e is StorageUnavailableException || StorageErrors.IsTransient(e) || e is OperationCanceledException))
         {
             throw new DatasetUnavailableException(operation, path, datasetType, e);
         }

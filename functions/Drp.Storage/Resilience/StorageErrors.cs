@@ -8,13 +8,17 @@ using Polly.Timeout;
 namespace Drp.Storage.Resilience;
 
 /// <summary>
-/// A Blob, Queue or Table request still failed after the bounded attempts and total time of the resilience pipeline:
-/// the storage is down or keeps failing. Retrying at once would not help; the caller fails (or waits far longer).
+/// A storage call still failed after the bounded attempts and total time of the resilience pipeline: the storage is
+/// down or keeps failing. Retrying at once would not help; the caller fails (a quantum, a command) with this.
 /// </summary>
-public sealed class StorageUnavailableException(string operation, string service, string path, Exception lastError)
-    : IOException($"{operation} {service} {path} failed after retries: {StorageErrors.Describe(lastError)}: {FirstLine(lastError.Message)}", lastError)
+public sealed class StorageUnavailableException(string operation, string service, string path, int attempts, TimeSpan elapsed, string lastFailure, Exception lastError)
+    : IOException($"{operation} {service} {path}: {Summary(attempts, elapsed, lastFailure)}", lastError)
 {
-    private static string FirstLine(string s) => s.Split('\n', 2)[0].Trim();
+    /// <summary>What was tried: attempts, time, and the last failure's class.</summary>
+    public string Detail { get; } = Summary(attempts, elapsed, lastFailure);
+
+    private static string Summary(int attempts, TimeSpan elapsed, string lastFailure) =>
+        string.Create(CultureInfo.InvariantCulture, $"gave up after {attempts} attempt{(attempts == 1 ? "" : "s")} in {elapsed.TotalSeconds:F1} s; the last failed with {lastFailure}");
 }
 
 /// <summary>

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using Azure;
 using Azure.Core;
 using Azure.Core.Pipeline;
@@ -21,6 +22,7 @@ public sealed class StorageResilience
     private static readonly ResiliencePropertyKey<string> OperationKey = new("drp.operation");
     private static readonly ResiliencePropertyKey<string> DatasetTypeKey = new("drp.datasetType");
     private static readonly ResiliencePropertyKey<string> PathKey = new("drp.path");
+    private static readonly ResiliencePropertyKey<CallState> StateKey = new("drp.state");
     private static readonly ConcurrentDictionary<string, SemaphoreSlim> AccountSlots = new(StringComparer.OrdinalIgnoreCase);
 
     private readonly ResiliencePipeline _pipeline;
@@ -63,6 +65,7 @@ public sealed class StorageResilience
                     string error = args.Outcome.Exception is { } e ? StorageErrors.Describe(e) : StorageErrors.Describe((Response)args.Outcome.Result!);
                     Metrics.RecordRetry(type);
                     Metrics.RecordFault(error);
+                    args.Context.Properties.GetValue(StateKey, null!)?.LastFailure = error;
                     // A fault or two is the cloud's weather; a call that keeps failing is worth an operator's eye.
                     _logger.Log(args.AttemptNumber >= 2 ? LogLevel.Warning : LogLevel.Information,
                         "Retrying {Operation} of {DatasetType} {Path}: attempt {Attempt} failed with {Error}; next in {DelayMs:F0} ms",
@@ -89,9 +92,12 @@ public sealed class StorageResilience
         CancellationToken cancellationToken = default)
     {
         var context = ResilienceContextPool.Shared.Get(cancellationToken);
+        var state = new CallState();
         context.Properties.Set(OperationKey, operation);
         context.Properties.Set(DatasetTypeKey, datasetType);
         context.Properties.Set(PathKey, path);
+        context.Properties.Set(StateKey, state);
+        long started = Stopwatch.GetTimestamp();
         try
         {
             return await _pipeline.ExecuteAsync(async ctx =>
@@ -99,6 +105,7 @@ public sealed class StorageResilience
                 await _slots.WaitAsync(ctx.CancellationToken);
                 try
                 {
+                    state.Attempts++;
                     return await attempt(ctx.CancellationToken);
                 }
                 finally
@@ -106,6 +113,13 @@ public sealed class StorageResilience
                     _slots.Release();
                 }
             }, context);
+        }
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested && e is not StorageUnavailableException
+            && (StorageErrors.IsTransient(e) || e is OperationCanceledException))
+        {
+            // Attempts or total time spent on transient failures: one typed error that says what was tried.
+            var failure = e is TimeoutRejectedException && state.LastFailure is { } last ? $"{last} (then the total timeout)" : StorageErrors.Describe(e);
+            throw new StorageUnavailableException(operation, datasetType, path, state.Attempts, Stopwatch.GetElapsedTime(started), failure, e);
         }
         finally
         {
@@ -133,23 +147,17 @@ public sealed class StorageResilience
         return outcome.Result is Response r && StorageErrors.IsTransientStatus(r.Status);
     }
 
+    /// <summary>What one call has tried so far.</summary>
+    private sealed class CallState
+    {
+        public int Attempts;
+        public string? LastFailure;
+    }
+
     private sealed class HttpPolicy(StorageResilience owner, string datasetType) : HttpPipelinePolicy
     {
-        public override async ValueTask ProcessAsync(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
-        {
-            try
-            {
-                await Attempts(message, pipeline);
-            }
-            catch (Exception e) when (!message.CancellationToken.IsCancellationRequested
-                && (StorageErrors.IsTransient(e) || e is OperationCanceledException))
-            {
-                throw new StorageUnavailableException(message.Request.Method.ToString(), datasetType, message.Request.Uri.Path, e);
-            }
-        }
-
-        private Task<Response> Attempts(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline) =>
-            owner.ExecuteAsync<Response>($"{message.Request.Method}", datasetType, message.Request.Uri.Path, async _ =>
+        public override async ValueTask ProcessAsync(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline) =>
+            await owner.ExecuteAsync<Response>(message.Request.Method.ToString(), datasetType, message.Request.Uri.Path, async _ =>
             {
                 // The SDK's request cannot take the attempt's token: its network timeout is how a stalled attempt ends.
                 message.NetworkTimeout = owner.Options.AttemptTimeout;
