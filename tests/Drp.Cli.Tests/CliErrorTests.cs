@@ -64,6 +64,76 @@ public sealed class CliErrorTests : IDisposable
     }
 
     [Fact]
+    public async Task Demo_AzuriteNotInstalled_ExitsTwoSayingRunNpmCi()
+    {
+        // A repository root with its package.json but no node_modules: as on a machine where npm ci never ran.
+        string root = Path.Combine(_dir, "repo");
+        Directory.CreateDirectory(root);
+        await File.WriteAllTextAsync(Path.Combine(root, "package.json"), "{}");
+
+        var (exit, _, err) = await DrpProcess.RunDrpWithEnvironmentAsync(new Dictionary<string, string> { ["DRP_REPOSITORY_ROOT"] = root },
+            "demo", "--out", Path.Combine(_dir, "out"));
+
+        Assert.Equal(2, exit);
+        Assert.Contains($"drp demo: Azurite is not installed under '{root}'", err);
+        Assert.Contains("run npm ci at the repository root", err);
+        AssertNoStackTrace(err);
+    }
+
+    [Fact]
+    public async Task Worker_ApiPortInUse_ExitsTwoNamingThePort()
+    {
+        await using var azurite = await Drp.Local.AzuriteHost.StartAsync();
+        using var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        taken.Start();
+        int port = ((System.Net.IPEndPoint)taken.LocalEndpoint).Port;
+
+        var (exit, _, err) = await DrpProcess.RunDrpWithEnvironmentAsync(new Dictionary<string, string> { ["Drp__Storage__ConnectionString"] = azurite.ConnectionString },
+            "worker", "--task-hub", "porttest", "--api-port", port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+        Assert.Equal(2, exit);
+        Assert.Contains("drp worker: a port is in use:", err);
+        Assert.Contains(port.ToString(System.Globalization.CultureInfo.InvariantCulture), err);
+        AssertNoStackTrace(err);
+    }
+
+    [Fact]
+    public async Task Demo_Interrupted_ExitsOneThirtyInOneLine_AndTheSameCommandResumes()
+    {
+        string outDir = Path.Combine(_dir, "interrupted");
+        string[] args = ["demo", "--out", outDir, "--visits", "2", "--detectors", "2", "--detector-size", "512"];
+        var psi = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        psi.ArgumentList.Add(DrpProcess.DrpDll);
+        foreach (var a in args)
+        {
+            psi.ArgumentList.Add(a);
+        }
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        var stderr = p.StandardError.ReadToEndAsync();
+        // Ctrl+C (SIGINT) once the simulation has written its first raw.
+        string? line;
+        while ((line = await p.StandardOutput.ReadLineAsync()) is not null && !line.Contains("raw 1/", StringComparison.Ordinal))
+        {
+        }
+        Assert.NotNull(line);
+        using (var kill = System.Diagnostics.Process.Start("kill", ["-INT", p.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await kill.WaitForExitAsync();
+        }
+        _ = p.StandardOutput.ReadToEndAsync();
+        await p.WaitForExitAsync();
+        string err = await stderr;
+
+        Assert.Equal(130, p.ExitCode);
+        Assert.Contains("drp demo: interrupted (Ctrl+C)", err);
+        AssertNoStackTrace(err);
+        // The same command again: it finishes, every raw processed.
+        var (exit, stdout, err2) = await DrpProcess.RunDrpAsync(args);
+        Assert.True(exit == 0, err2);
+        Assert.Contains("4 uploaded, 4 registered, 0 rejected", stdout);
+    }
+
+    [Fact]
     public async Task AnyCommand_Verbose_AddsTheStackTrace()
     {
         var (exit, _, err) = await DrpProcess.RunDrpWithEnvironmentAsync(new Dictionary<string, string> { ["Drp__Storage__ConnectionString"] = "not a connection string" },

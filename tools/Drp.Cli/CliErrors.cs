@@ -20,6 +20,9 @@ internal static class CliErrors
         Recursive = true,
     };
 
+    /// <summary>Exit code of a command stopped by Ctrl+C or SIGTERM (128 + SIGINT, as shells report it).</summary>
+    public const int Interrupted = 130;
+
     /// <summary>Exit code of a command whose storage could not be reached or kept failing past its retry bound.</summary>
     public const int StorageUnavailable = 5;
 
@@ -56,7 +59,10 @@ internal static class CliErrors
             (StorageUnavailable, $"storage unreachable: {Innermost(r).Message} (is Azurite or the account up? Drp__Storage__ConnectionString)"),
         Azure.RequestFailedException r => (StorageUnavailable, $"storage refused the request: {r.Status} {r.ErrorCode}: {FirstLine(r.Message)}"),
         HttpRequestException or SocketException => (StorageUnavailable, $"storage unreachable: {Innermost(e).Message} (is Azurite or the account up? Drp__Storage__ConnectionString)"),
-        InvalidOperationException i when i.Message.Contains("Azurite is not installed", StringComparison.Ordinal) => (2, i.Message),
+        InvalidOperationException i when i.Message.Contains("Azurite is not installed", StringComparison.Ordinal)
+            || i.Message.Contains("Cannot find the repository root", StringComparison.Ordinal) => (2, i.Message),
+        IOException io when Find<SocketException>(io) is { SocketErrorCode: SocketError.AddressAlreadyInUse } || io.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase) =>
+            (2, $"a port is in use: {FirstLine(io.Message)} (choose another port, or stop what listens there)"),
         // A library's own wrapper (the task hub's DurableTaskStorageException, ...) around storage that kept failing.
         _ when Find<Drp.Storage.Resilience.StorageUnavailableException>(e) is { } u => Classify(u),
         _ when Find<DatasetUnavailableException>(e) is { } d => Classify(d),

@@ -102,7 +102,7 @@ public sealed class DemoRunner(DemoSettings settings, TextWriter console)
             var storage = new StorageClients(storageOptions, resilience);
             await Stage("storage", timings, () => storage.EnsureCreatedAsync(cancellationToken));
 
-            var campaign = await Stage("simulate", timings, () => Task.Run(() => DemoSimulation.Simulate(settings, Say), cancellationToken));
+            var campaign = await Stage("simulate", timings, () => Task.Run(() => DemoSimulation.Simulate(settings, Say, cancellationToken), cancellationToken));
             await Stage("upload calibrations", timings, () => DemoSimulation.UploadCalibrationsAsync(campaign, storage, cancellationToken));
 
             var faults = new FaultInjectionOptions { Rate = settings.InjectFaults, Seed = settings.FaultSeed };

@@ -45,11 +45,16 @@ public static class DemoSimulation
         };
     }
 
-    public static DemoCampaign Simulate(DemoSettings settings, Action<string> say)
+    public static DemoCampaign Simulate(DemoSettings settings, Action<string> say, CancellationToken cancellationToken = default)
     {
         var sim = new SurveySimulator(OptionsFor(settings));
         var folder = Path.Combine(settings.OutDir, "sim");
-        var summary = sim.WriteTo(folder, new SyncProgress(line => say("  " + line)));
+        var summary = sim.WriteTo(folder, new SyncProgress(line =>
+        {
+            // Ctrl+C between files: the simulation is the demo's one long stretch without I/O.
+            cancellationToken.ThrowIfCancellationRequested();
+            say("  " + line);
+        }));
         say($"simulated {summary.RawFrames} raws, {summary.CalibrationFiles} calibrations, {summary.TruthSources} truth sources, {summary.ReferenceStars} reference stars in {summary.Elapsed.TotalSeconds:F1} s");
         var raws = sim.Visits
             .SelectMany(v => sim.Detectors.Select(d => new DemoRaw(

@@ -27,9 +27,21 @@ root.Subcommands.Add(ReportCommand.Create());
 var parsed = root.Parse(args);
 try
 {
-    return await parsed.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+    return await parsed.InvokeAsync(new InvocationConfiguration
+    {
+        EnableDefaultExceptionHandler = false,
+        // Time for a command to stop its hosts and its Azurite (SIGTERM, so a persistent one saves) after Ctrl+C.
+        ProcessTerminationTimeout = TimeSpan.FromSeconds(30),
+    });
 }
-catch (Exception e) when (e is not OperationCanceledException)
+// Only Ctrl+C or SIGTERM cancels a command's token.
+catch (OperationCanceledException)
+{
+    string command = parsed.CommandResult.Command == root ? "" : parsed.CommandResult.Command.Name;
+    Console.Error.WriteLine($"drp {command}: interrupted (Ctrl+C); what was written stays, and the same command resumes from it");
+    return CliErrors.Interrupted;
+}
+catch (Exception e)
 {
     string command = parsed.CommandResult.Command == root ? "" : parsed.CommandResult.Command.Name;
     return CliErrors.Report(e, command, parsed.GetValue(CliErrors.Verbose), Console.Error);

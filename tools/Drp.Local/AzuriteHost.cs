@@ -298,12 +298,15 @@ public sealed class AzuriteHost : IAsyncDisposable, IDisposable
         }
     }
 
+    private static string? NonEmpty(string? s) => string.IsNullOrWhiteSpace(s) ? null : s;
+
     private static string FindAzuriteScript(string? repositoryRoot)
     {
-        var root = repositoryRoot ?? FindRepositoryRoot()
+        // DRP_REPOSITORY_ROOT: where package.json and node_modules are, for a drp that runs from elsewhere (a published copy).
+        var root = repositoryRoot ?? NonEmpty(Environment.GetEnvironmentVariable("DRP_REPOSITORY_ROOT")) ?? FindRepositoryRoot()
             ?? throw new InvalidOperationException(
                 "Cannot find the repository root (a folder with package.json) above " +
-                $"'{AppContext.BaseDirectory}' or '{Directory.GetCurrentDirectory()}'; set AzuriteOptions.RepositoryRoot.");
+                $"'{AppContext.BaseDirectory}' or '{Directory.GetCurrentDirectory()}': set DRP_REPOSITORY_ROOT to the repository (where npm ci ran).");
         // Run Azurite's entry script with node directly (what node_modules/.bin/azurite links to): no shell, the same
         // on Linux and Windows, and the process we kill is Azurite itself.
         var script = Path.Combine(root, "node_modules", "azurite", "dist", "src", "azurite.js");

@@ -279,11 +279,12 @@ public sealed class LocalDurableEngine : IHostedLifecycleService, IAsyncDisposab
         }
     }
 
-    /// <summary>A host lifetime that neither listens for signals nor stops anything on its own.</summary>
-    private sealed class EmbeddedLifetime : IHostLifetime
-    {
-        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}
 
-        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-    }
+/// <summary>A host lifetime that neither listens for signals nor stops anything on its own: its owner (the sidecar's engine, a drp command) does.</summary>
+internal sealed class EmbeddedLifetime : IHostLifetime
+{
+    public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }

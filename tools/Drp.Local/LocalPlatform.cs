@@ -39,6 +39,8 @@ public static class LocalPlatform
             engine.TaskHubName = taskHub;
             engine.StorageResilience = resilience;
         });
+        // The command that built the host owns Ctrl+C (its cancellation token), not the host's console lifetime.
+        builder.Services.AddSingleton<IHostLifetime, EmbeddedLifetime>();
         builder.Services.AddSingleton<ArrivalQueueListener>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ArrivalQueueListener>());
         builder.Services.AddHostedService<JobCompletionListener>();
@@ -66,6 +68,7 @@ public static class LocalPlatform
             engine.ProcessWork = false;
             engine.StorageResilience = resilience;
         });
+        builder.Services.AddSingleton<IHostLifetime, EmbeddedLifetime>();
         return builder.Build();
     }
 

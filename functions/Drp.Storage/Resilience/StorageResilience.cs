@@ -65,7 +65,10 @@ public sealed class StorageResilience
                     string error = args.Outcome.Exception is { } e ? StorageErrors.Describe(e) : StorageErrors.Describe((Response)args.Outcome.Result!);
                     Metrics.RecordRetry(type);
                     Metrics.RecordFault(error);
-                    args.Context.Properties.GetValue(StateKey, null!)?.LastFailure = error;
+                    if (args.Context.Properties.GetValue(StateKey, null!) is { } state)
+                    {
+                        (state.LastFailure, state.LastError) = (error, args.Outcome.Exception);
+                    }
                     // A fault or two is the cloud's weather; a call that keeps failing is worth an operator's eye.
                     _logger.Log(args.AttemptNumber >= 2 ? LogLevel.Warning : LogLevel.Information,
                         "Retrying {Operation} of {DatasetType} {Path}: attempt {Attempt} failed with {Error}; next in {DelayMs:F0} ms",
@@ -118,8 +121,11 @@ public sealed class StorageResilience
             && (StorageErrors.IsTransient(e) || e is OperationCanceledException))
         {
             // Attempts or total time spent on transient failures: one typed error that says what was tried.
-            var failure = e is TimeoutRejectedException && state.LastFailure is { } last ? $"{last} (then the total timeout)" : StorageErrors.Describe(e);
-            throw new StorageUnavailableException(operation, datasetType, path, state.Attempts, Stopwatch.GetElapsedTime(started), failure, e);
+            // At the total timeout, the failure worth reporting (and classifying) is the last attempt's, not the timeout's.
+            bool timedOut = e is TimeoutRejectedException && state.LastFailure is not null;
+            var failure = timedOut ? $"{state.LastFailure} (then the total timeout)" : StorageErrors.Describe(e);
+            throw new StorageUnavailableException(operation, datasetType, path, state.Attempts, Stopwatch.GetElapsedTime(started), failure,
+                timedOut && state.LastError is { } last ? last : e);
         }
         finally
         {
@@ -152,6 +158,7 @@ public sealed class StorageResilience
     {
         public int Attempts;
         public string? LastFailure;
+        public Exception? LastError;
     }
 
     private sealed class HttpPolicy(StorageResilience owner, string datasetType) : HttpPipelinePolicy
