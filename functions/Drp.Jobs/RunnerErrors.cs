@@ -25,17 +25,9 @@ public static class RunnerErrors
     }
 
     private static (int Code, string Message) Classify(Exception e) =>
-        Find<OptionsValidationException>(e) is { } o ? (InvalidSettings, $"invalid settings: {string.Join("; ", o.Failures)}")
-        : Find<StorageUnavailableException>(e) is { } u ? (StorageUnavailable, $"storage kept failing: {u.Message} (Drp__Storage__ConnectionString; Drp__Storage__Resilience__TotalTimeout bounds the wait)")
-        : Find<DatasetUnavailableException>(e) is { } d ? (StorageUnavailable, $"storage kept failing: {d.Message}")
+        StorageErrors.Find<OptionsValidationException>(e) is { } o ? (InvalidSettings, $"invalid settings: {string.Join("; ", o.Failures)}")
+        : StorageErrors.Find<StorageUnavailableException>(e) is { } u ? (StorageUnavailable, $"storage kept failing: {u.Message} (Drp__Storage__ConnectionString; Drp__Storage__Resilience__TotalTimeout bounds the wait)")
+        : StorageErrors.Find<DatasetUnavailableException>(e) is { } d ? (StorageUnavailable, $"storage kept failing: {d.Message}")
         : (1, $"{e.GetType().Name}: {e.Message.Split('\n', 2)[0].Trim()} (run with --verbose for the stack trace)");
 
-    private static T? Find<T>(Exception? e) where T : Exception =>
-        e switch
-        {
-            null => null,
-            T t => t,
-            AggregateException a => a.InnerExceptions.Select(Find<T>).FirstOrDefault(x => x is not null),
-            _ => Find<T>(e.InnerException),
-        };
 }

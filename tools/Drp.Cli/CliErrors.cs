@@ -2,6 +2,7 @@ using System.Net.Http;
 using System.Net.Sockets;
 using Drp.Core.Planning;
 using Drp.Storage.Datasets;
+using Drp.Storage.Resilience;
 
 namespace Drp.Cli;
 
@@ -61,22 +62,14 @@ internal static class CliErrors
         HttpRequestException or SocketException => (StorageUnavailable, $"storage unreachable: {Innermost(e).Message} (is Azurite or the account up? Drp__Storage__ConnectionString)"),
         InvalidOperationException i when i.Message.Contains("Azurite is not installed", StringComparison.Ordinal)
             || i.Message.Contains("Cannot find the repository root", StringComparison.Ordinal) => (2, i.Message),
-        IOException io when Find<SocketException>(io) is { SocketErrorCode: SocketError.AddressAlreadyInUse } || io.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase) =>
+        IOException io when StorageErrors.Find<SocketException>(io) is { SocketErrorCode: SocketError.AddressAlreadyInUse } || io.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase) =>
             (2, $"a port is in use: {FirstLine(io.Message)} (choose another port, or stop what listens there)"),
         // A library's own wrapper (the task hub's DurableTaskStorageException, ...) around storage that kept failing.
-        _ when Find<Drp.Storage.Resilience.StorageUnavailableException>(e) is { } u => Classify(u),
-        _ when Find<DatasetUnavailableException>(e) is { } d => Classify(d),
+        _ when StorageErrors.Find<Drp.Storage.Resilience.StorageUnavailableException>(e) is { } u => Classify(u),
+        _ when StorageErrors.Find<DatasetUnavailableException>(e) is { } d => Classify(d),
         _ => (1, $"{e.GetType().Name}: {FirstLine(e.Message)}"),
     };
 
-    private static T? Find<T>(Exception? e) where T : Exception =>
-        e switch
-        {
-            null => null,
-            T t => t,
-            AggregateException a => a.InnerExceptions.Select(Find<T>).FirstOrDefault(x => x is not null),
-            _ => Find<T>(e.InnerException),
-        };
 
     private static bool IsConnectionString(Exception e) =>
         e.StackTrace?.Contains("ConnectionString", StringComparison.Ordinal) == true || e.Message.Contains("connection string", StringComparison.OrdinalIgnoreCase);

@@ -28,6 +28,16 @@ public sealed class StorageUnavailableException(string operation, string service
 /// </summary>
 public static class StorageErrors
 {
+    /// <summary>The first exception of type <typeparamref name="T"/> in <paramref name="e"/>'s chain of inner exceptions (itself included).</summary>
+    public static T? Find<T>(Exception? e) where T : Exception =>
+        e switch
+        {
+            null => null,
+            T t => t,
+            AggregateException a => a.InnerExceptions.Select(Find<T>).FirstOrDefault(x => x is not null),
+            _ => Find<T>(e.InnerException),
+        };
+
     /// <summary>HTTP statuses worth another attempt.</summary>
     public static bool IsTransientStatus(int status) => status is 408 or 429 or 500 or 502 or 503 or 504;
 
