@@ -100,6 +100,47 @@ public sealed partial class ContainerJobsEndToEndTests(ITestOutputHelper output)
         Assert.True(pool.Started >= 2, $"{pool.Started} runner processes");
     }
 
+    /// <summary>
+    /// The same path with the <c>drp worker</c> process and every <c>Drp.Jobs</c> process reaching the storage through
+    /// the wire fault proxy at 30 % (ordinary connection string): step 1 in container jobs ends with every quantum once
+    /// and each Source row once.
+    /// </summary>
+    [Fact]
+    public async Task Campaign_Step1InContainerJobs_WorkerAndRunnersBehindThirtyPercentWireFaults_EveryQuantumEndsOnce()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(10));
+        var ct = timeout.Token;
+        await using var azurite = await AzuriteHost.StartAsync(cancellationToken: ct);
+        await using var proxy = Drp.Local.Faults.WireFaultNetwork.Start(azurite, new Drp.Local.Faults.WireFaultOptions { Rate = 0.3, Seed = 4, StallTime = TimeSpan.FromSeconds(1.5) });
+        var quick = WireFaultTrial.QuickResilience.ToDictionary(kv => kv.Key.Replace(":", "__", StringComparison.Ordinal), kv => kv.Value!);
+        string taskHub = "wirejobs" + Guid.NewGuid().ToString("N")[..6];
+        const string run = "wirejobsrun";
+        var settings = new DemoSettings { OutDir = _dir, Visits = 2, Detectors = 2, DetectorSize = 512, Seed = 12, Run = run, TaskHub = taskHub };
+        int n = settings.Visits * settings.Detectors;
+
+        var (storage, campaign) = await LocalSurvey.SimulateAsync(azurite, settings, output, ct);
+        using var worker = ChildProcess.DrpWorker(output, "worker", proxy.ConnectionString, taskHub, quick);
+        await LocalSurvey.IngestAsync(storage, campaign, ct);
+        var (clientHost, client, id) = await LocalSurvey.StartCampaignAsync(azurite, taskHub, new CampaignInput(run, campaign.Instrument, ["step1"], Executor: JobExecutor.Container), ct);
+        using var disposeClient = clientHost;
+        using var pool = new RunnerPool(output, proxy.ConnectionString, "standard", quick);
+
+        var done = await client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, ct);
+        output.WriteLine($"{proxy.Counters.Requests} requests through the proxy, {proxy.Counters.TotalFaults} faults: "
+            + string.Join(", ", proxy.Counters.Faults.Select(kv => $"{kv.Key} {kv.Value}")) + $"; {pool.Started} runner processes");
+
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, done.RuntimeStatus);
+        var result = done.ReadOutputAs<CampaignResult>()!;
+        Assert.True(result.Completed, result.Reason);
+        var counts = result.Steps.Single().Counts;
+        Assert.Equal((n, 0L), (counts.Succeeded + counts.Unprocessable, counts.Failed));
+        var all = await new QuantumLedger(storage.Ledger).ListAsync(run, ct);
+        Assert.Equal(n, all.Count);
+        Assert.All(all, r => Assert.Contains(r.State, new[] { QuantumState.Succeeded, QuantumState.Unprocessable }));
+        await LocalSurvey.AssertSourceRowsOnceAsync(storage, all.Sum(r => r.OutputRows), ct);
+        Assert.True(proxy.Counters.TotalFaults > 0);
+    }
+
     [GeneratedRegex(@"visit=(\d+)")]
     private static partial Regex VisitOf();
 
@@ -125,9 +166,9 @@ public sealed partial class ContainerJobsEndToEndTests(ITestOutputHelper output)
         private volatile ChildProcess? _current;
         private int _started;
 
-        public RunnerPool(ITestOutputHelper output, string connectionString, string memoryClass)
+        public RunnerPool(ITestOutputHelper output, string connectionString, string memoryClass, IReadOnlyDictionary<string, string>? settings = null)
         {
-            var env = new Dictionary<string, string>
+            var env = new Dictionary<string, string>(settings ?? new Dictionary<string, string>())
             {
                 ["Drp__Storage__ConnectionString"] = connectionString,
                 ["Drp__Jobs__MemoryClass"] = memoryClass,

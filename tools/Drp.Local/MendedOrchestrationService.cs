@@ -534,10 +534,22 @@ internal sealed class MendedOrchestrationService :
 
     private static OrchestrationState Normalize(OrchestrationState state)
     {
-        // The sidecar copies Tags into a protobuf map, which rejects null.
+        // The sidecar copies Tags into a protobuf map and Name into a protobuf string, which reject null. An instance
+        // row has no name when its first checkpoint's response was lost: DTFx took its own write for another
+        // worker's ("split brain") and later checkpoints only merge the status.
         if (state is not null)
         {
             state.Tags ??= new Dictionary<string, string>();
+            state.Name ??= "";
+            state.Version ??= "";
+            if (state.OrchestrationInstance is { } instance)
+            {
+                instance.ExecutionId ??= "";
+            }
+            // Such a row lacks its times too: protobuf timestamps need UTC, and DateTime.MinValue is unspecified.
+            state.CreatedTime = DateTime.SpecifyKind(state.CreatedTime, DateTimeKind.Utc);
+            state.LastUpdatedTime = DateTime.SpecifyKind(state.LastUpdatedTime, DateTimeKind.Utc);
+            state.CompletedTime = DateTime.SpecifyKind(state.CompletedTime, DateTimeKind.Utc);
         }
 
         return state!;

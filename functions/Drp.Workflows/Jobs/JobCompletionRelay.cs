@@ -23,7 +23,19 @@ public sealed class JobCompletionRelay(ILogger<JobCompletionRelay> logger)
             logger.LogWarning("Completion of job {JobId} (delivery {Delivery}) names no orchestration: dropped", completion.JobId, completion.Delivery);
             return false;
         }
-        var instance = await client.GetInstanceAsync(completion.ReplyTo, getInputsAndOutputs: false, cancellationToken);
+        OrchestrationMetadata? instance;
+        try
+        {
+            instance = await client.GetInstanceAsync(completion.ReplyTo, getInputsAndOutputs: false, cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // The status cannot be read: raise anyway (an event for a finished instance is discarded); if that fails
+            // too, the completion stays on its queue and is tried again.
+            logger.LogWarning("Status of {Instance} unreadable ({Error}): raising the completion of job {JobId} anyway", completion.ReplyTo, e.Message.Split('\n')[0], completion.JobId);
+            await client.RaiseEventAsync(completion.ReplyTo, EventName, completion, cancellationToken);
+            return true;
+        }
         if (instance is null || instance.IsCompleted)
         {
             logger.LogInformation("Completion of job {JobId} (dispatch {Dispatch}, delivery {Delivery}) for {Instance}, which is {State}: dropped",
