@@ -103,7 +103,11 @@ public sealed class CliErrorTests : IDisposable
         string outDir = Path.Combine(_dir, "interrupted");
         // Big enough frames that the demo is far from done when the signal lands, on a loaded machine too.
         string[] args = ["demo", "--out", outDir, "--visits", "3", "--detectors", "2", "--detector-size", "1024"];
-        var psi = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        // Through env --default-signal: a test run started in the background (`&` without job control) ignores SIGINT,
+        // and the child would inherit that and never see the Ctrl+C. env execs, so p.Id is drp's own process.
+        var psi = new System.Diagnostics.ProcessStartInfo("env") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        psi.ArgumentList.Add("--default-signal=INT");
+        psi.ArgumentList.Add("dotnet");
         psi.ArgumentList.Add(DrpProcess.DrpDll);
         foreach (var a in args)
         {
