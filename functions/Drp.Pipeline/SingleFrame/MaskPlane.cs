@@ -19,6 +19,10 @@ public enum MaskPlane : ushort
     Detected = 1 << 5,
     /// <summary>CR: a cosmic ray, found by <see cref="CosmicRayFinder"/> and repaired by interpolation.</summary>
     CosmicRay = 1 << 6,
+    /// <summary>CLIPPED: a coadd input's transient (cosmic ray, trail, moving object) rejected by compare-warp.</summary>
+    Clipped = 1 << 7,
+    /// <summary>SENSOR_EDGE: a coadd pixel where some input ended (its edge or NO_DATA) while others went on.</summary>
+    SensorEdge = 1 << 8,
 }
 
 /// <summary>The LSST names of the mask planes (SAT, BAD, ...), for headers (MP_SAT = 0, ...) and catalogs.</summary>
@@ -34,6 +38,8 @@ public static class MaskPlanes
         (MaskPlane.NoData, "NO_DATA"),
         (MaskPlane.Detected, "DETECTED"),
         (MaskPlane.CosmicRay, "CR"),
+        (MaskPlane.Clipped, "CLIPPED"),
+        (MaskPlane.SensorEdge, "SENSOR_EDGE"),
     ];
 
     /// <summary>The LSST name of a single plane.</summary>

@@ -83,6 +83,9 @@ public abstract record SingleFrameResult
     {
         /// <summary>The astrometric solution (null when the inputs carried no <see cref="SingleFrameInputs.Wcs"/>).</summary>
         public AstrometricSolution? Astrometry { get; init; }
+
+        /// <summary>The PSF the sources were measured with (carried by the calexp for coaddition).</summary>
+        public MoffatPsf? Psf { get; init; }
     }
 
     /// <summary>A typed "cannot be processed" outcome (not an error): record it with its reason and move on.</summary>
@@ -195,7 +198,7 @@ public static class SingleFrameProcessor
             c[0].Ra, c[0].Dec, c[3].Ra, c[3].Dec, c[2].Ra, c[2].Dec, c[1].Ra, c[1].Dec,
             expTime, mjdObs + expTime / 2 / 86400.0, header.TryGetDouble("AIRMASS", out double airmass) ? airmass : null);
         timings?.Lap("source records");
-        return new SingleFrameResult.Processed(exposure, background, sources, summary) { Astrometry = astrometry };
+        return new SingleFrameResult.Processed(exposure, background, sources, summary) { Astrometry = astrometry, Psf = psf };
     }
 
     private static void ClearPlane(Exposure exposure, MaskPlane plane)

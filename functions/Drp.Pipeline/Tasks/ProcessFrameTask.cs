@@ -151,6 +151,14 @@ public sealed class ProcessFrameTask : PipelineTask<ProcessFrameConfig>
         h.Set("NJYPERE", p.Summary.NanojanskyPerElectron, "nJy per electron");
         h.Set("SKYBG", p.Summary.SkyBg, "[electron] subtracted sky level");
         h.Set("NSOURCES", p.Summary.SourceCount, "sources in the Source table");
+        if (p.Psf is { } psf)
+        {
+            // The Moffat PSF, (1 + r^T Q^-1 r)^-beta in pixels, which makeWarp carries onto the patch grid.
+            h.Set("PSFQXX", psf.Qxx, "[pixel^2] PSF Moffat Q matrix xx");
+            h.Set("PSFQYY", psf.Qyy, "[pixel^2] PSF Moffat Q matrix yy");
+            h.Set("PSFQXY", psf.Qxy, "[pixel^2] PSF Moffat Q matrix xy");
+            h.Set("PSFBETA", psf.Beta, "PSF Moffat beta");
+        }
         if (p.Astrometry is { } a)
         {
             h.Set("ASTFIT", a.Fitted, "WCS refined by the astrometric fit (TAN + linear)");
