@@ -16,7 +16,7 @@ internal static class CoaddTestData
 
     /// <summary>
     /// A calexp centred at (ra, dec) with the given scale and rotation, a Gaussian PSF of <paramref name="sigma"/>
-    /// pixels (recorded as a Moffat of the same Q with a large β) and stars sampled at pixel centres.
+    /// pixels (recorded as a Moffat of large β with the same covariance) and stars sampled at pixel centres.
     /// </summary>
     public static CalexpImage Calexp(double ra, double dec, IReadOnlyList<Star> stars, double scale = 0.2, double rotation = 0,
         int width = 400, int height = 300, double sigma = 2.0, double noise = 0, int seed = 1, long visit = 1, int detector = 0,
@@ -49,7 +49,9 @@ internal static class CoaddTestData
                 image[i] += (float)(Math.Sqrt(v) * Gaussian(rng));
             }
         }
-        var psf = new MoffatPsf(sigma * sigma, sigma * sigma, 0, 1000, 10);
+        // A Moffat of large β is a Gaussian: its covariance is Q / (2 (β − 2)).
+        const double beta = 1000;
+        var psf = new MoffatPsf(2 * (beta - 2) * sigma * sigma, 2 * (beta - 2) * sigma * sigma, 0, beta, 10);
         return new CalexpImage(visit, detector, band, wcs, njyPerElectron, psf, width, height, image, variance, new ushort[width * height]);
     }
 
