@@ -10,6 +10,7 @@ root.Subcommands.Add(BenchCommand.Create());
 root.Subcommands.Add(PlanCommand.Create());
 root.Subcommands.Add(ProcessFrameCommand.Create());
 root.Subcommands.Add(SchemaCommand.Create());
+root.Subcommands.Add(SkymapCommand.Create());
 root.Subcommands.Add(ExportCommand.Create());
 root.Subcommands.Add(PlatformCommands.Azurite());
 root.Subcommands.Add(PlatformCommands.Worker());
