@@ -55,6 +55,16 @@ public static class MaskPlanes
         throw new ArgumentException($"{plane} is not a single mask plane", nameof(plane));
     }
 
+    /// <summary>Writes an MP_&lt;name&gt; card per plane, its bit index, into a MASK extension's header (as afw does).</summary>
+    public static Fits.FitsHeader DescribeIn(Fits.FitsHeader header)
+    {
+        foreach (var (plane, name) in All)
+        {
+            header.Set("MP_" + (name.Length > 5 ? name[..5] : name), BitOf(plane), $"mask bit of plane {name}");
+        }
+        return header;
+    }
+
     /// <summary>The bit index of a single plane (the value of the MP_&lt;name&gt; header card).</summary>
     public static int BitOf(MaskPlane plane) =>
         plane != MaskPlane.None && ((ushort)plane & ((ushort)plane - 1)) == 0

@@ -180,10 +180,7 @@ public sealed class ProcessFrameTask : PipelineTask<ProcessFrameConfig>
 
         // The mask HDU holds the exposure's mask itself: the writer encodes its values as 32-bit integers (afw's MaskX).
         var mask = FitsImage.FromUInt16(e.Width, e.Height, FitsBitpix.Int32, PlaneHeader("MASK"), e.Mask);
-        foreach (var (plane, name) in MaskPlanes.All)
-        {
-            mask.Header.Set("MP_" + (name.Length > 5 ? name[..5] : name), MaskPlanes.BitOf(plane), $"mask bit of plane {name}");
-        }
+        MaskPlanes.DescribeIn(mask.Header);
         return [primary, Plane("IMAGE", e.Image), mask, Plane("VARIANCE", e.Variance)];
     }
 }

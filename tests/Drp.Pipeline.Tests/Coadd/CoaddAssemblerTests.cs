@@ -7,31 +7,8 @@ public sealed class CoaddAssemblerTests
 {
     private const double Noise = 10.0;
 
-    /// <summary>Six dithered, rotated visits of the same stars with noise; the transient goes into visit 3 only.</summary>
-    private static (PatchInfo Patch, List<CalexpImage> Calexps, CoaddTestData.Star[] Stars) Survey(Action<CalexpImage>? transient = null)
-    {
-        var patch = CoaddTestData.Patch;
-        var (ra, dec) = patch.Wcs.PixelToSky(2100, 2100);
-        var stars = new List<CoaddTestData.Star>();
-        for (int i = 0; i < 9; i++)
-        {
-            double dra = ((i % 3) - 1) * 12 + 0.37 * i, ddec = ((i / 3) - 1) * 12 - 0.21 * i;
-            stars.Add(new CoaddTestData.Star(ra + dra / 3600.0 / Math.Cos(dec * Math.PI / 180), dec + ddec / 3600.0, 2e4 * (1 + i)));
-        }
-        var calexps = new List<CalexpImage>();
-        for (int v = 0; v < 6; v++)
-        {
-            double dra = (v % 3 - 1) * 3.0 / 3600.0, ddec = (v / 3 - 0.5) * 3.0 / 3600.0;
-            var c = CoaddTestData.Calexp(ra + dra, dec + ddec, stars, rotation: 15 * v, width: 300, height: 300,
-                sigma: 1.8 + 0.1 * v, noise: Noise, seed: 100 + v, visit: 1000 + v, detector: 7);
-            if (v == 3)
-            {
-                transient?.Invoke(c);
-            }
-            calexps.Add(c);
-        }
-        return (patch, calexps, stars.ToArray());
-    }
+    private static (PatchInfo Patch, List<CalexpImage> Calexps, CoaddTestData.Star[] Stars) Survey(Action<CalexpImage>? transient = null) =>
+        CoaddTestData.Survey(Noise, transient);
 
     private static Drp.Pipeline.Coadd.Coadd Assemble(PatchInfo patch, List<CalexpImage> calexps, IEnumerable<Warp>? warps = null) =>
         CoaddAssembler.Assemble(patch, "r", calexps.Select(c => c.Geometry).ToList(),

@@ -55,6 +55,32 @@ internal static class CoaddTestData
         return new CalexpImage(visit, detector, band, wcs, njyPerElectron, psf, width, height, image, variance, new ushort[width * height]);
     }
 
+    /// <summary>Six 300 x 300 dithered, rotated visits of the same stars with noise; the transient goes into visit 3 only.</summary>
+    public static (PatchInfo Patch, List<CalexpImage> Calexps, Star[] Stars) Survey(double noise, Action<CalexpImage>? transient = null)
+    {
+        var patch = Patch;
+        var (ra, dec) = patch.Wcs.PixelToSky(2100, 2100);
+        var stars = new List<Star>();
+        for (int i = 0; i < 9; i++)
+        {
+            double dra = ((i % 3) - 1) * 12 + 0.37 * i, ddec = ((i / 3) - 1) * 12 - 0.21 * i;
+            stars.Add(new Star(ra + dra / 3600.0 / Math.Cos(dec * Math.PI / 180), dec + ddec / 3600.0, 2e4 * (1 + i)));
+        }
+        var calexps = new List<CalexpImage>();
+        for (int v = 0; v < 6; v++)
+        {
+            double dra = (v % 3 - 1) * 3.0 / 3600.0, ddec = (v / 3 - 0.5) * 3.0 / 3600.0;
+            var c = Calexp(ra + dra, dec + ddec, stars, rotation: 15 * v, width: 300, height: 300,
+                sigma: 1.8 + 0.1 * v, noise: noise, seed: 100 + v, visit: 1000 + v, detector: 7);
+            if (v == 3)
+            {
+                transient?.Invoke(c);
+            }
+            calexps.Add(c);
+        }
+        return (patch, calexps, stars.ToArray());
+    }
+
     public static double Gaussian(Random rng) =>
         Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());
 
